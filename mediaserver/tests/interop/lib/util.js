@@ -36,3 +36,13 @@ function safeReplacer() {
 export function uniq() {
   return Date.now().toString(36) + Math.floor(Math.random() * 1e6).toString(36);
 }
+
+/**
+ * openvidu-node-client prints every fetch with console.log (2.22 cannot be told not to); drop
+ * those info lines so that the test report stays readable. console.error/warn are kept.
+ */
+export function quietLibraryLogs() {
+  if (process.env.INTEROP_VERBOSE) return;
+  console.log = () => {};
+  console.info = () => {};
+}

@@ -11,9 +11,10 @@ import https from 'node:https';
 import { createRequire } from 'node:module';
 import { startServer, rest, describeResponse, waitFor, graceFlag } from '../lib/server.js';
 import { startPageServer, launchBrowser, openParticipant, waitForMedia } from '../lib/browser.js';
-import { within } from '../lib/util.js';
+import { within, quietLibraryLogs } from '../lib/util.js';
 
 const require = createRequire(import.meta.url);
+quietLibraryLogs(); // before loading the libraries (2.32's logger keeps a reference to console.log)
 const VERSIONS = [
   { version: '2.22.0', node: require('ovnode22'), tls: true },
   { version: '2.32.2', node: require('ovnode32'), tls: false },
