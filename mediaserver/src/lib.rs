@@ -11,62 +11,203 @@
 //!   reaches the signaling WebSocket on that app's own origin.
 
 pub mod config;
+mod hub;
+mod ids;
+mod rest;
+pub mod sfu;
+mod signaling;
 
 pub use config::{Config, Secret, TlsFiles};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use tracing::info;
+
+/// The OpenVidu version this server behaves like.
+pub const OPENVIDU_VERSION: &str = "2.32.2";
+
+/// What the HTTP handlers share: the hub's handle and a few read-only facts.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    hub: hub::HubHandle,
+    secret: Arc<Secret>,
+    public_url: String,
+    unused_session_timeout_secs: u64,
+}
+
+impl AppState {
+    fn authority(&self) -> &str {
+        let rest = self.public_url.split_once("://").map(|(_, r)| r).unwrap_or(&self.public_url);
+        rest.split('/').next().unwrap_or(rest)
+    }
+    fn public_host(&self) -> String {
+        let a = self.authority();
+        match a.rsplit_once(':') {
+            Some((host, port)) if port.parse::<u16>().is_ok() => host.to_owned(),
+            _ => a.to_owned(),
+        }
+    }
+    fn public_port(&self) -> u16 {
+        let a = self.authority();
+        match a.rsplit_once(':').and_then(|(_, p)| p.parse().ok()) {
+            Some(port) => port,
+            None if self.public_url.starts_with("https") => 443,
+            None => 80,
+        }
+    }
+}
+
+/// `https://h:p/x/` → `wss://h:p`: what tokens start with (the browser ignores the path).
+fn ws_base(public_url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = public_url.split_once("://").context("the public URL needs a scheme")?;
+    let ws = match scheme {
+        "https" | "wss" => "wss",
+        "http" | "ws" => "ws",
+        other => anyhow::bail!("the public URL has scheme {other:?}; use http or https"),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    anyhow::ensure!(!authority.is_empty(), "the public URL has no host");
+    Ok(format!("{ws}://{authority}"))
+}
 
 /// A running media core (signaling state and SFU) without an HTTP listener of its own.
 pub struct MediaServer {
-    _private: (),
+    state: AppState,
+    udp_addr: SocketAddr,
 }
 
 impl MediaServer {
     /// Binds the UDP media port and starts the signaling and SFU tasks. `public_url` is the
     /// `http(s)://host:port` under which browsers reach [`MediaServer::router`]; tokens point there.
     pub async fn bind(config: Config, public_url: String) -> anyhow::Result<MediaServer> {
-        let _ = (config, public_url);
-        todo!()
+        anyhow::ensure!(!config.secret.expose().is_empty(), "the OpenVidu secret must not be empty");
+        let ws_base = ws_base(&public_url)?;
+        let (sfu, udp_addr) = sfu::edge::spawn(config.udp, config.public_ip)
+            .await
+            .with_context(|| format!("binding the media port {}", config.udp))?;
+        let hub = hub::spawn(
+            hub::HubConfig {
+                ws_base,
+                unused_session_timeout: config.unused_session_timeout,
+                reconnect_grace: config.reconnect_grace,
+            },
+            sfu,
+        );
+        info!("media on udp {udp_addr}");
+        Ok(MediaServer {
+            state: AppState {
+                hub,
+                secret: Arc::new(config.secret),
+                public_url,
+                unused_session_timeout_secs: config.unused_session_timeout.as_secs(),
+            },
+            udp_addr,
+        })
     }
 
     /// `/openvidu` (WebSocket) and `/openvidu/api/*` (REST). Merge it into an app's router.
-    pub fn router(&self) -> axum::Router {
-        todo!()
+    pub fn router(&self) -> Router {
+        rest::router(self.state.clone()).merge(
+            Router::new().route("/openvidu", get(signaling::ws::handler)).with_state(self.state.clone()),
+        )
     }
 
     /// The UDP address media flows through.
     pub fn udp_addr(&self) -> SocketAddr {
-        todo!()
+        self.udp_addr
     }
 
-    /// Evicts everyone (`openviduServerStopped`) and stops the tasks.
-    pub async fn shutdown(self) {}
+    /// Evicts everyone (`openviduServerStopped`) and stops the signaling task.
+    pub async fn shutdown(self) {
+        self.state.hub.shutdown().await;
+    }
 }
 
 /// A standalone server: [`MediaServer`] plus its own HTTP(S) listener.
 pub struct Handle {
-    _private: (),
+    http_addr: SocketAddr,
+    public_url: String,
+    media: MediaServer,
+    server: axum_server::Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Handle {
     /// The address the HTTP(S) listener is bound to.
     pub fn http_addr(&self) -> SocketAddr {
-        todo!()
+        self.http_addr
     }
     /// The UDP address media flows through.
     pub fn udp_addr(&self) -> SocketAddr {
-        todo!()
+        self.media.udp_addr()
     }
     /// The public URL (`https://…` with TLS, else `http://…`), what tokens point at.
     pub fn public_url(&self) -> &str {
-        todo!()
+        &self.public_url
     }
     /// Stops the listener and the media core.
-    pub async fn shutdown(self) {}
+    pub async fn shutdown(self) {
+        self.media.shutdown().await;
+        self.server.graceful_shutdown(Some(std::time::Duration::from_secs(1)));
+        let _ = self.task.await;
+    }
+    /// Waits until the listener stops (it only stops on error or shutdown).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        (&mut self.task).await.context("the HTTP task panicked")?.context("the HTTP listener failed")
+    }
+}
+
+fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .with_context(|| format!("reading {}", files.cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("parsing {}", files.cert.display()))?;
+    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", files.cert.display());
+    let key = PrivateKeyDer::from_pem_file(&files.key).with_context(|| format!("reading {}", files.key.display()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not fit together")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// Starts a standalone server as configured.
 pub async fn start(config: Config) -> anyhow::Result<Handle> {
-    let _ = config;
-    todo!()
+    let tls = config.tls.as_ref().map(tls_config).transpose()?;
+    let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let http_addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{http_addr}"));
+    let media = MediaServer::bind(config, public_url.clone()).await?;
+    let app = media.router().into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum_server::Handle::new();
+    let task = match tls {
+        Some(tls) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
+            tokio::spawn(axum_server::from_tcp_rustls(listener, tls).handle(server.clone()).serve(app))
+        }
+        None => tokio::spawn(axum_server::from_tcp(listener).handle(server.clone()).serve(app)),
+    };
+    info!("listening on {scheme}://{http_addr}");
+    Ok(Handle { http_addr, public_url, media, server, task })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_point_at_the_websocket_of_the_public_url() {
+        assert_eq!(super::ws_base("https://media.example.com:4443/").unwrap(), "wss://media.example.com:4443");
+        assert_eq!(super::ws_base("http://127.0.0.1:5000").unwrap(), "ws://127.0.0.1:5000");
+        assert!(super::ws_base("ftp://x").is_err());
+        assert!(super::ws_base("127.0.0.1:5000").is_err());
+    }
 }

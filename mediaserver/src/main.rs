@@ -1,1 +1,71 @@
-fn main() {}
+//! `mediaserver`: the OpenVidu-2-compatible media server as a standalone process.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use mediaserver::{Config, Secret, TlsFiles};
+use tracing_subscriber::EnvFilter;
+
+/// An OpenVidu-2-compatible media server (REST API, JSON-RPC signaling, str0m SFU).
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The OpenVidu secret: REST clients authenticate as OPENVIDUAPP:<secret>.
+    #[arg(long, env = "OPENVIDU_SECRET", hide_env_values = true)]
+    secret: String,
+    /// HTTP(S) and WebSocket listener.
+    #[arg(long, env = "MEDIASERVER_LISTEN", default_value = "127.0.0.1:4443")]
+    listen: SocketAddr,
+    /// The one UDP port for all media (port 0: any free port).
+    #[arg(long, env = "MEDIASERVER_UDP", default_value = "127.0.0.1:0")]
+    udp: SocketAddr,
+    /// The address put in ICE candidates, when browsers reach the UDP port under another address.
+    #[arg(long, env = "MEDIASERVER_PUBLIC_IP")]
+    public_ip: Option<IpAddr>,
+    /// PEM certificate chain: serve HTTPS/WSS (openvidu-browser 2.22 only connects with wss://).
+    #[arg(long, env = "MEDIASERVER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "MEDIASERVER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The URL tokens point at (default: this listener's own URL).
+    #[arg(long, env = "OPENVIDU_PUBLICURL")]
+    public_url: Option<String>,
+    /// Seconds after which a session created but never joined is closed.
+    #[arg(long, env = "MEDIASERVER_UNUSED_SESSION_TIMEOUT", default_value_t = 3600)]
+    unused_session_timeout: u64,
+    /// Seconds a participant whose socket dropped may take to reconnect before it is evicted.
+    #[arg(long, env = "MEDIASERVER_RECONNECT_GRACE", default_value_t = 15)]
+    reconnect_grace: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn")))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+    let args = Args::parse();
+    if args.secret.is_empty() {
+        anyhow::bail!("--secret must not be empty");
+    }
+    let mut config = Config::new(Secret::new(args.secret));
+    config.listen = args.listen;
+    config.udp = args.udp;
+    config.public_ip = args.public_ip;
+    config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key });
+    config.public_url = args.public_url;
+    config.unused_session_timeout = Duration::from_secs(args.unused_session_timeout);
+    config.reconnect_grace = Duration::from_secs(args.reconnect_grace);
+    let mut handle = mediaserver::start(config).await?;
+    tokio::select! {
+        r = handle.wait() => r?,
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("stopping");
+            handle.shutdown().await;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! The JSON-RPC methods of openvidu-browser, one handler each. Permission rules are enforced here,
+//! whatever the client believes its role is.
+
+use serde_json::{Value, json};
+use tracing::info;
+
+use super::model::{MediaOptions, Participant, Publisher, Reason, Role, SocketId, Subscription, SubscriptionState};
+use super::{Hub, SfuCommand};
+use crate::ids;
+use crate::sfu::SfuError;
+use crate::signaling::protocol::*;
+
+/// The server version announced in `joinRoom`. The browser compares minors with its own and logs an
+/// error when they differ by more than one, so a 2.x browser is told its own version.
+const DEFAULT_VERSION: &str = "2.32.2";
+
+fn sdp_error(e: SfuError) -> RpcError {
+    RpcError::new(302, format!("Error negotiating media: {e}"))
+}
+
+impl Hub {
+    pub(super) async fn on_rpc(&mut self, socket: SocketId, request: Request) -> Result<Value, RpcError> {
+        let joined = self.sockets.get(&socket).and_then(|s| s.joined.clone());
+        match request {
+            Request::Ping(_) => Ok(json!({ "value": "pong" })),
+            Request::JoinRoom(p) => self.join_room(socket, p),
+            Request::Connect(p) => self.reconnect_socket(socket, p),
+            request => {
+                let Some((sid, cid)) = joined else { return Err(RpcError::not_joined()) };
+                self.on_joined_rpc(&sid, &cid, request).await
+            }
+        }
+    }
+
+    async fn on_joined_rpc(&mut self, sid: &str, cid: &str, request: Request) -> Result<Value, RpcError> {
+        match request {
+            Request::PublishVideo(p) => self.publish_video(sid, cid, p).await,
+            Request::UnpublishVideo => {
+                if self.unpublish(sid, cid, Reason::Unpublish) {
+                    Ok(json!({}))
+                } else {
+                    Err(RpcError::new(105, "Not publishing"))
+                }
+            }
+            Request::PrepareReceiveVideoFrom(p) => self.prepare_receive(sid, cid, p).await,
+            Request::ReceiveVideoFrom(p) => self.receive_video_from(sid, cid, p).await,
+            Request::UnsubscribeFromVideo(p) => self.unsubscribe(sid, cid, &p.sender),
+            Request::OnIceCandidate(p) => self.on_ice_candidate(sid, cid, p),
+            Request::LeaveRoom => {
+                self.remove_participant(sid, cid, Reason::Disconnect);
+                Ok(json!({}))
+            }
+            Request::SendMessage(p) => self.send_message(sid, cid, p),
+            Request::StreamPropertyChanged(p) => self.stream_property_changed(sid, cid, p),
+            Request::VideoData(p) => {
+                if let Some(pb) = self.publisher_mut(sid, cid) {
+                    if let (Some(w), Some(h)) = (p.width, p.height) {
+                        pb.media.video_dimensions = Some(json!({ "width": w as i64, "height": h as i64 }).to_string());
+                    }
+                    if let Some(v) = p.video_active {
+                        pb.media.video_active = v;
+                    }
+                    if let Some(a) = p.audio_active {
+                        pb.media.audio_active = a;
+                    }
+                }
+                Ok(json!({}))
+            }
+            Request::Echo => Ok(json!({})),
+            Request::ReconnectStream(p) => self.reconnect_stream(sid, cid, p).await,
+            Request::ForceDisconnect(p) => {
+                self.require_moderator(sid, cid)?;
+                if self.sessions.get(sid).and_then(|s| s.connection(&p.connection_id)).and_then(|c| c.participant.as_ref()).is_none() {
+                    return Err(RpcError::new(102, "No such participant in this session"));
+                }
+                self.remove_participant(sid, &p.connection_id, Reason::ForceDisconnectByUser);
+                Ok(json!({}))
+            }
+            Request::ForceUnpublish(p) => {
+                self.require_moderator(sid, cid)?;
+                let owner = self.sessions.get(sid).and_then(|s| s.publisher_of(&p.stream_id)).map(|c| c.id.clone());
+                let Some(owner) = owner else { return Err(RpcError::new(105, "No such stream in this session")) };
+                self.unpublish(sid, &owner, Reason::ForceUnpublishByUser);
+                Ok(json!({}))
+            }
+            Request::Ping(_) | Request::JoinRoom(_) | Request::Connect(_) => unreachable!("handled before joining"),
+        }
+    }
+
+    fn require_moderator(&self, sid: &str, cid: &str) -> Result<(), RpcError> {
+        let role = self.sessions.get(sid).and_then(|s| s.connection(cid)).map(|c| c.role);
+        if role == Some(Role::Moderator) {
+            Ok(())
+        } else {
+            Err(RpcError::unauthorized("Only a MODERATOR may do this"))
+        }
+    }
+
+    fn participant_mut(&mut self, sid: &str, cid: &str) -> Option<&mut Participant> {
+        self.sessions.get_mut(sid)?.connection_mut(cid)?.participant.as_mut()
+    }
+
+    fn publisher_mut(&mut self, sid: &str, cid: &str) -> Option<&mut Publisher> {
+        self.participant_mut(sid, cid)?.publisher.as_mut()
+    }
+
+    fn join_room(&mut self, socket: SocketId, p: JoinRoomParams) -> Result<Value, RpcError> {
+        let Some(state) = self.sockets.get(&socket) else { return Err(RpcError::new(999, "Socket closed")) };
+        if state.joined.is_some() {
+            return Err(RpcError::new(999, "This socket has already joined a session"));
+        }
+        let Some((sid, cid)) = self.tokens.get(&p.token).cloned() else {
+            return Err(if self.sessions.contains_key(&p.session) {
+                RpcError::unauthorized("Token is not valid")
+            } else {
+                RpcError::new(202, "Session not found")
+            });
+        };
+        if sid != p.session {
+            return Err(RpcError::unauthorized("Token is not valid for this session"));
+        }
+        self.tokens.remove(&p.token);
+        let out = state.out.clone();
+        let ip = state.ip.clone();
+        let rpc_session = ids::rpc_session_id();
+        let version = p
+            .sdk_version
+            .as_deref()
+            .filter(|v| v.starts_with("2.") && v.split('.').count() == 3 && v.split('.').all(|n| n.parse::<u32>().is_ok()))
+            .unwrap_or(DEFAULT_VERSION)
+            .to_owned();
+        let session = self.sessions.get_mut(&sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
+        session.ever_joined = true;
+        let conn = session.connection_mut(&cid).ok_or_else(|| RpcError::unauthorized("Token is not valid"))?;
+        conn.participant = Some(Participant {
+            socket: Some(socket),
+            out: Some(out),
+            rpc_session: rpc_session.clone(),
+            active_at: ids::now_millis(),
+            ip,
+            platform: p.platform.unwrap_or_default(),
+            client_data: p.metadata.unwrap_or_default(),
+            publisher: None,
+            subscriptions: Vec::new(),
+            evict_at: None,
+        });
+        let role = conn.role;
+        let record = conn.record;
+        let me = conn.to_rpc();
+        let session = &self.sessions[&sid];
+        let others: Vec<Value> = session.active().filter(|c| c.id != cid).map(|c| c.to_rpc()).collect();
+        self.notify(session, |c| c.id != cid, "participantJoined", me.clone());
+        info!(session = %sid, connection = %cid, role = role.as_str(), "participant joined");
+        self.rpc_sessions.insert(rpc_session.clone(), (sid.clone(), cid.clone()));
+        if let Some(s) = self.sockets.get_mut(&socket) {
+            s.joined = Some((sid.clone(), cid.clone()));
+        }
+        Ok(json!({
+            "id": cid, "createdAt": me["createdAt"], "metadata": me["metadata"], "value": others,
+            "session": sid, "sessionId": rpc_session, "role": role.as_str(), "record": record,
+            "version": version,
+            // Server-offered subscriptions (`prepareReceiveVideoFrom`); simulcast stays the publisher's choice.
+            "mediaServer": "mediasoup", "videoSimulcast": false,
+            "customIceServers": [],
+        }))
+    }
+
+    /// `connect` on a new socket after the browser lost the old one.
+    fn reconnect_socket(&mut self, socket: SocketId, p: ConnectParams) -> Result<Value, RpcError> {
+        let reconnection_error = || RpcError::new(40007, "reconnection error");
+        let Some((sid, cid)) = self.rpc_sessions.get(&p.session_id).cloned() else { return Err(reconnection_error()) };
+        let Some(state) = self.sockets.get(&socket) else { return Err(reconnection_error()) };
+        let out = state.out.clone();
+        let Some(participant) = self.participant_mut(&sid, &cid) else { return Err(reconnection_error()) };
+        let old = participant.socket.replace(socket);
+        participant.out = Some(out);
+        participant.evict_at = None;
+        if let Some(old) = old {
+            if let Some(s) = self.sockets.get_mut(&old) {
+                s.joined = None;
+                let _ = s.out.try_send(super::Outbound::Close);
+            }
+        }
+        if let Some(s) = self.sockets.get_mut(&socket) {
+            s.joined = Some((sid.clone(), cid.clone()));
+        }
+        info!(session = %sid, connection = %cid, "participant reconnected");
+        Ok(json!({ "value": "reconnection successful", "sessionId": p.session_id }))
+    }
+
+    async fn publish_video(&mut self, sid: &str, cid: &str, p: PublishVideoParams) -> Result<Value, RpcError> {
+        let role = self.sessions.get(sid).and_then(|s| s.connection(cid)).map(|c| c.role);
+        if !role.is_some_and(Role::can_publish) {
+            return Err(RpcError::unauthorized("A SUBSCRIBER may not publish"));
+        }
+        if self.publisher_mut(sid, cid).is_some() {
+            return Err(RpcError::new(106, "Already publishing"));
+        }
+        let peer = self.next_peer();
+        let answer = self.sfu.publish(peer, p.sdp_offer).await.map_err(sdp_error)?;
+        let has_audio = p.has_audio.unwrap_or(true);
+        let has_video = p.has_video.unwrap_or(true);
+        let publisher = Publisher {
+            stream_id: ids::stream_id(if has_video { p.type_of_video.as_deref().or(Some("CAMERA")) } else { None }, cid),
+            peer,
+            created_at: ids::now_millis(),
+            media: MediaOptions {
+                has_audio,
+                has_video,
+                audio_active: p.audio_active.unwrap_or(has_audio),
+                video_active: p.video_active.unwrap_or(has_video),
+                type_of_video: if has_video { Some(p.type_of_video.unwrap_or_else(|| "CAMERA".into())) } else { None },
+                frame_rate: p.frame_rate.filter(|f| *f > 0.0),
+                video_dimensions: p.video_dimensions,
+                filter: p.filter.unwrap_or_else(|| json!({})),
+            },
+        };
+        let (stream_id, created_at) = (publisher.stream_id.clone(), publisher.created_at);
+        // The participant may have left while the SFU worked.
+        let Some(participant) = self.participant_mut(sid, cid) else {
+            self.sfu.send(SfuCommand::Close { peer });
+            return Err(RpcError::new(102, "Participant left"));
+        };
+        participant.publisher = Some(publisher);
+        let session = &self.sessions[sid];
+        if let Some(me) = session.connection(cid) {
+            self.notify(session, |c| c.id != cid, "participantPublished", me.to_rpc());
+        }
+        info!(session = %sid, connection = %cid, stream = %stream_id, "published");
+        Ok(json!({ "sdpAnswer": answer, "id": stream_id, "createdAt": created_at }))
+    }
+
+    /// The stream's publisher connection id and its peer.
+    fn find_stream(&self, sid: &str, stream_id: &str) -> Result<(String, crate::sfu::PeerId), RpcError> {
+        let session = self.sessions.get(sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
+        let conn = session.publisher_of(stream_id).ok_or_else(|| RpcError::new(105, "No such stream in this session"))?;
+        let peer = conn.participant.as_ref().and_then(|p| p.publisher.as_ref()).map(|p| p.peer).expect("publisher_of");
+        Ok((conn.id.clone(), peer))
+    }
+
+    /// Replaces any earlier subscription of `cid` to `stream_id`.
+    fn store_subscription(&mut self, sid: &str, cid: &str, sub: Subscription) -> bool {
+        let Some(participant) = self.participant_mut(sid, cid) else { return false };
+        let mut replaced = Vec::new();
+        participant.subscriptions.retain(|s| {
+            let keep = s.stream_id != sub.stream_id;
+            if !keep {
+                replaced.push(s.peer);
+            }
+            keep
+        });
+        participant.subscriptions.push(sub);
+        for peer in replaced {
+            self.sfu.send(SfuCommand::Close { peer });
+        }
+        true
+    }
+
+    async fn prepare_receive(&mut self, sid: &str, cid: &str, p: PrepareReceiveParams) -> Result<Value, RpcError> {
+        let (publisher, source) = self.find_stream(sid, &p.sender)?;
+        if publisher == cid {
+            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+        }
+        let peer = self.next_peer();
+        let offer = self.sfu.offer_subscription(peer, source, p.sender.clone()).await.map_err(sdp_error)?;
+        let sub = Subscription { stream_id: p.sender, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Offered };
+        if !self.store_subscription(sid, cid, sub) {
+            self.sfu.send(SfuCommand::Close { peer });
+            return Err(RpcError::new(102, "Participant left"));
+        }
+        Ok(json!({ "sdpOffer": offer }))
+    }
+
+    async fn receive_video_from(&mut self, sid: &str, cid: &str, p: ReceiveVideoFromParams) -> Result<Value, RpcError> {
+        match (p.sdp_answer, p.sdp_offer) {
+            (Some(answer), _) => self.complete_subscription(sid, cid, &p.sender, answer).await.map(|_| json!({})),
+            (None, Some(offer)) => {
+                let (publisher, source) = self.find_stream(sid, &p.sender)?;
+                if publisher == cid {
+                    return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+                }
+                let peer = self.next_peer();
+                let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
+                let sub = Subscription { stream_id: p.sender, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Active };
+                if !self.store_subscription(sid, cid, sub) {
+                    self.sfu.send(SfuCommand::Close { peer });
+                    return Err(RpcError::new(102, "Participant left"));
+                }
+                Ok(json!({ "sdpAnswer": answer }))
+            }
+            (None, None) => Err(RpcError::invalid_params("receiveVideoFrom needs sdpOffer or sdpAnswer")),
+        }
+    }
+
+    /// The browser's answer to a server offer (`receiveVideoFrom` or a subscriber's `reconnectStream`).
+    async fn complete_subscription(&mut self, sid: &str, cid: &str, stream_id: &str, answer: String) -> Result<(), RpcError> {
+        let peer = self
+            .participant_mut(sid, cid)
+            .and_then(|p| p.subscriptions.iter().find(|s| s.stream_id == stream_id && s.state == SubscriptionState::Offered))
+            .map(|s| s.peer)
+            .ok_or_else(|| RpcError::new(999, "No offer is pending for this stream: call prepareReceiveVideoFrom"))?;
+        self.sfu.accept_answer(peer, answer).await.map_err(sdp_error)?;
+        if let Some(s) = self.participant_mut(sid, cid).and_then(|p| p.subscriptions.iter_mut().find(|s| s.peer == peer)) {
+            s.state = SubscriptionState::Active;
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, sid: &str, cid: &str, publisher: &str) -> Result<Value, RpcError> {
+        let Some(participant) = self.participant_mut(sid, cid) else { return Err(RpcError::not_joined()) };
+        let mut closed = Vec::new();
+        participant.subscriptions.retain(|s| {
+            let keep = s.publisher != publisher;
+            if !keep {
+                closed.push(s.peer);
+            }
+            keep
+        });
+        if closed.is_empty() {
+            return Err(RpcError::new(999, "Not subscribed to that participant"));
+        }
+        for peer in closed {
+            self.sfu.send(SfuCommand::Close { peer });
+        }
+        Ok(json!({}))
+    }
+
+    fn on_ice_candidate(&mut self, sid: &str, cid: &str, p: IceCandidateParams) -> Result<Value, RpcError> {
+        let Some(participant) = self.participant_mut(sid, cid) else { return Err(RpcError::not_joined()) };
+        // endpointName is the own connection id for the publisher peer, else the publisher's id.
+        let peer = if p.endpoint_name == cid {
+            participant.publisher.as_ref().map(|pb| pb.peer)
+        } else {
+            participant.subscriptions.iter().find(|s| s.publisher == p.endpoint_name).map(|s| s.peer)
+        };
+        // Candidates may arrive before the peer exists; ICE-lite learns the address from the
+        // browser's connectivity checks, so dropping those loses nothing.
+        if let Some(peer) = peer {
+            self.sfu.send(SfuCommand::AddCandidate { peer, candidate: p.candidate });
+        }
+        Ok(json!({}))
+    }
+
+    fn send_message(&mut self, sid: &str, cid: &str, p: SendMessageParams) -> Result<Value, RpcError> {
+        let message: SignalMessage = serde_json::from_str(&p.message)
+            .map_err(|_| RpcError::new(600, "Signal message is not valid JSON of {to, data, type}"))?;
+        let session = self.sessions.get(sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
+        if let Some(unknown) = message.to.iter().find(|to| session.connection(to).and_then(|c| c.participant.as_ref()).is_none()) {
+            return Err(RpcError::new(601, format!("Signal target {unknown} is not in this session")));
+        }
+        let params = json!({
+            "data": message.data.unwrap_or_default(),
+            "type": message.kind.unwrap_or_else(|| "signal".into()),
+            "from": cid,
+        });
+        let to = message.to;
+        self.notify(session, |c| to.is_empty() || to.contains(&c.id), "sendMessage", params);
+        Ok(json!({}))
+    }
+
+    fn stream_property_changed(&mut self, sid: &str, cid: &str, p: StreamPropertyParams) -> Result<Value, RpcError> {
+        let Some(publisher) = self.publisher_mut(sid, cid) else { return Err(RpcError::new(105, "Not publishing")) };
+        if publisher.stream_id != p.stream_id {
+            return Err(RpcError::new(105, "Not the caller's stream"));
+        }
+        match (p.property.as_str(), &p.new_value) {
+            ("audioActive", Value::Bool(b)) => publisher.media.audio_active = *b,
+            ("videoActive", Value::Bool(b)) => publisher.media.video_active = *b,
+            ("videoDimensions", Value::String(s)) => publisher.media.video_dimensions = Some(s.clone()),
+            ("videoTrack" | "audioTrack", Value::Object(_)) => {}
+            _ => return Err(RpcError::invalid_params(format!("unsupported stream property {:?}", p.property))),
+        }
+        // The reference server relays the value's JSON text; the browser decodes it (B.7).
+        let params = json!({
+            "connectionId": cid, "streamId": p.stream_id, "property": p.property,
+            "newValue": p.new_value.to_string(), "reason": p.reason.unwrap_or_default(),
+        });
+        let session = &self.sessions[sid];
+        self.notify(session, |c| c.id != cid, "streamPropertyChanged", params);
+        Ok(json!({}))
+    }
+
+    async fn reconnect_stream(&mut self, sid: &str, cid: &str, p: ReconnectStreamParams) -> Result<Value, RpcError> {
+        let own = self.publisher_mut(sid, cid).map(|pb| (pb.stream_id.clone(), pb.peer, pb.created_at));
+        match own {
+            Some((stream_id, old, created_at)) if stream_id == p.stream => {
+                let offer = p.sdp_string.or(p.sdp_offer).ok_or_else(|| RpcError::invalid_params("sdpString is missing"))?;
+                let peer = self.next_peer();
+                let answer = self.sfu.publish(peer, offer).await.map_err(sdp_error)?;
+                self.sfu.send(SfuCommand::MoveSubscribers { from: old, to: peer });
+                self.sfu.send(SfuCommand::Close { peer: old });
+                match self.publisher_mut(sid, cid) {
+                    Some(pb) => pb.peer = peer,
+                    None => self.sfu.send(SfuCommand::Close { peer }),
+                }
+                Ok(json!({ "sdpAnswer": answer, "id": stream_id, "createdAt": created_at }))
+            }
+            _ => {
+                if let Some(offer) = p.sdp_offer {
+                    let (publisher, source) = self.find_stream(sid, &p.stream)?;
+                    let peer = self.next_peer();
+                    let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
+                    let sub = Subscription { stream_id: p.stream, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Active };
+                    self.store_subscription(sid, cid, sub);
+                    Ok(json!({ "sdpAnswer": answer }))
+                } else if let Some(answer) = p.sdp_string {
+                    self.complete_subscription(sid, cid, &p.stream, answer).await.map(|_| json!({}))
+                } else {
+                    Err(RpcError::invalid_params("reconnectStream needs sdpOffer or sdpString"))
+                }
+            }
+        }
+    }
+}

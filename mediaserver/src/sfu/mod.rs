@@ -1,0 +1,512 @@
+//! The SFU core, sans-IO: it owns every str0m peer connection and forwards media between them.
+//!
+//! Time comes in as an argument and datagrams go out through [`Sfu::poll_transmit`]; the UDP socket and
+//! the command channel live in [`edge`]. The core knows nothing of OpenVidu sessions or participants:
+//! signaling names peers by [`PeerId`] and says which publisher a subscriber receives from.
+//!
+//! Forwarding is keyed by (publisher peer, incoming mid). Each subscriber's outgoing tracks remember
+//! the incoming mid they carry, so one media frame costs one lookup per subscriber and a reference
+//! count increment on its payload, no copy.
+
+pub mod edge;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::net::{Protocol, Receive, Transmit};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tracing::{debug, info, warn};
+
+/// A peer connection, named by signaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u64);
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "peer{}", self.0)
+    }
+}
+
+/// Why a negotiation failed. The message is safe to show to the client (no internal detail).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SfuError {
+    #[error("the SDP could not be parsed")]
+    BadSdp,
+    #[error("the SDP was refused: {0}")]
+    Refused(String),
+    #[error("no such peer connection")]
+    NoSuchPeer,
+    #[error("the publisher sends no media")]
+    NoMedia,
+    #[error("no offer is pending for this peer connection")]
+    NoPendingOffer,
+    #[error("the media server is shutting down")]
+    Stopped,
+}
+
+/// An incoming track of a publisher.
+#[derive(Debug, Clone)]
+struct TrackIn {
+    mid: Mid,
+    kind: MediaKind,
+    /// The simulcast layer to forward, when the browser sends several: the last one it lists, which
+    /// is the full-resolution layer in openvidu-browser's order (`rdiv4, rdiv2, rdiv1`).
+    best_rid: Option<Rid>,
+    last_keyframe_request: Option<Instant>,
+}
+
+/// An outgoing track of a subscriber.
+#[derive(Debug, Clone)]
+struct TrackOut {
+    mid: Mid,
+    kind: MediaKind,
+    /// The publisher's mid this track carries, once known.
+    source_mid: Option<Mid>,
+}
+
+#[derive(Debug)]
+enum Role {
+    Publisher { tracks: Vec<TrackIn>, subscribers: Vec<PeerId> },
+    Subscriber { source: PeerId, tracks: Vec<TrackOut>, pending: Option<SdpPendingOffer> },
+}
+
+struct Peer {
+    rtc: Rtc,
+    role: Role,
+    next_timeout: Instant,
+    connected: bool,
+}
+
+/// Everything a frame needs on its way from a publisher to its subscribers.
+enum Forward {
+    Media(MediaData),
+    KeyframeRequest { source: PeerId, source_mid: Mid, rid: Option<Rid>, kind: KeyframeRequestKind },
+    SubscriberConnected { source: PeerId },
+}
+
+pub struct Sfu {
+    /// Where media arrives; the destination of every received datagram.
+    local_addr: SocketAddr,
+    /// The host candidate given to browsers (the public address of `local_addr`).
+    candidate_addr: SocketAddr,
+    peers: HashMap<PeerId, Peer>,
+    /// Remote address → peer, learnt from the first datagram a peer accepted.
+    by_addr: HashMap<SocketAddr, PeerId>,
+    transmits: VecDeque<Transmit>,
+    forwards: VecDeque<(PeerId, Forward)>,
+}
+
+impl Sfu {
+    pub fn new(local_addr: SocketAddr, candidate_addr: SocketAddr) -> Sfu {
+        Sfu {
+            local_addr,
+            candidate_addr,
+            peers: HashMap::new(),
+            by_addr: HashMap::new(),
+            transmits: VecDeque::new(),
+            forwards: VecDeque::new(),
+        }
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    fn new_rtc(&self, now: Instant) -> Result<Rtc, SfuError> {
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .build(now);
+        let candidate = Candidate::host(self.candidate_addr, Protocol::Udp)
+            .map_err(|e| SfuError::Refused(format!("bad host candidate: {e}")))?;
+        rtc.add_local_candidate(candidate);
+        Ok(rtc)
+    }
+
+    /// A publisher's offer (browser-offered): accepts it and returns the answer.
+    pub fn publish(&mut self, now: Instant, peer: PeerId, offer: &str) -> Result<String, SfuError> {
+        let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
+        let mut rtc = self.new_rtc(now)?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
+        self.close(peer);
+        self.peers.insert(
+            peer,
+            Peer {
+                rtc,
+                role: Role::Publisher { tracks: Vec::new(), subscribers: Vec::new() },
+                next_timeout: now,
+                connected: false,
+            },
+        );
+        self.drive(now, peer);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// A server-offered subscription (`prepareReceiveVideoFrom`): one send-only m-line per track of
+    /// the publisher. Returns the offer; the browser's answer comes through [`Sfu::accept_answer`].
+    pub fn offer_subscription(&mut self, now: Instant, peer: PeerId, source: PeerId, stream_id: &str) -> Result<String, SfuError> {
+        let source_tracks: Vec<(Mid, MediaKind)> = match self.peers.get(&source) {
+            Some(Peer { role: Role::Publisher { tracks, .. }, .. }) => tracks.iter().map(|t| (t.mid, t.kind)).collect(),
+            _ => return Err(SfuError::NoSuchPeer),
+        };
+        if source_tracks.is_empty() {
+            return Err(SfuError::NoMedia);
+        }
+        let mut rtc = self.new_rtc(now)?;
+        let mut change = rtc.sdp_api();
+        let mut tracks = Vec::with_capacity(source_tracks.len());
+        for (source_mid, kind) in source_tracks {
+            let mid = change.add_media(kind, Direction::SendOnly, Some(stream_id.to_owned()), None, None);
+            tracks.push(TrackOut { mid, kind, source_mid: Some(source_mid) });
+        }
+        let (offer, pending) = change.apply().ok_or(SfuError::NoMedia)?;
+        self.close(peer);
+        self.peers.insert(
+            peer,
+            Peer {
+                rtc,
+                role: Role::Subscriber { source, tracks, pending: Some(pending) },
+                next_timeout: now,
+                connected: false,
+            },
+        );
+        self.link(source, peer);
+        self.drive(now, peer);
+        Ok(offer.to_sdp_string())
+    }
+
+    /// The browser's answer to [`Sfu::offer_subscription`].
+    pub fn accept_answer(&mut self, now: Instant, peer: PeerId, answer: &str) -> Result<(), SfuError> {
+        let answer = SdpAnswer::from_sdp_string(answer).map_err(|_| SfuError::BadSdp)?;
+        let p = self.peers.get_mut(&peer).ok_or(SfuError::NoSuchPeer)?;
+        let Role::Subscriber { pending, .. } = &mut p.role else { return Err(SfuError::NoPendingOffer) };
+        let pending = pending.take().ok_or(SfuError::NoPendingOffer)?;
+        p.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| SfuError::Refused(e.to_string()))?;
+        self.drive(now, peer);
+        Ok(())
+    }
+
+    /// A browser-offered subscription (`receiveVideoFrom` with `sdpOffer`, recv-only m-lines).
+    pub fn accept_subscription_offer(&mut self, now: Instant, peer: PeerId, source: PeerId, offer: &str) -> Result<String, SfuError> {
+        if !matches!(self.peers.get(&source), Some(Peer { role: Role::Publisher { .. }, .. })) {
+            return Err(SfuError::NoSuchPeer);
+        }
+        let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
+        let mut rtc = self.new_rtc(now)?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
+        self.close(peer);
+        self.peers.insert(
+            peer,
+            Peer {
+                rtc,
+                role: Role::Subscriber { source, tracks: Vec::new(), pending: None },
+                next_timeout: now,
+                connected: false,
+            },
+        );
+        self.drive(now, peer);
+        // The browser's m-lines became tracks while driving; only now can they be matched.
+        self.link(source, peer);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Moves every subscriber of `from` to `to` (a publisher that renegotiated with a new peer).
+    pub fn move_subscribers(&mut self, now: Instant, from: PeerId, to: PeerId) {
+        let moved = match self.peers.get_mut(&from) {
+            Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) => std::mem::take(subscribers),
+            _ => return,
+        };
+        for sub in moved {
+            if let Some(Peer { role: Role::Subscriber { source, tracks, .. }, .. }) = self.peers.get_mut(&sub) {
+                *source = to;
+                for t in tracks.iter_mut() {
+                    t.source_mid = None;
+                }
+                self.link(to, sub);
+            }
+        }
+        self.resolve_source_mids(to);
+        self.request_keyframes(now, to);
+    }
+
+    /// A trickled candidate from the browser. ICE-lite learns the browser's address from its checks
+    /// anyway, so this only helps; mDNS (`.local`) candidates cannot be resolved here and are ignored.
+    pub fn add_remote_candidate(&mut self, peer: PeerId, candidate: &str) {
+        let line = candidate.trim().trim_start_matches("a=");
+        if line.is_empty() || line.contains(".local") {
+            return;
+        }
+        let Some(p) = self.peers.get_mut(&peer) else { return };
+        match Candidate::from_sdp_string(line) {
+            Ok(c) => p.rtc.add_remote_candidate(c),
+            Err(e) => debug!(%peer, "ignoring unparseable ICE candidate: {e}"),
+        }
+    }
+
+    /// Closes a peer connection; a publisher's subscribers stay, silent, until signaling closes them.
+    pub fn close(&mut self, peer: PeerId) {
+        let Some(mut p) = self.peers.remove(&peer) else { return };
+        p.rtc.disconnect();
+        self.by_addr.retain(|_, id| *id != peer);
+        match p.role {
+            Role::Subscriber { source, .. } => {
+                if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&source) {
+                    subscribers.retain(|s| *s != peer);
+                }
+            }
+            Role::Publisher { .. } => {}
+        }
+    }
+
+    /// One datagram from the UDP socket.
+    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        let Ok(contents) = data.try_into() else { return };
+        let input = Input::Receive(
+            now,
+            Receive { proto: Protocol::Udp, source, destination: self.candidate_addr, contents },
+        );
+        let known = self.by_addr.get(&source).copied().filter(|id| {
+            self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input))
+        });
+        let peer = match known {
+            Some(id) => id,
+            None => {
+                let Some(id) = self.peers.iter().find(|(_, p)| p.rtc.accepts(&input)).map(|(id, _)| *id) else {
+                    debug!(%source, "no peer accepts datagram");
+                    return;
+                };
+                self.by_addr.insert(source, id);
+                id
+            }
+        };
+        if let Some(p) = self.peers.get_mut(&peer) {
+            if let Err(e) = p.rtc.handle_input(input) {
+                warn!(%peer, "peer failed on input: {e}");
+                p.rtc.disconnect();
+            }
+        }
+        self.drive(now, peer);
+        self.run_forwards(now);
+    }
+
+    /// Advances time for every peer that asked to be woken by now.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<PeerId> = self.peers.iter().filter(|(_, p)| p.next_timeout <= now).map(|(id, _)| *id).collect();
+        for peer in due {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
+                    warn!(%peer, "peer failed on timeout: {e}");
+                    p.rtc.disconnect();
+                }
+            }
+            self.drive(now, peer);
+        }
+        self.run_forwards(now);
+        let dead: Vec<PeerId> = self.peers.iter().filter(|(_, p)| !p.rtc.is_alive()).map(|(id, _)| *id).collect();
+        for peer in dead {
+            info!(%peer, "peer connection ended");
+            self.close(peer);
+        }
+    }
+
+    /// The earliest time any peer wants [`Sfu::handle_timeout`].
+    pub fn next_timeout(&self, now: Instant) -> Instant {
+        self.peers.values().map(|p| p.next_timeout).min().unwrap_or(now + Duration::from_secs(1))
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    fn link(&mut self, source: PeerId, subscriber: PeerId) {
+        if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&source) {
+            if !subscribers.contains(&subscriber) {
+                subscribers.push(subscriber);
+            }
+        }
+        self.resolve_source_mids(source);
+    }
+
+    /// Matches subscriber tracks without a source to the publisher's tracks of the same kind, in order.
+    /// Doing it twice changes nothing.
+    fn resolve_source_mids(&mut self, source: PeerId) {
+        let (source_tracks, subs) = match self.peers.get(&source) {
+            Some(Peer { role: Role::Publisher { tracks, subscribers }, .. }) => {
+                (tracks.iter().map(|t| (t.mid, t.kind)).collect::<Vec<_>>(), subscribers.clone())
+            }
+            _ => return,
+        };
+        for sub in subs {
+            let Some(Peer { role: Role::Subscriber { tracks, .. }, .. }) = self.peers.get_mut(&sub) else { continue };
+            for kind in [MediaKind::Audio, MediaKind::Video] {
+                let taken: Vec<Mid> = tracks.iter().filter_map(|t| t.source_mid).collect();
+                let mut free_sources = source_tracks
+                    .iter()
+                    .filter(|(mid, k)| *k == kind && !taken.contains(mid))
+                    .map(|(mid, _)| *mid);
+                for t in tracks.iter_mut().filter(|t| t.kind == kind && t.source_mid.is_none()) {
+                    t.source_mid = free_sources.next();
+                }
+            }
+        }
+    }
+
+    fn request_keyframes(&mut self, now: Instant, source: PeerId) {
+        let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source) else { return };
+        for t in tracks.iter_mut().filter(|t| t.kind == MediaKind::Video) {
+            request_keyframe(rtc, t, now, t.best_rid, KeyframeRequestKind::Pli);
+        }
+    }
+
+    /// Polls one peer until it has nothing more to say, queuing datagrams and forwards.
+    fn drive(&mut self, now: Instant, peer: PeerId) {
+        let Some(p) = self.peers.get_mut(&peer) else { return };
+        loop {
+            if !p.rtc.is_alive() {
+                p.next_timeout = now;
+                return;
+            }
+            match p.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    p.next_timeout = t;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => self.transmits.push_back(t),
+                Ok(Output::Event(e)) => on_event(peer, p, e, &mut self.forwards, now),
+                Err(e) => {
+                    warn!(%peer, "peer failed: {e}");
+                    p.rtc.disconnect();
+                }
+            }
+        }
+    }
+
+    fn run_forwards(&mut self, now: Instant) {
+        while let Some((from, fwd)) = self.forwards.pop_front() {
+            match fwd {
+                Forward::Media(data) => self.forward_media(now, from, data),
+                Forward::KeyframeRequest { source, source_mid, rid, kind } => {
+                    if let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source) {
+                        if let Some(t) = tracks.iter_mut().find(|t| t.mid == source_mid) {
+                            let rid = rid.or(t.best_rid);
+                            request_keyframe(rtc, t, now, rid, kind);
+                        }
+                    }
+                    self.drive(now, source);
+                }
+                Forward::SubscriberConnected { source } => {
+                    self.request_keyframes(now, source);
+                    self.drive(now, source);
+                }
+            }
+        }
+    }
+
+    fn forward_media(&mut self, now: Instant, from: PeerId, data: MediaData) {
+        let subscribers = match self.peers.get_mut(&from) {
+            Some(Peer { rtc, role: Role::Publisher { tracks, subscribers }, .. }) => {
+                let Some(track) = tracks.iter_mut().find(|t| t.mid == data.mid) else { return };
+                if track.best_rid.is_some() && data.rid != track.best_rid {
+                    return;
+                }
+                if !data.contiguous && track.kind == MediaKind::Video {
+                    request_keyframe(rtc, track, now, data.rid, KeyframeRequestKind::Fir);
+                }
+                // Cheap: a publisher has a handful of subscribers; cloning ids avoids a double borrow.
+                std::mem::take(subscribers)
+            }
+            _ => return,
+        };
+        for sub in &subscribers {
+            let Some(Peer { rtc, role: Role::Subscriber { tracks, .. }, connected: true, .. }) = self.peers.get_mut(sub) else {
+                continue;
+            };
+            let Some(out) = tracks.iter().find(|t| t.source_mid == Some(data.mid)) else { continue };
+            let Some(writer) = rtc.writer(out.mid) else { continue };
+            let Some(pt) = writer.match_params(data.params) else { continue };
+            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+                debug!(peer = %sub, "write failed: {e}");
+            }
+        }
+        if let Some(Peer { role: Role::Publisher { subscribers: slot, .. }, .. }) = self.peers.get_mut(&from) {
+            *slot = subscribers;
+        }
+        // Collect what the writes produced; subscribers are few, so polling them all here is fine.
+        let subs = match self.peers.get(&from) {
+            Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) => subscribers.clone(),
+            _ => Vec::new(),
+        };
+        for sub in subs {
+            self.drive(now, sub);
+        }
+        self.drive(now, from);
+    }
+}
+
+fn request_keyframe(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, rid: Option<Rid>, kind: KeyframeRequestKind) {
+    if track.last_keyframe_request.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(300)) {
+        return;
+    }
+    if let Some(mut writer) = rtc.writer(track.mid) {
+        if writer.request_keyframe(rid, kind).is_ok() {
+            track.last_keyframe_request = Some(now);
+        }
+    }
+}
+
+fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(PeerId, Forward)>, _now: Instant) {
+    match event {
+        Event::IceConnectionStateChange(state) => {
+            debug!(%peer, ?state, "ICE state");
+            if state == IceConnectionState::Disconnected {
+                p.connected = false;
+            }
+        }
+        Event::Connected => {
+            info!(%peer, "peer connected");
+            p.connected = true;
+            if let Role::Subscriber { source, .. } = p.role {
+                forwards.push_back((peer, Forward::SubscriberConnected { source }));
+            }
+        }
+        Event::MediaAdded(added) => match &mut p.role {
+            Role::Publisher { tracks, .. } => {
+                if added.direction.is_receiving() && !tracks.iter().any(|t| t.mid == added.mid) {
+                    let best_rid = added.simulcast.as_ref().and_then(|s| s.recv.last()).map(|l| l.rid);
+                    tracks.push(TrackIn { mid: added.mid, kind: added.kind, best_rid, last_keyframe_request: None });
+                }
+            }
+            Role::Subscriber { tracks, .. } => {
+                if added.direction.is_sending() && !tracks.iter().any(|t| t.mid == added.mid) {
+                    tracks.push(TrackOut { mid: added.mid, kind: added.kind, source_mid: None });
+                }
+            }
+        },
+        Event::MediaData(data) => {
+            if matches!(p.role, Role::Publisher { .. }) {
+                forwards.push_back((peer, Forward::Media(data)));
+            }
+        }
+        Event::KeyframeRequest(req) => {
+            if let Role::Subscriber { source, tracks, .. } = &p.role {
+                if let Some(source_mid) = tracks.iter().find(|t| t.mid == req.mid).and_then(|t| t.source_mid) {
+                    forwards.push_back((
+                        peer,
+                        Forward::KeyframeRequest { source: *source, source_mid, rid: None, kind: req.kind },
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+}

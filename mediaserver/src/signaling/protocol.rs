@@ -1,0 +1,322 @@
+//! The JSON-RPC 2.0 messages of openvidu-browser, typed. A frame is parsed once, here, where it
+//! arrives; whatever does not parse becomes an error reply, never a panic.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The id of a request: the browser sends integers; strings are accepted too.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RpcId {
+    Num(i64),
+    Str(String),
+}
+
+impl RpcId {
+    fn to_json(&self) -> Value {
+        match self {
+            RpcId::Num(n) => json!(n),
+            RpcId::Str(s) => json!(s),
+        }
+    }
+}
+
+/// A request the browser sends, by method.
+#[derive(Debug)]
+pub enum Request {
+    Ping(PingParams),
+    JoinRoom(JoinRoomParams),
+    PublishVideo(PublishVideoParams),
+    UnpublishVideo,
+    PrepareReceiveVideoFrom(PrepareReceiveParams),
+    ReceiveVideoFrom(ReceiveVideoFromParams),
+    UnsubscribeFromVideo(SenderParams),
+    OnIceCandidate(IceCandidateParams),
+    LeaveRoom,
+    SendMessage(SendMessageParams),
+    StreamPropertyChanged(StreamPropertyParams),
+    VideoData(VideoDataParams),
+    Echo,
+    Connect(ConnectParams),
+    ReconnectStream(ReconnectStreamParams),
+    ForceDisconnect(ForceDisconnectParams),
+    ForceUnpublish(ForceUnpublishParams),
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PingParams {
+    pub interval: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JoinRoomParams {
+    pub token: String,
+    pub session: String,
+    #[serde(default)]
+    pub platform: Option<String>,
+    #[serde(default, rename = "sdkVersion")]
+    pub sdk_version: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishVideoParams {
+    pub sdp_offer: String,
+    #[serde(default)]
+    pub has_audio: Option<bool>,
+    #[serde(default)]
+    pub has_video: Option<bool>,
+    #[serde(default)]
+    pub audio_active: Option<bool>,
+    #[serde(default)]
+    pub video_active: Option<bool>,
+    #[serde(default)]
+    pub type_of_video: Option<String>,
+    #[serde(default)]
+    pub frame_rate: Option<f64>,
+    #[serde(default)]
+    pub video_dimensions: Option<String>,
+    #[serde(default)]
+    pub filter: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PrepareReceiveParams {
+    /// The remote stream id.
+    pub sender: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiveVideoFromParams {
+    /// The remote stream id.
+    pub sender: String,
+    #[serde(default)]
+    pub sdp_offer: Option<String>,
+    #[serde(default)]
+    pub sdp_answer: Option<String>,
+}
+
+/// `unsubscribeFromVideo` names the publisher's *connection* id.
+#[derive(Debug, Deserialize)]
+pub struct SenderParams {
+    pub sender: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidateParams {
+    pub endpoint_name: String,
+    pub candidate: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SendMessageParams {
+    /// A JSON string: `{"to":[...],"data":"...","type":"signal:x"}`.
+    pub message: String,
+}
+
+/// The inside of `sendMessage.message`.
+#[derive(Debug, Deserialize)]
+pub struct SignalMessage {
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub data: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamPropertyParams {
+    pub stream_id: String,
+    pub property: String,
+    pub new_value: Value,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoDataParams {
+    #[serde(default)]
+    pub height: Option<f64>,
+    #[serde(default)]
+    pub width: Option<f64>,
+    #[serde(default)]
+    pub video_active: Option<bool>,
+    #[serde(default)]
+    pub audio_active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectParams {
+    pub session_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconnectStreamParams {
+    pub stream: String,
+    #[serde(default)]
+    pub sdp_string: Option<String>,
+    #[serde(default)]
+    pub sdp_offer: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForceDisconnectParams {
+    pub connection_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForceUnpublishParams {
+    pub stream_id: String,
+}
+
+/// An error reply. Codes follow the reference server where the browser or apps may look at them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+}
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> RpcError {
+        RpcError { code, message: message.into() }
+    }
+    pub fn invalid_params(detail: impl std::fmt::Display) -> RpcError {
+        RpcError::new(-32602, format!("Invalid params: {detail}"))
+    }
+    /// The browser maps 401 to `OPENVIDU_PERMISSION_DENIED`.
+    pub fn unauthorized(message: impl Into<String>) -> RpcError {
+        RpcError::new(401, message)
+    }
+    pub fn not_joined() -> RpcError {
+        RpcError::new(803, "The socket has not joined a session: call joinRoom first")
+    }
+}
+
+/// What one incoming text frame turned out to be.
+#[derive(Debug)]
+pub enum Incoming {
+    Request { id: RpcId, request: Request },
+    /// Unparseable or invalid; `id` is set when the frame had a usable one, so it can be answered.
+    Invalid { id: Option<RpcId>, error: RpcError },
+    /// A response or notification from the browser: the browser never sends them, ignore.
+    Ignored,
+}
+
+fn parse_id(v: Option<&Value>) -> Option<RpcId> {
+    match v? {
+        Value::Number(n) => n.as_i64().map(RpcId::Num),
+        Value::String(s) if s.len() <= 64 => Some(RpcId::Str(s.clone())),
+        _ => None,
+    }
+}
+
+fn params<T: for<'de> Deserialize<'de>>(p: Value) -> Result<T, RpcError> {
+    serde_json::from_value(p).map_err(RpcError::invalid_params)
+}
+
+/// Parses one text frame.
+pub fn parse(text: &str) -> Incoming {
+    let Ok(Value::Object(mut obj)) = serde_json::from_str::<Value>(text) else {
+        return Incoming::Invalid { id: None, error: RpcError::new(-32700, "Parse error: not a JSON object") };
+    };
+    let id = parse_id(obj.get("id"));
+    let Some(method) = obj.get("method").and_then(Value::as_str).map(str::to_owned) else {
+        return Incoming::Ignored;
+    };
+    let Some(id) = id else {
+        // A notification from the browser; it sends none, and there is nobody to answer.
+        return Incoming::Ignored;
+    };
+    let p = match obj.remove("params") {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => {
+            return Incoming::Invalid { id: Some(id), error: RpcError::invalid_params("params must be an object") };
+        }
+    };
+    let request = match method.as_str() {
+        "ping" => params(p).map(Request::Ping),
+        "joinRoom" => params(p).map(Request::JoinRoom),
+        "publishVideo" => params(p).map(Request::PublishVideo),
+        "unpublishVideo" => Ok(Request::UnpublishVideo),
+        "prepareReceiveVideoFrom" => params(p).map(Request::PrepareReceiveVideoFrom),
+        "receiveVideoFrom" => params(p).map(Request::ReceiveVideoFrom),
+        "unsubscribeFromVideo" => params(p).map(Request::UnsubscribeFromVideo),
+        "onIceCandidate" => params(p).map(Request::OnIceCandidate),
+        "leaveRoom" => Ok(Request::LeaveRoom),
+        "sendMessage" => params(p).map(Request::SendMessage),
+        "streamPropertyChanged" => params(p).map(Request::StreamPropertyChanged),
+        "videoData" => params(p).map(Request::VideoData),
+        "echo" => Ok(Request::Echo),
+        "connect" => params(p).map(Request::Connect),
+        "reconnectStream" => params(p).map(Request::ReconnectStream),
+        "forceDisconnect" => params(p).map(Request::ForceDisconnect),
+        "forceUnpublish" => params(p).map(Request::ForceUnpublish),
+        _ => Err(RpcError::new(-32601, "Method not found")),
+    };
+    match request {
+        Ok(request) => Incoming::Request { id, request },
+        Err(error) => Incoming::Invalid { id: Some(id), error },
+    }
+}
+
+/// `{"id":…,"result":…,"jsonrpc":"2.0"}`: exactly one of result/error, as the browser insists.
+pub fn result(id: &RpcId, result: Value) -> String {
+    json!({ "id": id.to_json(), "result": result, "jsonrpc": "2.0" }).to_string()
+}
+
+pub fn error(id: Option<&RpcId>, error: &RpcError) -> String {
+    let id = id.map(RpcId::to_json).unwrap_or(Value::Null);
+    json!({ "id": id, "error": { "code": error.code, "message": error.message }, "jsonrpc": "2.0" })
+        .to_string()
+}
+
+pub fn notification(method: &str, params: Value) -> String {
+    json!({ "method": method, "params": params, "jsonrpc": "2.0" }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_first_ping_and_later_pings() {
+        let first = parse(r#"{"id":0,"method":"ping","params":{"interval":5000},"jsonrpc":"2.0"}"#);
+        assert!(matches!(first, Incoming::Request { id: RpcId::Num(0), request: Request::Ping(PingParams { interval: Some(5000) }) }));
+        let later = parse(r#"{"id":7,"method":"ping","jsonrpc":"2.0"}"#);
+        assert!(matches!(later, Incoming::Request { request: Request::Ping(PingParams { interval: None }), .. }));
+    }
+
+    #[test]
+    fn bad_frames_become_errors_with_the_id_when_there_is_one() {
+        assert!(matches!(parse("not json"), Incoming::Invalid { id: None, .. }));
+        assert!(matches!(parse("[1,2]"), Incoming::Invalid { id: None, .. }));
+        match parse(r#"{"id":3,"method":"joinRoom","params":{"token":5}}"#) {
+            Incoming::Invalid { id: Some(RpcId::Num(3)), error } => assert_eq!(error.code, -32602),
+            other => panic!("unexpected {other:?}"),
+        }
+        match parse(r#"{"id":4,"method":"noSuchMethod","params":{}}"#) {
+            Incoming::Invalid { error, .. } => assert_eq!(error.code, -32601),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(parse(r#"{"id":4,"result":{}}"#), Incoming::Ignored));
+    }
+
+    #[test]
+    fn replies_carry_exactly_one_of_result_and_error() {
+        let r: Value = serde_json::from_str(&result(&RpcId::Num(1), json!({}))).unwrap();
+        assert!(r.get("error").is_none() && r["jsonrpc"] == "2.0");
+        let e: Value = serde_json::from_str(&error(Some(&RpcId::Num(1)), &RpcError::not_joined())).unwrap();
+        assert!(e.get("result").is_none() && e["error"]["code"] == 803);
+    }
+}
