@@ -178,6 +178,7 @@ pub struct Connection {
     pub server_data: String,
     pub record: bool,
     pub kurento_options: Value,
+    pub custom_ice_servers: Vec<Value>,
     pub created_at: u64,
     /// `None` while pending (token not used yet).
     pub participant: Option<Participant>,
@@ -215,7 +216,7 @@ impl Connection {
             "createdAt": self.created_at, "activeAt": null, "location": null, "ip": null, "platform": null,
             "token": self.token, "serverData": self.server_data, "clientData": null,
             "record": self.record, "role": self.role.as_str(), "kurentoOptions": self.kurento_options,
-            "customIceServers": [], "rtspUri": null, "adaptativeBitrate": null,
+            "customIceServers": self.custom_ice_servers, "rtspUri": null, "adaptativeBitrate": null,
             "onlyPlayWithSubscribers": null, "networkCache": null,
             "publishers": null, "subscribers": null,
         });

@@ -40,6 +40,7 @@ pub struct ConnectionProps {
     pub data: String,
     pub record: bool,
     pub kurento_options: Value,
+    pub custom_ice_servers: Vec<Value>,
 }
 
 #[derive(Debug)]
@@ -181,6 +182,7 @@ impl Hub {
             server_data: props.data,
             record: props.record,
             kurento_options: props.kurento_options,
+            custom_ice_servers: props.custom_ice_servers,
             created_at: ids::now_millis(),
             participant: None,
         });

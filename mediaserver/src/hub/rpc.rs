@@ -146,6 +146,7 @@ impl Hub {
         });
         let role = conn.role;
         let record = conn.record;
+        let ice_servers = conn.custom_ice_servers.clone();
         let me = conn.to_rpc();
         let session = &self.sessions[&sid];
         let others: Vec<Value> = session.active().filter(|c| c.id != cid).map(|c| c.to_rpc()).collect();
@@ -161,7 +162,7 @@ impl Hub {
             "version": version,
             // Server-offered subscriptions (`prepareReceiveVideoFrom`); simulcast stays the publisher's choice.
             "mediaServer": "mediasoup", "videoSimulcast": false,
-            "customIceServers": [],
+            "customIceServers": ice_servers,
         }))
     }
 

@@ -212,15 +212,39 @@ fn connection_props(m: &Map<String, Value>, path: &str) -> Result<ConnectionProp
         Some(v @ Value::Object(_)) => v.clone(),
         Some(_) => return Err(err(400, "Parameter 'kurentoOptions' must be an object", path)),
     };
-    if !matches!(m.get("customIceServers"), None | Some(Value::Null) | Some(Value::Array(_))) {
-        return Err(err(400, "Parameter 'customIceServers' must be an array", path));
-    }
+    let custom_ice_servers = match m.get("customIceServers") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.iter().map(|s| ice_server(s, path)).collect::<Result<_, _>>()?,
+        Some(_) => return Err(err(400, "Parameter 'customIceServers' must be an array", path)),
+    };
     Ok(ConnectionProps {
+        custom_ice_servers,
         role,
         data: opt_str(m, "data", path)?.unwrap_or_default(),
         record: opt_bool(m, "record", path)?.unwrap_or(true),
         kurento_options,
     })
+}
+
+/// One entry of `customIceServers`: `url` with a stun/stuns/turn/turns scheme; TURN needs
+/// `username` and `credential` (or `staticAuthSecret`), STUN must have neither.
+fn ice_server(v: &Value, path: &str) -> Result<Value, ApiError> {
+    let bad = |why: &str| err(400, format!("Invalid customIceServers entry: {why}"), path);
+    let Value::Object(o) = v else { return Err(bad("not an object")) };
+    let url = o.get("url").and_then(Value::as_str).ok_or_else(|| bad("'url' is mandatory"))?;
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    let username = o.get("username").and_then(Value::as_str);
+    let credential = o.get("credential").and_then(Value::as_str);
+    let static_secret = o.get("staticAuthSecret").and_then(Value::as_str);
+    match scheme {
+        "stun" | "stuns" if username.is_some() || credential.is_some() => Err(bad("STUN servers take no credentials")),
+        "stun" | "stuns" => Ok(json!({ "url": url })),
+        "turn" | "turns" if static_secret.is_none() && (username.is_none() || credential.is_none()) => {
+            Err(bad("TURN servers need 'username' and 'credential'"))
+        }
+        "turn" | "turns" => Ok(json!({ "url": url, "username": username, "credential": credential })),
+        _ => Err(bad("'url' must start with stun:, stuns:, turn: or turns:")),
+    }
 }
 
 async fn create_connection(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult {
