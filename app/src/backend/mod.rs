@@ -1,0 +1,177 @@
+//! The server side of the app (feature `ssr`): the plain functions behind the server functions, each
+//! taking its dependencies from [`AppState`], testable without HTTP.
+
+pub mod http;
+pub mod openvidu;
+pub mod origin;
+pub mod password;
+pub mod session_store;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+use crate::api::AppError;
+use crate::model::{CallTicket, Me, valid_call_name};
+use openvidu::{OpenVidu, OpenViduError};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use throttle::Throttle;
+use users::{Users, normalize_name};
+
+/// Everything the server functions need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub users: Users,
+    pub throttle: Arc<Throttle>,
+    pub openvidu: OpenVidu,
+}
+
+/// Opens (creating when missing) the SQLite database at `path`.
+pub async fn open_db(path: &std::path::Path) -> anyhow::Result<sqlx::SqlitePool> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    Ok(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
+}
+
+fn internal(context: &str, e: impl std::fmt::Display) -> AppError {
+    tracing::error!("{context}: {e}");
+    AppError::Internal
+}
+
+fn media(context: &str, e: OpenViduError) -> AppError {
+    tracing::warn!("{context}: {e}");
+    AppError::MediaServerUnavailable
+}
+
+/// A connection id as the media server makes them; anything else is refused before any REST call.
+fn valid_connection_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The connection data this app attaches: `{"serverData":"<user>"}`, as the openvidu-js-node sample.
+pub fn server_data(user: &str) -> String {
+    serde_json::json!({ "serverData": user }).to_string()
+}
+
+/// The user a connection's server data names, if it is ours.
+fn owner_of(server_data: Option<&str>) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(server_data?).ok()?;
+    Some(value.get("serverData")?.as_str()?.to_owned())
+}
+
+impl AppState {
+    /// Closes the database pool (pending writes finish).
+    pub async fn close(&self) {
+        self.users.close().await;
+    }
+
+    /// Checks a password, throttled per account and per address. Unknown user and wrong password give
+    /// the same error after the same work.
+    pub async fn login(&self, username: &str, password: &str, peer: IpAddr) -> Result<Me, AppError> {
+        let account = normalize_name(username);
+        if let Err(wait) = self.throttle.check(&account, peer, Instant::now()) {
+            return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+        }
+        match self.users.check_password(&account, password).await {
+            Ok(Some(user)) => {
+                self.throttle.succeed(&account);
+                tracing::info!(user = %user.name, "logged in");
+                Ok(Me { user: user.name, role: user.role })
+            }
+            Ok(None) => {
+                self.throttle.fail(&account, peer, Instant::now());
+                tracing::info!(%peer, "failed login");
+                Err(AppError::BadCredentials)
+            }
+            Err(e) => Err(internal("checking a password", e)),
+        }
+    }
+
+    /// The user and their current role; a user removed meanwhile is logged out.
+    pub async fn me(&self, user: &str) -> Result<Me, AppError> {
+        match self.users.find(user).await {
+            Ok(Some(u)) => Ok(Me { user: u.name, role: u.role }),
+            Ok(None) => Err(AppError::NotLoggedIn),
+            Err(e) => Err(internal("reading a user", e)),
+        }
+    }
+
+    /// Creates the call when needed (409: it exists, use it) and a connection for `user` with their role
+    /// from the database. A session that closes between the two calls is created again, once.
+    pub async fn get_token(&self, user: &str, call: &str) -> Result<CallTicket, AppError> {
+        if !valid_call_name(call) {
+            return Err(AppError::InvalidCallName);
+        }
+        let me = self.me(user).await?;
+        let data = server_data(&me.user);
+        for _ in 0..2 {
+            self.openvidu.create_session(call).await.map_err(|e| media("creating a session", e))?;
+            let created = self.openvidu.create_connection(call, me.role, &data).await;
+            match created.map_err(|e| media("creating a connection", e))? {
+                Some(connection) => {
+                    let Some(token) = connection.token else {
+                        return Err(media("creating a connection", OpenViduError::Protocol("no token".into())));
+                    };
+                    tracing::info!(user = %me.user, call, connection = %connection.connection_id, "token issued");
+                    return Ok(CallTicket { call: call.to_owned(), token, connection_id: connection.connection_id, role: me.role });
+                }
+                None => continue,
+            }
+        }
+        Err(media("creating a connection", OpenViduError::Status(404)))
+    }
+
+    /// Removes `user`'s own connection `connection_id` from `call`. Already gone: nothing to do. Someone
+    /// else's: `Forbidden`. A call left with no connection at all is closed.
+    pub async fn remove_user(&self, user: &str, call: &str, connection_id: &str) -> Result<(), AppError> {
+        if !valid_call_name(call) {
+            return Err(AppError::InvalidCallName);
+        }
+        if !valid_connection_id(connection_id) {
+            return Ok(());
+        }
+        let session = self.openvidu.session(call).await.map_err(|e| media("reading a session", e))?;
+        let Some(session) = session else { return Ok(()) };
+        let Some(connection) = session.connections.content.iter().find(|c| c.connection_id == connection_id) else {
+            return Ok(());
+        };
+        if owner_of(connection.server_data.as_deref()).as_deref() != Some(&normalize_name(user)) {
+            tracing::warn!(user, call, connection = connection_id, "refused to remove another user's connection");
+            return Err(AppError::Forbidden);
+        }
+        self.openvidu.delete_connection(call, connection_id).await.map_err(|e| media("removing a connection", e))?;
+        tracing::info!(user, call, connection = connection_id, "connection removed");
+        if let Ok(Some(after)) = self.openvidu.session(call).await
+            && after.connections.content.is_empty()
+        {
+            self.openvidu.delete_session(call).await.map_err(|e| media("closing a session", e))?;
+            tracing::info!(call, "empty call closed");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_data_round_trips() {
+        assert_eq!(server_data("publisher1"), r#"{"serverData":"publisher1"}"#);
+        assert_eq!(owner_of(Some(&server_data("a\"b"))).as_deref(), Some("a\"b"));
+        assert_eq!(owner_of(Some("plain")), None);
+        assert_eq!(owner_of(None), None);
+    }
+
+    #[test]
+    fn connection_ids() {
+        assert!(valid_connection_id("con_Ab3dEf7hIj"));
+        assert!(!valid_connection_id("../x"));
+        assert!(!valid_connection_id(""));
+    }
+}

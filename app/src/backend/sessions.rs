@@ -1,0 +1,84 @@
+//! Login sessions: server-side, in SQLite (tower-sessions), so they survive a restart. The id is a
+//! random 128-bit value in an HttpOnly, SameSite=Strict cookie (Secure and `__Host-` under HTTPS); it
+//! changes at login and the record is destroyed at logout. Idle timeout: the cookie and the record
+//! expire after [`IDLE_TIMEOUT`] without a request. Absolute timeout: a login older than
+//! [`ABSOLUTE_TIMEOUT`] is refused and destroyed, however active.
+
+use super::users::normalize_name;
+use crate::api::AppError;
+use sqlx::SqlitePool;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use super::session_store::SqliteSessionStore;
+
+pub const IDLE_TIMEOUT: time::Duration = time::Duration::hours(8);
+pub const ABSOLUTE_TIMEOUT_SECS: u64 = 24 * 3600;
+pub const ABSOLUTE_TIMEOUT: time::Duration = time::Duration::seconds(ABSOLUTE_TIMEOUT_SECS as i64);
+
+const USER: &str = "user";
+const LOGIN_AT: &str = "login_at";
+
+/// The cookie's name: `__Host-` needs Secure, so only under HTTPS.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https { "__Host-session" } else { "session" }
+}
+
+/// The session store (its table is created when missing) and the layer that loads sessions.
+pub async fn layer(db: SqlitePool, https: bool) -> anyhow::Result<SessionManagerLayer<SqliteSessionStore>> {
+    let store = SqliteSessionStore::open(db).await?;
+    tokio::spawn(delete_expired(store.clone()));
+    Ok(SessionManagerLayer::new(store)
+        .with_name(cookie_name(https))
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(https)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
+        .with_always_save(true))
+}
+
+async fn delete_expired(store: SqliteSessionStore) {
+    loop {
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!("deleting expired login sessions: {e}");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    tracing::error!("login session store: {e}");
+    AppError::Internal
+}
+
+/// Marks the session as logged in as `user`, under a new id (no session fixation).
+pub async fn log_in(session: &Session, user: &str) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(internal)?;
+    session.clear().await;
+    session.insert(USER, normalize_name(user)).await.map_err(internal)?;
+    session.insert(LOGIN_AT, now_secs()).await.map_err(internal)?;
+    Ok(())
+}
+
+/// Destroys the session: the record is deleted and the cookie removed.
+pub async fn log_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(internal)
+}
+
+/// The logged-in user, if the session has one that is not past the absolute timeout.
+pub async fn current_user(session: &Session) -> Result<Option<String>, AppError> {
+    let Some(user) = session.get::<String>(USER).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let login_at = session.get::<u64>(LOGIN_AT).await.map_err(internal)?.unwrap_or(0);
+    if now_secs().saturating_sub(login_at) > ABSOLUTE_TIMEOUT_SECS {
+        session.flush().await.map_err(internal)?;
+        return Ok(None);
+    }
+    Ok(Some(user))
+}

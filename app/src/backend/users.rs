@@ -1,0 +1,140 @@
+//! The user accounts, in SQLite: name, argon2id hash, role. It owns adding, listing, removing and
+//! checking passwords; it does not own throttling or login sessions.
+
+use super::password::{self, PasswordHash};
+use crate::model::Role;
+use anyhow::Context;
+use sqlx::{Row, SqlitePool};
+use std::sync::Arc;
+
+/// The sample's accounts, created only in demo mode.
+pub const DEMO_USERS: [(&str, &str, Role); 3] = [
+    ("publisher1", "pass", Role::Publisher),
+    ("publisher2", "pass", Role::Publisher),
+    ("subscriber", "pass", Role::Subscriber),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone)]
+pub struct Users {
+    db: SqlitePool,
+    /// Checked when the user does not exist, so that unknown user and wrong password take the same time.
+    dummy: Arc<PasswordHash>,
+}
+
+/// User names are compared lower-cased and trimmed, so that `Alice` and ` alice` are one account (and one
+/// throttling key).
+pub fn normalize_name(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// A new user name: 1 to 64 of `a-z 0-9 . _ -` after normalizing.
+pub fn valid_new_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+impl Users {
+    /// Creates the table when missing.
+    pub async fn open(db: SqlitePool) -> anyhow::Result<Users> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS users (
+                name TEXT PRIMARY KEY NOT NULL,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at INTEGER NOT NULL DEFAULT (unixepoch())
+            )",
+        )
+        .execute(&db)
+        .await
+        .context("creating the users table")?;
+        let dummy = Arc::new(password::hash("not a real password".into()).await?);
+        Ok(Users { db, dummy })
+    }
+
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
+    /// Adds a user, or replaces the password and role of an existing one.
+    pub async fn upsert(&self, name: &str, password: &str, role: Role) -> anyhow::Result<()> {
+        let name = normalize_name(name);
+        anyhow::ensure!(valid_new_name(&name), "a user name is 1 to 64 of a-z 0-9 . _ -");
+        anyhow::ensure!(!password.is_empty(), "the password must not be empty");
+        let hash = password::hash(password.to_owned()).await?;
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, role) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET password_hash = ?2, role = ?3",
+        )
+        .bind(&name)
+        .bind(hash.as_phc())
+        .bind(role.as_str())
+        .execute(&self.db)
+        .await
+        .context("storing a user")?;
+        Ok(())
+    }
+
+    /// Removes a user; whether it existed.
+    pub async fn remove(&self, name: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM users WHERE name = ?1")
+            .bind(normalize_name(name))
+            .execute(&self.db)
+            .await
+            .context("removing a user")?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn list(&self) -> anyhow::Result<Vec<User>> {
+        let rows = sqlx::query("SELECT name, role FROM users ORDER BY name")
+            .fetch_all(&self.db)
+            .await
+            .context("listing users")?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn find(&self, name: &str) -> anyhow::Result<Option<User>> {
+        let row = sqlx::query("SELECT name, role FROM users WHERE name = ?1")
+            .bind(normalize_name(name))
+            .fetch_optional(&self.db)
+            .await
+            .context("reading a user")?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// The user, if `password` is theirs. Unknown users cost one hash verification too.
+    pub async fn check_password(&self, name: &str, password: &str) -> anyhow::Result<Option<User>> {
+        let row = sqlx::query("SELECT name, role, password_hash FROM users WHERE name = ?1")
+            .bind(normalize_name(name))
+            .fetch_optional(&self.db)
+            .await
+            .context("reading a user")?;
+        let (user, hash) = match &row {
+            Some(row) => (Some(user_from_row(row)?), PasswordHash::from_phc(row.try_get("password_hash")?)),
+            None => (None, (*self.dummy).clone()),
+        };
+        let matches = password::verify(password.to_owned(), hash).await;
+        Ok(if matches { user } else { None })
+    }
+
+    /// Creates the demo accounts that are missing (existing ones are left as they are).
+    pub async fn ensure_demo_users(&self) -> anyhow::Result<()> {
+        for (name, password, role) in DEMO_USERS {
+            if self.find(name).await?.is_none() {
+                self.upsert(name, password, role).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User { name: row.try_get("name")?, role: role.parse().map_err(anyhow::Error::msg)? })
+}

@@ -1,0 +1,231 @@
+//! The server's command line: flags, the same as environment variables, and the seed's positional form
+//! `server OPENVIDU_URL OPENVIDU_SECRET`. Checked once at start-up, into [`Settings`].
+
+use anyhow::{Context, bail};
+use app::backend::openvidu::{OpenViduSettings, Secret};
+use clap::{Args, Parser, Subcommand};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "server", version, about = "Secure video calls: the app server", args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user, or change an existing user's password and role. The password is read from standard
+    /// input (one line), or asked for on a terminal.
+    Add {
+        name: String,
+        /// PUBLISHER, SUBSCRIBER or MODERATOR.
+        #[arg(long, default_value = "PUBLISHER")]
+        role: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List users and their roles.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove a user.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DataDir {
+    /// Where the SQLite database (users, login sessions) lives.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// OpenVidu server URL (as the seed's first argument). Without one, the embedded media server runs.
+    #[arg(value_name = "OPENVIDU_URL")]
+    pub url_arg: Option<String>,
+    /// OpenVidu secret (as the seed's second argument).
+    #[arg(value_name = "OPENVIDU_SECRET", hide_env_values = true)]
+    pub secret_arg: Option<String>,
+    /// OpenVidu server URL, e.g. https://media.example.com.
+    #[arg(long, env = "OPENVIDU_URL", conflicts_with = "url_arg")]
+    pub openvidu_url: Option<String>,
+    /// OpenVidu secret.
+    #[arg(long, env = "OPENVIDU_SECRET", hide_env_values = true, conflicts_with = "secret_arg")]
+    pub openvidu_secret: Option<String>,
+    /// PEM file of a CA to trust for the OpenVidu server's certificate (a self-signed or private one).
+    #[arg(long, env = "OPENVIDU_CA")]
+    pub openvidu_ca: Option<PathBuf>,
+    /// DEVELOPMENT ONLY: accept any certificate from the OpenVidu server.
+    #[arg(long, env = "OPENVIDU_INSECURE_TLS")]
+    pub openvidu_insecure_tls: bool,
+
+    /// Address to listen on [default: 127.0.0.1:5000, or LEPTOS_SITE_ADDR under cargo-leptos].
+    #[arg(long, env = "LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Serve HTTPS. Without --tls-cert/--tls-key a self-signed certificate is generated in the data dir.
+    #[arg(long, env = "HTTPS")]
+    pub https: bool,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The URL browsers use to reach this server [default: from --listen].
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Create the demo accounts (publisher1, publisher2, subscriber; password "pass") [default: on with
+    /// the embedded media server, off otherwise].
+    #[arg(long, env = "DEMO", num_args = 0..=1, default_missing_value = "true")]
+    pub demo: Option<bool>,
+    /// Embedded media server: the UDP address for all media.
+    #[arg(long, env = "MEDIA_UDP", default_value = "127.0.0.1:0")]
+    pub media_udp: SocketAddr,
+    /// Embedded media server: the IP address written into ICE candidates [default: the UDP address].
+    #[arg(long, env = "MEDIA_PUBLIC_IP")]
+    pub media_public_ip: Option<IpAddr>,
+    /// Where the built site (pkg/, js/) is [default: LEPTOS_SITE_ROOT or target/site].
+    #[arg(long, env = "SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
+}
+
+/// Where the media server is.
+#[derive(Clone)]
+pub enum Media {
+    /// Start one in-process, with a random secret.
+    Embedded { udp: SocketAddr, public_ip: Option<IpAddr> },
+    /// Use a running OpenVidu 2.x.
+    External(OpenViduSettings),
+}
+
+#[derive(Clone)]
+pub enum Tls {
+    Files { cert: PathBuf, key: PathBuf },
+    SelfSigned,
+}
+
+/// Checked settings of a serving run.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub tls: Option<Tls>,
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    pub media: Media,
+    pub site_root: PathBuf,
+}
+
+impl ServeArgs {
+    pub fn check(self) -> anyhow::Result<Settings> {
+        let url = self.url_arg.or(self.openvidu_url).filter(|u| !u.is_empty());
+        let secret = self.secret_arg.or(self.openvidu_secret).filter(|s| !s.is_empty());
+        let media = match (url, secret) {
+            (None, None) => Media::Embedded { udp: self.media_udp, public_ip: self.media_public_ip },
+            (Some(url), Some(secret)) => {
+                let ca_pem = match &self.openvidu_ca {
+                    Some(path) => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),
+                    None => None,
+                };
+                Media::External(OpenViduSettings {
+                    url,
+                    secret: Secret::new(secret),
+                    ca_pem,
+                    insecure_tls: self.openvidu_insecure_tls,
+                })
+            }
+            (Some(_), None) => bail!("an OpenVidu URL needs its secret (OPENVIDU_SECRET)"),
+            (None, Some(_)) => bail!("an OpenVidu secret was given without its URL (OPENVIDU_URL)"),
+        };
+        let embedded = matches!(media, Media::Embedded { .. });
+        let listen = match self.listen {
+            Some(l) => l,
+            None => match std::env::var("LEPTOS_SITE_ADDR") {
+                Ok(addr) => addr.parse().context("LEPTOS_SITE_ADDR")?,
+                Err(_) => SocketAddr::from(([127, 0, 0, 1], 5000)),
+            },
+        };
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls::Files { cert, key }),
+            _ if self.https => Some(Tls::SelfSigned),
+            _ => None,
+        };
+        if let Some(url) = &self.public_url {
+            let ok = url.starts_with("http://") || url.starts_with("https://");
+            anyhow::ensure!(ok, "--public-url must start with http:// or https://");
+        }
+        let site_root = self
+            .site_root
+            .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("target/site"));
+        Ok(Settings {
+            listen,
+            tls,
+            public_url: self.public_url,
+            data_dir: self.data.data_dir,
+            demo: self.demo.unwrap_or(embedded),
+            media,
+            site_root,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Settings> {
+        let cli = Cli::try_parse_from(std::iter::once("server").chain(args.iter().copied()))?;
+        cli.serve.check()
+    }
+
+    #[test]
+    fn embedded_by_default_with_demo() {
+        let s = parse(&["--listen", "127.0.0.1:5000"]).unwrap();
+        assert!(matches!(s.media, Media::Embedded { .. }));
+        assert!(s.demo);
+        assert!(s.tls.is_none());
+    }
+
+    #[test]
+    fn seed_form_means_external_without_demo() {
+        let s = parse(&["--listen", "127.0.0.1:5000", "https://media.example.com", "MY_SECRET"]).unwrap();
+        let Media::External(ov) = s.media else { panic!("expected external") };
+        assert_eq!(ov.url, "https://media.example.com");
+        assert_eq!(ov.secret.expose(), "MY_SECRET");
+        assert!(!ov.insecure_tls);
+        assert!(!s.demo);
+        let s = parse(&["--listen", "127.0.0.1:5000", "--demo", "https://m", "S"]).unwrap();
+        assert!(s.demo);
+    }
+
+    #[test]
+    fn url_without_secret_is_refused() {
+        assert!(parse(&["--listen", "127.0.0.1:5000", "--openvidu-url", "https://m"]).is_err());
+    }
+
+    #[test]
+    fn user_subcommands_parse() {
+        let cli = Cli::try_parse_from(["server", "user", "add", "alice", "--role", "SUBSCRIBER"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::User(UserCommand::Add { .. }))));
+    }
+}

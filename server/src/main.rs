@@ -1,0 +1,24 @@
+//! `server [OPENVIDU_URL OPENVIDU_SECRET] [flags]` serves the app; `server user …` manages accounts.
+
+use app::backend::throttle::ThrottlePolicy;
+use clap::Parser;
+use server::config::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    if let Some(Command::User(command)) = cli.command {
+        return server::users_cli::run(command).await;
+    }
+    let settings = cli.serve.check()?;
+    let running = server::start(settings, ThrottlePolicy::default()).await?;
+    println!("Open {} in a browser.", running.public_url());
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("stopping");
+    running.shutdown().await;
+    Ok(())
+}
