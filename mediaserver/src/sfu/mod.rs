@@ -9,6 +9,7 @@
 //! count increment on its payload, no copy.
 
 pub mod edge;
+mod sdp;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -131,6 +132,11 @@ impl Sfu {
 
     /// A publisher's offer (browser-offered): accepts it and returns the answer.
     pub fn publish(&mut self, now: Instant, peer: PeerId, offer: &str) -> Result<String, SfuError> {
+        let tracks: Vec<TrackIn> = sdp::sections(offer)
+            .into_iter()
+            .filter(|s| s.browser_sends)
+            .map(|s| TrackIn { mid: s.mid, kind: s.kind, best_rid: s.send_rids.last().copied(), last_keyframe_request: None })
+            .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now)?;
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
@@ -139,7 +145,7 @@ impl Sfu {
             peer,
             Peer {
                 rtc,
-                role: Role::Publisher { tracks: Vec::new(), subscribers: Vec::new() },
+                role: Role::Publisher { tracks, subscribers: Vec::new() },
                 next_timeout: now,
                 connected: false,
             },
@@ -197,6 +203,11 @@ impl Sfu {
         if !matches!(self.peers.get(&source), Some(Peer { role: Role::Publisher { .. }, .. })) {
             return Err(SfuError::NoSuchPeer);
         }
+        let tracks: Vec<TrackOut> = sdp::sections(offer)
+            .into_iter()
+            .filter(|s| s.browser_receives)
+            .map(|s| TrackOut { mid: s.mid, kind: s.kind, source_mid: None })
+            .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now)?;
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
@@ -205,7 +216,7 @@ impl Sfu {
             peer,
             Peer {
                 rtc,
-                role: Role::Subscriber { source, tracks: Vec::new(), pending: None },
+                role: Role::Subscriber { source, tracks, pending: None },
                 next_timeout: now,
                 connected: false,
             },
