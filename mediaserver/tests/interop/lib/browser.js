@@ -33,7 +33,7 @@ export function startPageServer() {
     const p = new URL(req.url, 'http://x').pathname;
     const f = FILES[p];
     if (!f) {
-      res.writeHead(404).end();
+      res.writeHead(p === '/favicon.ico' ? 204 : 404).end();
       return;
     }
     res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
@@ -62,7 +62,8 @@ export async function openParticipant(browser, pageServer, version, name) {
   const page = await context.newPage();
   const consoleLines = [];
   page.on('console', (m) => {
-    consoleLines.push(`[${name}] ${m.type()}: ${m.text()}`);
+    const text = m.text();
+    consoleLines.push(`[${name}] ${m.type()}: ${text.length > 400 ? text.slice(0, 400) + '…' : text}`);
     if (consoleLines.length > 300) consoleLines.shift();
   });
   page.on('pageerror', (e) => consoleLines.push(`[${name}] pageerror: ${e.message}`));
@@ -129,6 +130,8 @@ export async function waitForMedia(viewer, streamId, { timeoutMs = 30000 } = {})
   }, { timeoutMs, intervalMs: 250, what: `${viewer.name}: first video frame and audio packets of ${streamId}` })
     .catch(async (e) => {
       e.message += `; last stats ${JSON.stringify(await viewer.stats(streamId).catch(() => null))}`;
+      const errors = await viewer.events({ type: 'subscribeError', streamId }).catch(() => []);
+      if (errors.length) e.message += `; subscribe failed: ${JSON.stringify(errors.map((x) => x.error))}`;
       throw e;
     });
   // "Keeps rising": strictly more frames and packets later on.

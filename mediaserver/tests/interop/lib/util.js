@@ -46,3 +46,13 @@ export function quietLibraryLogs() {
   console.log = () => {};
   console.info = () => {};
 }
+
+/**
+ * Adds diagnostics to a failure. AssertionError formats its stack when it is created, so the
+ * text goes to both `message` and `stack` (the reporter prints the stack).
+ */
+export function appendToError(e, extra) {
+  if (!e || typeof e !== 'object') return;
+  e.message = String(e.message) + extra;
+  if (typeof e.stack === 'string' && !e.stack.includes(extra)) e.stack += extra;
+}

@@ -153,7 +153,12 @@
       out.videoWidth = video.videoWidth;
       out.videoHeight = video.videoHeight;
     }
-    const pc = sub.stream && sub.stream.getRTCPeerConnection && sub.stream.getRTCPeerConnection();
+    let pc = null;
+    try {
+      pc = sub.stream.getRTCPeerConnection(); // throws while the subscription has no peer connection
+    } catch (e) {
+      pc = null;
+    }
     if (!pc) return out;
     out.iceState = pc.iceConnectionState;
     const report = await pc.getStats();

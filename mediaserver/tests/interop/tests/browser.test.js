@@ -11,7 +11,7 @@ import https from 'node:https';
 import { createRequire } from 'node:module';
 import { startServer, rest, describeResponse, waitFor, graceFlag } from '../lib/server.js';
 import { startPageServer, launchBrowser, openParticipant, waitForMedia } from '../lib/browser.js';
-import { within, quietLibraryLogs } from '../lib/util.js';
+import { within, quietLibraryLogs, appendToError } from '../lib/util.js';
 
 const require = createRequire(import.meta.url);
 quietLibraryLogs(); // before loading the libraries (2.32's logger keeps a reference to console.log)
@@ -61,7 +61,7 @@ for (const { version, node, tls } of VERSIONS) {
         await fn(t);
       } catch (e) {
         const consoles = [...open].map((p) => p.consoleLines.slice(-15).join('\n')).join('\n');
-        e.message += `\n--- media server log (tail) ---\n${server ? server.tail(40) : ''}\n--- browser consoles (tail) ---\n${consoles}`;
+        appendToError(e, `\n--- media server log (tail) ---\n${server ? server.tail(40) : ''}\n--- browser consoles (tail) ---\n${consoles}`);
         throw e;
       }
     };
@@ -189,7 +189,7 @@ for (const { version, node, tls } of VERSIONS) {
       // A publishes again; the node client force-unpublishes the new stream.
       const second = await published(A);
       assert.notEqual(second, first);
-      await waitForMedia(C, second);
+      for (const p of [B, C]) await p.waitEvent({ type: 'streamCreated', streamId: second });
       await within(session.fetch(), 10000, 'session.fetch');
       const conn = session.activeConnections.find((c) => c.connectionId === A.connectionId);
       const pub = conn && conn.publishers.find((p) => p.streamId === second);
@@ -237,7 +237,7 @@ for (const { version, node, tls } of VERSIONS) {
 
     it('a page that leaves makes the others get streamDestroyed and connectionDestroyed', step(async () => {
       const { A, B } = P;
-      B.disconnect();
+      await B.disconnect();
       const sd = await A.waitEvent({ type: 'streamDestroyed', streamId: B.streamId });
       assert.equal(sd.reason, 'disconnect');
       const cd = await A.waitEvent({ type: 'connectionDestroyed', connectionId: B.connectionId });
@@ -250,14 +250,14 @@ for (const { version, node, tls } of VERSIONS) {
 
     it('a page closed abruptly is evicted with networkDisconnect', step(async () => {
       const { A } = P;
-      const streamId = await published(A);
       P.D = await joined('D', 'PUBLISHER');
-      await waitForMedia(P.D, streamId);
-      await A.closeAbruptly();
-      open.delete(A);
-      const sd = await P.D.waitEvent({ type: 'streamDestroyed', streamId }, EVICTION_TIMEOUT_MS);
+      const streamId = await published(P.D);
+      await A.waitEvent({ type: 'streamCreated', streamId });
+      await P.D.closeAbruptly();
+      open.delete(P.D);
+      const sd = await A.waitEvent({ type: 'streamDestroyed', streamId }, EVICTION_TIMEOUT_MS);
       assert.equal(sd.reason, 'networkDisconnect');
-      const cd = await P.D.waitEvent({ type: 'connectionDestroyed', connectionId: A.connectionId }, EVICTION_TIMEOUT_MS);
+      const cd = await A.waitEvent({ type: 'connectionDestroyed', connectionId: P.D.connectionId }, EVICTION_TIMEOUT_MS);
       assert.equal(cd.reason, 'networkDisconnect');
     }));
 
@@ -271,8 +271,8 @@ for (const { version, node, tls } of VERSIONS) {
       assert.equal(r.ok, false, 'a token must work only once');
       await second.close();
       open.delete(second);
-      first.disconnect();
-      P.D.disconnect();
+      await first.disconnect();
+      for (const p of open) if (p !== first && !p.closed) await p.disconnect().catch(() => {});
       await waitFor(async () => {
         try {
           await within(session.fetch(), 10000, 'session.fetch');

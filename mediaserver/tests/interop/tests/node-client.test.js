@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { startServer } from '../lib/server.js';
-import { within, rejection, uniq, quietLibraryLogs } from '../lib/util.js';
+import { within, rejection, uniq, quietLibraryLogs, appendToError } from '../lib/util.js';
 
 const require = createRequire(import.meta.url);
 quietLibraryLogs(); // before loading the libraries (2.32's logger keeps a reference to console.log)
@@ -37,7 +37,7 @@ for (const [version, lib] of CLIENTS) {
       try {
         await fn(t);
       } catch (e) {
-        e.message += `\n--- media server log (tail) ---\n${server ? server.tail(30) : '(no server)'}`;
+        appendToError(e, `\n--- media server log (tail) ---\n${server ? server.tail(30) : '(no server)'}`);
         throw e;
       }
     };

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, rest, describeResponse } from '../lib/server.js';
-import { uniq } from '../lib/util.js';
+import { uniq, appendToError } from '../lib/util.js';
 
 describe('REST API (raw HTTP)', () => {
   let server;
@@ -16,7 +16,7 @@ describe('REST API (raw HTTP)', () => {
     try {
       await fn(t);
     } catch (e) {
-      e.message += `\n--- media server log (tail) ---\n${server ? server.tail(30) : '(no server)'}`;
+      appendToError(e, `\n--- media server log (tail) ---\n${server ? server.tail(30) : '(no server)'}`);
       throw e;
     }
   };
@@ -25,6 +25,15 @@ describe('REST API (raw HTTP)', () => {
     const r = await rest(server, method, path, opts);
     assert.equal(r.status, status, describeResponse(method, path, r));
     return r;
+  }
+  // Every body in `bads` must be answered 400; lists all that are not.
+  async function expectAll400(method, path, bads) {
+    const wrong = [];
+    for (const opts of bads) {
+      const r = await rest(server, method, path, opts);
+      if (r.status !== 400) wrong.push(`${opts.rawBody ?? JSON.stringify(opts.body)} -> ${r.status} ${r.text.slice(0, 200)}`);
+    }
+    assert.deepEqual(wrong, [], `${method} ${path}: these bodies must be rejected with 400`);
   }
   const newSession = async (body = {}) => (await expect(200, 'POST', '/openvidu/api/sessions', { body })).json;
   const newConnection = async (sid, body = {}) => (await expect(200, 'POST', `/openvidu/api/sessions/${sid}/connection`, { body })).json;
@@ -94,10 +103,7 @@ describe('REST API (raw HTTP)', () => {
       { body: { forcedVideoCodec: 'MPEG2' } },
       { body: { allowTranscoding: 'yes' } },
     ];
-    for (const opts of bad) {
-      const r = await rest(server, 'POST', '/openvidu/api/sessions', opts);
-      assert.equal(r.status, 400, `${opts.rawBody ?? JSON.stringify(opts.body)}: ${describeResponse('POST', '/openvidu/api/sessions', r)}`);
-    }
+    await expectAll400('POST', '/openvidu/api/sessions', bad);
     const id = `dup_${uniq()}`;
     const s = await newSession({ customSessionId: id, recordingMode: 'MANUAL' });
     assert.equal(s.id, id);
@@ -166,6 +172,8 @@ describe('REST API (raw HTTP)', () => {
     assert.equal(sub.record, false);
     const mod = await newConnection(s.id, { role: 'MODERATOR' });
     assert.equal(mod.role, 'MODERATOR');
+    const ice = await newConnection(s.id, { customIceServers: [{ url: 'stun:127.0.0.1:3478' }, { url: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }] });
+    assert.deepEqual(ice.customIceServers.map((x) => x.url), ['stun:127.0.0.1:3478', 'turn:127.0.0.1:3478'], `customIceServers: ${JSON.stringify(ice.customIceServers)}`);
 
     const bad = [
       { rawBody: '{"role":' },
@@ -176,10 +184,7 @@ describe('REST API (raw HTTP)', () => {
       { body: { type: 'CARRIER_PIGEON' } },
       { body: { customIceServers: [{ url: 'http://example.com' }] } },
     ];
-    for (const opts of bad) {
-      const r = await rest(server, 'POST', `/openvidu/api/sessions/${s.id}/connection`, opts);
-      assert.equal(r.status, 400, `${opts.rawBody ?? JSON.stringify(opts.body)}: ${describeResponse('POST', '.../connection', r)}`);
-    }
+    await expectAll400('POST', `/openvidu/api/sessions/${s.id}/connection`, bad);
     await expect(404, 'POST', '/openvidu/api/sessions/ses_NotThere123/connection', { body: {} });
   }));
 
