@@ -98,6 +98,8 @@ pub struct Sfu {
     by_addr: HashMap<SocketAddr, PeerId>,
     transmits: VecDeque<Transmit>,
     forwards: VecDeque<(PeerId, Forward)>,
+    /// Reused by `handle_timeout`, so that a timer tick allocates nothing.
+    scratch: Vec<PeerId>,
 }
 
 impl Sfu {
@@ -109,6 +111,7 @@ impl Sfu {
             by_addr: HashMap::new(),
             transmits: VecDeque::new(),
             forwards: VecDeque::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -308,8 +311,10 @@ impl Sfu {
 
     /// Advances time for every peer that asked to be woken by now.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<PeerId> = self.peers.iter().filter(|(_, p)| p.next_timeout <= now).map(|(id, _)| *id).collect();
-        for peer in due {
+        let mut due = std::mem::take(&mut self.scratch);
+        due.clear();
+        due.extend(self.peers.iter().filter(|(_, p)| p.next_timeout <= now).map(|(id, _)| *id));
+        for &peer in &due {
             if let Some(p) = self.peers.get_mut(&peer) {
                 if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
                     warn!(%peer, "peer failed on timeout: {e}");
@@ -319,11 +324,13 @@ impl Sfu {
             self.drive(now, peer);
         }
         self.run_forwards(now);
-        let dead: Vec<PeerId> = self.peers.iter().filter(|(_, p)| !p.rtc.is_alive()).map(|(id, _)| *id).collect();
-        for peer in dead {
-            info!(%peer, "peer connection ended");
-            self.close(peer);
+        for &peer in &due {
+            if self.peers.get(&peer).is_some_and(|p| !p.rtc.is_alive()) {
+                info!(%peer, "peer connection ended");
+                self.close(peer);
+            }
         }
+        self.scratch = due;
     }
 
     /// The earliest time any peer wants [`Sfu::handle_timeout`].
@@ -433,7 +440,7 @@ impl Sfu {
                 if !data.contiguous && track.kind == MediaKind::Video {
                     request_keyframe(rtc, track, now, data.rid, KeyframeRequestKind::Fir);
                 }
-                // Cheap: a publisher has a handful of subscribers; cloning ids avoids a double borrow.
+                // Taken out while the subscribers are written to, put back after: no copy per frame.
                 std::mem::take(subscribers)
             }
             _ => return,
@@ -448,17 +455,10 @@ impl Sfu {
             if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
                 debug!(peer = %sub, "write failed: {e}");
             }
+            self.drive(now, *sub);
         }
         if let Some(Peer { role: Role::Publisher { subscribers: slot, .. }, .. }) = self.peers.get_mut(&from) {
             *slot = subscribers;
-        }
-        // Collect what the writes produced; subscribers are few, so polling them all here is fine.
-        let subs = match self.peers.get(&from) {
-            Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) => subscribers.clone(),
-            _ => Vec::new(),
-        };
-        for sub in subs {
-            self.drive(now, sub);
         }
         self.drive(now, from);
     }
