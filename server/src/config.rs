@@ -95,8 +95,11 @@ pub struct ServeArgs {
     pub data: DataDir,
     /// Create the demo accounts (publisher1, publisher2, subscriber; password "pass") [default: on with
     /// the embedded media server, off otherwise].
-    #[arg(long, env = "DEMO", num_args = 0..=1, default_missing_value = "true")]
-    pub demo: Option<bool>,
+    #[arg(long, env = "DEMO")]
+    pub demo: bool,
+    /// No demo accounts, even with the embedded media server.
+    #[arg(long, env = "NO_DEMO", conflicts_with = "demo")]
+    pub no_demo: bool,
     /// Embedded media server: the UDP address for all media.
     #[arg(long, env = "MEDIA_UDP", default_value = "127.0.0.1:0")]
     pub media_udp: SocketAddr,
@@ -182,7 +185,7 @@ impl ServeArgs {
             tls,
             public_url: self.public_url,
             data_dir: self.data.data_dir,
-            demo: self.demo.unwrap_or(embedded),
+            demo: self.demo || (embedded && !self.no_demo),
             media,
             site_root,
         })
@@ -216,6 +219,8 @@ mod tests {
         assert!(!s.demo);
         let s = parse(&["--listen", "127.0.0.1:5000", "--demo", "https://m", "S"]).unwrap();
         assert!(s.demo);
+        let s = parse(&["--listen", "127.0.0.1:5000", "--no-demo"]).unwrap();
+        assert!(!s.demo);
     }
 
     #[test]

@@ -1,0 +1,76 @@
+//! The join form: call name and nickname, pre-filled as in the openvidu-js-node sample, the logged-in
+//! user, logout.
+
+use crate::api::logout;
+use crate::model::{MAX_CALL_NAME, MAX_NICKNAME, Me, valid_call_name};
+use leptos::prelude::*;
+
+fn random_nickname() -> String {
+    #[cfg(feature = "hydrate")]
+    let n = (js_sys::Math::random() * 100.0) as u32;
+    #[cfg(not(feature = "hydrate"))]
+    let n = 0;
+    format!("Participant{n}")
+}
+
+#[component]
+pub fn JoinView(
+    me: Me,
+    last: Option<(String, String)>,
+    on_join: impl Fn(String, String) + Clone + Send + Sync + 'static,
+    on_logout: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let (last_call, last_nick) = last.unwrap_or_else(|| ("SessionA".to_owned(), random_nickname()));
+    let call = RwSignal::new(last_call);
+    let nickname = RwSignal::new(last_nick);
+    let error = RwSignal::new(None::<String>);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (c, n) = (call.get_untracked().trim().to_owned(), nickname.get_untracked().trim().to_owned());
+        if !valid_call_name(&c) {
+            error.set(Some("A call name is 1 to 64 letters, digits, '-' or '_'.".into()));
+            return;
+        }
+        if n.is_empty() || n.chars().count() > MAX_NICKNAME {
+            error.set(Some(format!("A nickname is 1 to {MAX_NICKNAME} characters.")));
+            return;
+        }
+        on_join(c, n);
+    };
+
+    let do_logout = move |_| {
+        let on_logout = on_logout.clone();
+        leptos::task::spawn_local(async move {
+            // Whatever the answer, this page forgets the login; the server destroyed it or never had it.
+            let _ = logout().await;
+            on_logout();
+        });
+    };
+
+    view! {
+        <section class="card join">
+            <header class="bar">
+                <span class="who" data-testid="me">
+                    "Logged in as " <strong>{me.user.clone()}</strong> " (" {me.role.as_str()} ")"
+                </span>
+                <button class="secondary" on:click=do_logout>"Log out"</button>
+            </header>
+            <h1>"Join a video call"</h1>
+            <form on:submit=submit>
+                <label>
+                    "Call name"
+                    <input name="call" required maxlength=MAX_CALL_NAME.to_string() bind:value=call/>
+                </label>
+                <label>
+                    "Nickname"
+                    <input name="nickname" required maxlength=MAX_NICKNAME.to_string() bind:value=nickname/>
+                </label>
+                <button type="submit">"Join"</button>
+            </form>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,57 @@
+//! The login form: user and password, a message on failure, no page reload.
+
+use crate::api::{AppError, login};
+use crate::model::Me;
+use leptos::prelude::*;
+
+#[component]
+pub fn LoginView(on_login: impl Fn(Me) + Clone + Send + Sync + 'static) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let on_login = on_login.clone();
+        leptos::task::spawn_local(async move {
+            let result = login(username.get_untracked(), password.get_untracked()).await;
+            busy.set(false);
+            match result {
+                Ok(me) => {
+                    password.set(String::new());
+                    on_login(me);
+                }
+                Err(e @ AppError::BadCredentials) | Err(e @ AppError::Throttled { .. }) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+
+    view! {
+        <section class="card login">
+            <h1>"Video calls"</h1>
+            <form on:submit=submit>
+                <label>
+                    "User"
+                    <input name="username" autocomplete="username" required bind:value=username/>
+                </label>
+                <label>
+                    "Password"
+                    <input name="password" type="password" autocomplete="current-password" required bind:value=password/>
+                </label>
+                <button type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </form>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert" data-testid="login-error">{move || error.get().unwrap_or_default()}</p>
+            </Show>
+        </section>
+    }
+}
