@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::sfu::PeerId;
 use crate::sfu::edge::{Command as SfuCommand, SfuHandle};
@@ -127,12 +127,15 @@ impl Hub {
                 self.sockets.insert(socket, SocketState { out, ip, joined: None });
             }
             HubCommand::Rpc { socket, id, request } => {
-                let result = self.on_rpc(socket, request).await;
-                self.reply(socket, &id, result);
+                let (sid, cid) = self.sockets.get(&socket).and_then(|s| s.joined.clone()).unwrap_or_default();
+                let span = info_span!("rpc", method = request.method(), session = %sid, connection = %cid);
+                let result = self.on_rpc(socket, request).instrument(span.clone()).await;
+                span.in_scope(|| self.reply(socket, &id, result));
             }
             HubCommand::SocketClosed { socket, last_seen } => self.on_socket_closed(socket, last_seen),
             HubCommand::Rest { request, reply } => {
-                let _ = reply.send(self.on_rest(request));
+                let span = info_span!("rest", op = request.name());
+                let _ = reply.send(span.in_scope(|| self.on_rest(request)));
             }
             HubCommand::Shutdown { .. } => unreachable!("handled in run"),
         }

@@ -59,6 +59,25 @@ pub enum RestRequest {
     Signal { session: String, to: Vec<String>, kind: Option<String>, data: Option<String> },
 }
 
+impl RestRequest {
+    /// The operation's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RestRequest::CreateSession(_) => "createSession",
+            RestRequest::GetSession { .. } => "getSession",
+            RestRequest::ListSessions { .. } => "listSessions",
+            RestRequest::CloseSession { .. } => "closeSession",
+            RestRequest::CreateConnection { .. } => "createConnection",
+            RestRequest::GetConnection { .. } => "getConnection",
+            RestRequest::ListConnections { .. } => "listConnections",
+            RestRequest::DeleteConnection { .. } => "deleteConnection",
+            RestRequest::CreateToken { .. } => "createToken",
+            RestRequest::ForceUnpublish { .. } => "forceUnpublish",
+            RestRequest::Signal { .. } => "signal",
+        }
+    }
+}
+
 impl Hub {
     pub(super) fn on_rest(&mut self, request: RestRequest) -> Result<Value, RestError> {
         match request {

@@ -42,6 +42,31 @@ pub enum Request {
     ForceUnpublish(ForceUnpublishParams),
 }
 
+impl Request {
+    /// The JSON-RPC method name, for logs.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Request::Ping(_) => "ping",
+            Request::JoinRoom(_) => "joinRoom",
+            Request::PublishVideo(_) => "publishVideo",
+            Request::UnpublishVideo => "unpublishVideo",
+            Request::PrepareReceiveVideoFrom(_) => "prepareReceiveVideoFrom",
+            Request::ReceiveVideoFrom(_) => "receiveVideoFrom",
+            Request::UnsubscribeFromVideo(_) => "unsubscribeFromVideo",
+            Request::OnIceCandidate(_) => "onIceCandidate",
+            Request::LeaveRoom => "leaveRoom",
+            Request::SendMessage(_) => "sendMessage",
+            Request::StreamPropertyChanged(_) => "streamPropertyChanged",
+            Request::VideoData(_) => "videoData",
+            Request::Echo => "echo",
+            Request::Connect(_) => "connect",
+            Request::ReconnectStream(_) => "reconnectStream",
+            Request::ForceDisconnect(_) => "forceDisconnect",
+            Request::ForceUnpublish(_) => "forceUnpublish",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 pub struct PingParams {
     pub interval: Option<u64>,

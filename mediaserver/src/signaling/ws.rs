@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::{debug, info};
+use tracing::{Instrument, debug, info, info_span};
 
 use super::protocol::{self, Incoming, Request, RpcError};
 use crate::AppState;
@@ -38,13 +38,15 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, PeerAd
     // tungstenite's own limit is a backstop above ours, so that we can answer with 1009.
     ws.max_message_size(MAX_FRAME * 4)
         .max_frame_size(MAX_FRAME * 4)
-        .on_upgrade(move |socket| run(socket, state.hub, ip))
+        .on_upgrade(move |socket| {
+            let id = SocketId(NEXT_SOCKET.fetch_add(1, Ordering::Relaxed));
+            run(socket, id, state.hub, ip).instrument(info_span!("socket", id = id.0))
+        })
 }
 
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
-async fn run(mut socket: WebSocket, hub: HubHandle, ip: String) {
-    let id = SocketId(NEXT_SOCKET.fetch_add(1, Ordering::Relaxed));
+async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(256);
     if !hub.send(HubCommand::SocketOpened { socket: id, out: out_tx.clone(), ip }).await {
         return;
