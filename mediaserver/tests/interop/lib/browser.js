@@ -95,6 +95,10 @@ export async function openParticipant(browser, pageServer, version, name) {
     forceDisconnect: (connectionId) => h('forceDisconnect', connectionId),
     forceUnpublish: (streamId) => h('forceUnpublish', streamId),
     disconnect: () => h('disconnect'),
+    publishAudio: (on) => h('publishAudio', on),
+    publishVideo: (on) => h('publishVideo', on),
+    reconnectSocket: () => h('reconnectSocket'),
+    unsubscribe: (streamId) => h('unsubscribe', streamId),
     stats: (streamId) => h('stats', streamId),
     setAutoSubscribe: (on) => page.evaluate((v) => { window.H.autoSubscribe = v; }, on),
     async events(filter = {}) {

@@ -38,6 +38,9 @@
       session.on('sessionDisconnected', (e) => ev('sessionDisconnected', { reason: e.reason }));
       session.on('signal', (e) => ev('signal', { signalType: e.type, data: e.data, from: connId(e.from) }));
       session.on('exception', (e) => ev('exception', { name: e.name, message: e.message }));
+      session.on('streamPropertyChanged', (e) => ev('streamPropertyChanged', {
+        streamId: e.stream.streamId, property: e.changedProperty, newValue: e.newValue, oldValue: e.oldValue, reason: e.reason,
+      }));
       session.on('reconnecting', () => ev('reconnecting'));
       session.on('reconnected', () => ev('reconnected'));
       await session.connect(token, clientData || '');
@@ -132,6 +135,33 @@
       const s = H.findStream(streamId);
       if (!s) throw new Error('unknown stream ' + streamId);
       await H.session.forceUnpublish(s);
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, error: err(e) };
+    }
+  };
+
+  H.publishAudio = function (on) {
+    H.publisher.publishAudio(on);
+    return { ok: true };
+  };
+
+  H.publishVideo = function (on) {
+    H.publisher.publishVideo(on);
+    return { ok: true };
+  };
+
+  // Drops the signaling WebSocket the way a network blip does: the library reopens it with
+  // `reconnect=true` and sends `connect` with its RPC session id.
+  H.reconnectSocket = function () {
+    H.ov.jsonRpcClient.reconnect();
+    return { ok: true };
+  };
+
+  H.unsubscribe = async function (streamId) {
+    try {
+      await H.session.unsubscribe(H.subscribers[streamId]);
+      delete H.subscribers[streamId];
       return { ok: true };
     } catch (e) {
       return { ok: false, error: err(e) };

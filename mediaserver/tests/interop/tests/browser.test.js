@@ -175,6 +175,73 @@ for (const { version, node, tls } of VERSIONS) {
       await waitForMedia(P.C, P.B.streamId);
     }));
 
+    it('muting and unmuting reach the others as streamPropertyChanged', step(async () => {
+      const { A, B, C } = P;
+      for (const [property, method] of [['audioActive', 'publishAudio'], ['videoActive', 'publishVideo']]) {
+        await A[method](false);
+        for (const p of [B, C]) {
+          const e = await p.waitEvent({ type: 'streamPropertyChanged', streamId: A.streamId, property, newValue: false });
+          assert.equal(e.reason, method);
+        }
+        await within(session.fetch(), 10000, 'session.fetch');
+        const pub = session.activeConnections.find((c) => c.connectionId === A.connectionId).publishers[0];
+        assert.equal(pub[property], false, `node client: ${property} after ${method}(false)`);
+        // true is the value that shows the encoding: the browser decodes newValue with === 'true'.
+        await A[method](true);
+        for (const p of [B, C]) {
+          await p.waitEvent({ type: 'streamPropertyChanged', streamId: A.streamId, property, newValue: true });
+        }
+      }
+    }));
+
+    it('unpublish() and unsubscribe() work; publishing again reaches everyone', step(async () => {
+      const { A, B, C } = P;
+      const old = B.streamId;
+      let r = await B.unpublish();
+      assert.ok(r.ok, JSON.stringify(r.error));
+      for (const p of [A, C]) {
+        const e = await p.waitEvent({ type: 'streamDestroyed', streamId: old });
+        assert.equal(e.reason, 'unpublish');
+      }
+      const again = await published(B);
+      assert.notEqual(again, old);
+      await waitForMedia(C, again);
+      await waitForMedia(A, again);
+
+      r = await C.unsubscribe(again);
+      assert.ok(r.ok, JSON.stringify(r.error));
+      await waitFor(async () => {
+        await within(session.fetch(), 10000, 'session.fetch');
+        const c = session.activeConnections.find((x) => x.connectionId === C.connectionId);
+        return c && !c.subscribers.includes(again) && c.subscribers.includes(A.streamId);
+      }, { timeoutMs: 10000, intervalMs: 200, what: `node client: C no longer subscribed to ${again}, still to ${A.streamId}` });
+      // C subscribes again.
+      r = await C.subscribe(again);
+      assert.ok(r.ok);
+      await waitForMedia(C, again);
+    }));
+
+    it('a signaling socket that drops and comes back keeps its participant (connect)', step(async () => {
+      const { A, C } = P;
+      await C.reconnectSocket();
+      await C.waitEvent({ type: 'reconnected' });
+      // The new socket carries C's traffic both ways.
+      const res = await rest(server, 'POST', '/openvidu/api/signal', { body: { session: session.sessionId, to: [C.connectionId], type: 'signal:afterReconnect', data: 'x' } });
+      assert.equal(res.status, 200, describeResponse('POST', '/openvidu/api/signal', res));
+      await C.waitEvent({ type: 'signal', signalType: 'signal:afterReconnect' });
+      const r = await C.signal([A.connectionId], 'fromC', 'y');
+      assert.ok(r.ok, JSON.stringify(r.error));
+      await A.waitEvent({ type: 'signal', signalType: 'signal:fromC' });
+      // Still there once the reconnect grace is over: an observation window, not a synchronization.
+      const until = Date.now() + (graceFlagSafe() ? GRACE_SECONDS : 15) * 1000 + 2000;
+      await waitFor(() => Date.now() > until, { timeoutMs: EVICTION_TIMEOUT_MS, intervalMs: 250, what: 'the reconnect grace to pass' });
+      assert.equal((await A.events({ type: 'connectionDestroyed', connectionId: C.connectionId })).length, 0, 'C was evicted although its socket came back');
+      assert.equal((await C.events({ type: 'sessionDisconnected' })).length, 0);
+      await within(session.fetch(), 10000, 'session.fetch');
+      assert.ok(session.activeConnections.some((c) => c.connectionId === C.connectionId), 'C is no longer active');
+      await waitForMedia(C, A.streamId);
+    }));
+
     it('a MODERATOR can force-unpublish; so can the node client (REST)', step(async () => {
       const { A, B, C } = P;
       const first = A.streamId;
@@ -281,6 +348,30 @@ for (const { version, node, tls } of VERSIONS) {
           return e.message === '404';
         }
       }, { timeoutMs: 20000, intervalMs: 300, what: 'the session to close after its last participant left (fetch -> 404)' });
+      for (const p of [...open]) {
+        await p.close();
+        open.delete(p);
+      }
+    }));
+
+    it('closing a session over REST evicts everyone with sessionClosedByServer', step(async () => {
+      const other = await within(ov.createSession(), 10000, 'createSession');
+      const G = await participant('G');
+      const H = await participant('H');
+      for (const [p, role] of [[G, 'PUBLISHER'], [H, 'SUBSCRIBER']]) {
+        const c = await within(other.createConnection({ role }), 10000, 'createConnection');
+        const r = await p.connect(c.token);
+        assert.ok(r.ok, JSON.stringify(r.error));
+      }
+      const streamId = await published(G);
+      await H.waitEvent({ type: 'streamCreated', streamId });
+      await within(other.close(), 10000, 'session.close');
+      for (const p of [G, H]) {
+        const e = await p.waitEvent({ type: 'sessionDisconnected' });
+        assert.equal(e.reason, 'sessionClosedByServer');
+      }
+      const e = await rest(server, 'GET', `/openvidu/api/sessions/${other.sessionId}`);
+      assert.equal(e.status, 404, describeResponse('GET', `/openvidu/api/sessions/${other.sessionId}`, e));
     }));
   });
 }
