@@ -295,7 +295,7 @@ impl Session {
             "customSessionId": p.custom_session_id,
             "defaultRecordingProperties": p.default_recording_properties,
             "forcedVideoCodec": p.forced_video_codec,
-            "forcedVideoCodecResolved": if p.forced_video_codec == "MEDIA_SERVER_PREFERRED" { "VP8" } else { p.forced_video_codec.as_str() },
+            "forcedVideoCodecResolved": match p.forced_video_codec.as_str() { "MEDIA_SERVER_PREFERRED" => "VP8", other => other },
             "allowTranscoding": p.allow_transcoding,
             "connections": self.connections_json(include_pending),
         })

@@ -96,6 +96,17 @@ impl Hub {
         }
     }
 
+    /// The session's `forcedVideoCodec`; `MEDIA_SERVER_PREFERRED` and `NONE` leave the choice open.
+    fn forced_codec(&self, sid: &str) -> Option<crate::sfu::VideoCodec> {
+        use crate::sfu::VideoCodec;
+        match self.sessions.get(sid)?.properties.forced_video_codec.as_str() {
+            "VP8" => Some(VideoCodec::Vp8),
+            "VP9" => Some(VideoCodec::Vp9),
+            "H264" => Some(VideoCodec::H264),
+            _ => None,
+        }
+    }
+
     fn participant_mut(&mut self, sid: &str, cid: &str) -> Option<&mut Participant> {
         self.sessions.get_mut(sid)?.connection_mut(cid)?.participant.as_mut()
     }
@@ -198,7 +209,8 @@ impl Hub {
             return Err(RpcError::new(106, "Already publishing"));
         }
         let peer = self.next_peer();
-        let answer = self.sfu.publish(peer, p.sdp_offer).await.map_err(sdp_error)?;
+        let codec = self.forced_codec(sid);
+        let answer = self.sfu.publish(peer, p.sdp_offer, codec).await.map_err(sdp_error)?;
         let has_audio = p.has_audio.unwrap_or(true);
         let has_video = p.has_video.unwrap_or(true);
         let publisher = Publisher {
@@ -387,7 +399,8 @@ impl Hub {
             Some((stream_id, old, created_at)) if stream_id == p.stream => {
                 let offer = p.sdp_string.or(p.sdp_offer).ok_or_else(|| RpcError::invalid_params("sdpString is missing"))?;
                 let peer = self.next_peer();
-                let answer = self.sfu.publish(peer, offer).await.map_err(sdp_error)?;
+                let codec = self.forced_codec(sid);
+                let answer = self.sfu.publish(peer, offer, codec).await.map_err(sdp_error)?;
                 self.sfu.send(SfuCommand::MoveSubscribers { from: old, to: peer });
                 self.sfu.send(SfuCommand::Close { peer: old });
                 match self.publisher_mut(sid, cid) {

@@ -8,12 +8,12 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
-use super::{PeerId, Sfu, SfuError};
+use super::{PeerId, Sfu, SfuError, VideoCodec};
 
 pub type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
 
 pub enum Command {
-    Publish { peer: PeerId, offer: String, reply: Reply<String> },
+    Publish { peer: PeerId, offer: String, codec: Option<VideoCodec>, reply: Reply<String> },
     OfferSubscription { peer: PeerId, source: PeerId, stream_id: String, reply: Reply<String> },
     AcceptAnswer { peer: PeerId, answer: String, reply: Reply<()> },
     AcceptSubscriptionOffer { peer: PeerId, source: PeerId, offer: String, reply: Reply<String> },
@@ -35,8 +35,8 @@ impl SfuHandle {
         rx.await.map_err(|_| SfuError::Stopped)?
     }
 
-    pub async fn publish(&self, peer: PeerId, offer: String) -> Result<String, SfuError> {
-        self.ask(|reply| Command::Publish { peer, offer, reply }).await
+    pub async fn publish(&self, peer: PeerId, offer: String, codec: Option<VideoCodec>) -> Result<String, SfuError> {
+        self.ask(|reply| Command::Publish { peer, offer, codec, reply }).await
     }
     pub async fn offer_subscription(&self, peer: PeerId, source: PeerId, stream_id: String) -> Result<String, SfuError> {
         self.ask(|reply| Command::OfferSubscription { peer, source, stream_id, reply }).await
@@ -100,8 +100,8 @@ async fn run(socket: UdpSocket, mut sfu: Sfu, mut rx: mpsc::Receiver<Command>) {
 fn handle(sfu: &mut Sfu, command: Command) {
     let now = Instant::now();
     match command {
-        Command::Publish { peer, offer, reply } => {
-            let _ = reply.send(sfu.publish(now, peer, &offer));
+        Command::Publish { peer, offer, codec, reply } => {
+            let _ = reply.send(sfu.publish_with_codec(now, peer, &offer, codec));
         }
         Command::OfferSubscription { peer, source, stream_id, reply } => {
             let _ = reply.send(sfu.offer_subscription(now, peer, source, &stream_id));

@@ -31,6 +31,14 @@ impl std::fmt::Display for PeerId {
     }
 }
 
+/// A video codec a session can be restricted to (`forcedVideoCodec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoCodec {
+    Vp8,
+    Vp9,
+    H264,
+}
+
 /// Why a negotiation failed. The message is safe to show to the client (no internal detail).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SfuError {
@@ -77,6 +85,8 @@ enum Role {
 struct Peer {
     rtc: Rtc,
     role: Role,
+    /// The video codec this peer is restricted to; subscriptions inherit their publisher's.
+    codec: Option<VideoCodec>,
     next_timeout: Instant,
     connected: bool,
 }
@@ -119,14 +129,16 @@ impl Sfu {
         self.peers.len()
     }
 
-    fn new_rtc(&self, now: Instant) -> Result<Rtc, SfuError> {
-        let mut rtc = Rtc::builder()
-            .set_ice_lite(true)
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .enable_h264(true)
-            .build(now);
+    /// A peer with Opus and VP8 + H.264 (VP8 preferred), or only the forced video codec.
+    fn new_rtc(&self, now: Instant, codec: Option<VideoCodec>) -> Result<Rtc, SfuError> {
+        let builder = Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false);
+        let builder = match codec {
+            None => builder.enable_vp8(true).enable_h264(true),
+            Some(VideoCodec::Vp8) => builder.enable_vp8(true),
+            Some(VideoCodec::Vp9) => builder.enable_vp9(true),
+            Some(VideoCodec::H264) => builder.enable_h264(true),
+        };
+        let mut rtc = builder.build(now);
         let candidate = Candidate::host(self.candidate_addr, Protocol::Udp)
             .map_err(|e| SfuError::Refused(format!("bad host candidate: {e}")))?;
         rtc.add_local_candidate(candidate);
@@ -135,19 +147,25 @@ impl Sfu {
 
     /// A publisher's offer (browser-offered): accepts it and returns the answer.
     pub fn publish(&mut self, now: Instant, peer: PeerId, offer: &str) -> Result<String, SfuError> {
+        self.publish_with_codec(now, peer, offer, None)
+    }
+
+    /// [`Sfu::publish`], restricted to one video codec (the session's `forcedVideoCodec`).
+    pub fn publish_with_codec(&mut self, now: Instant, peer: PeerId, offer: &str, codec: Option<VideoCodec>) -> Result<String, SfuError> {
         let tracks: Vec<TrackIn> = sdp::sections(offer)
             .into_iter()
             .filter(|s| s.browser_sends)
             .map(|s| TrackIn { mid: s.mid, kind: s.kind, best_rid: s.send_rids.last().copied(), last_keyframe_request: None })
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
-        let mut rtc = self.new_rtc(now)?;
+        let mut rtc = self.new_rtc(now, codec)?;
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
         self.close(peer);
         self.peers.insert(
             peer,
             Peer {
                 rtc,
+                codec,
                 role: Role::Publisher { tracks, subscribers: Vec::new() },
                 next_timeout: now,
                 connected: false,
@@ -160,14 +178,14 @@ impl Sfu {
     /// A server-offered subscription (`prepareReceiveVideoFrom`): one send-only m-line per track of
     /// the publisher. Returns the offer; the browser's answer comes through [`Sfu::accept_answer`].
     pub fn offer_subscription(&mut self, now: Instant, peer: PeerId, source: PeerId, stream_id: &str) -> Result<String, SfuError> {
-        let source_tracks: Vec<(Mid, MediaKind)> = match self.peers.get(&source) {
-            Some(Peer { role: Role::Publisher { tracks, .. }, .. }) => tracks.iter().map(|t| (t.mid, t.kind)).collect(),
+        let (source_tracks, codec): (Vec<(Mid, MediaKind)>, _) = match self.peers.get(&source) {
+            Some(Peer { role: Role::Publisher { tracks, .. }, codec, .. }) => (tracks.iter().map(|t| (t.mid, t.kind)).collect(), *codec),
             _ => return Err(SfuError::NoSuchPeer),
         };
         if source_tracks.is_empty() {
             return Err(SfuError::NoMedia);
         }
-        let mut rtc = self.new_rtc(now)?;
+        let mut rtc = self.new_rtc(now, codec)?;
         let mut change = rtc.sdp_api();
         let mut tracks = Vec::with_capacity(source_tracks.len());
         for (source_mid, kind) in source_tracks {
@@ -180,6 +198,7 @@ impl Sfu {
             peer,
             Peer {
                 rtc,
+                codec,
                 role: Role::Subscriber { source, tracks, pending: Some(pending) },
                 next_timeout: now,
                 connected: false,
@@ -203,22 +222,24 @@ impl Sfu {
 
     /// A browser-offered subscription (`receiveVideoFrom` with `sdpOffer`, recv-only m-lines).
     pub fn accept_subscription_offer(&mut self, now: Instant, peer: PeerId, source: PeerId, offer: &str) -> Result<String, SfuError> {
-        if !matches!(self.peers.get(&source), Some(Peer { role: Role::Publisher { .. }, .. })) {
-            return Err(SfuError::NoSuchPeer);
-        }
+        let codec = match self.peers.get(&source) {
+            Some(Peer { role: Role::Publisher { .. }, codec, .. }) => *codec,
+            _ => return Err(SfuError::NoSuchPeer),
+        };
         let tracks: Vec<TrackOut> = sdp::sections(offer)
             .into_iter()
             .filter(|s| s.browser_receives)
             .map(|s| TrackOut { mid: s.mid, kind: s.kind, source_mid: None })
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
-        let mut rtc = self.new_rtc(now)?;
+        let mut rtc = self.new_rtc(now, codec)?;
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
         self.close(peer);
         self.peers.insert(
             peer,
             Peer {
                 rtc,
+                codec,
                 role: Role::Subscriber { source, tracks, pending: None },
                 next_timeout: now,
                 connected: false,
