@@ -86,8 +86,13 @@ for (const { version, node, tls } of VERSIONS) {
       P.A = await joined('A', 'PUBLISHER');
       P.B = await joined('B', 'MODERATOR');
       // A sees B join, B sees A as an existing participant.
-      await P.A.waitEvent({ type: 'connectionCreated', connectionId: P.B.connectionId });
-      await P.B.waitEvent({ type: 'connectionCreated', connectionId: P.A.connectionId });
+      const bAtA = await P.A.waitEvent({ type: 'connectionCreated', connectionId: P.B.connectionId });
+      const aAtB = await P.B.waitEvent({ type: 'connectionCreated', connectionId: P.A.connectionId });
+      // Connection.data is clientData%/%serverData, as the reference server joins them (B.3.1).
+      assert.equal(bAtA.data, `${JSON.stringify({ clientData: 'B' })}%/%server data of B`);
+      assert.equal(aAtB.data, `${JSON.stringify({ clientData: 'A' })}%/%server data of A`);
+      const own = await P.A.waitEvent({ type: 'connectionCreated', connectionId: P.A.connectionId });
+      assert.equal(own.data, `${JSON.stringify({ clientData: 'A' })}%/%server data of A`);
       await published(P.A);
       await published(P.B);
       await P.B.waitEvent({ type: 'streamCreated', streamId: P.A.streamId });
