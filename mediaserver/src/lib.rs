@@ -18,6 +18,7 @@ pub mod sfu;
 mod signaling;
 
 pub use config::{Config, Secret, TlsFiles};
+pub use hub::Stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -121,6 +122,11 @@ impl MediaServer {
         self.udp_addr
     }
 
+    /// What the server holds now (sessions, participants, peer connections, sockets).
+    pub async fn stats(&self) -> Stats {
+        self.state.hub.stats().await
+    }
+
     /// Evicts everyone (`openviduServerStopped`) and stops the signaling task.
     pub async fn shutdown(self) {
         self.state.hub.shutdown().await;
@@ -148,6 +154,10 @@ impl Handle {
     /// The public URL (`https://…` with TLS, else `http://…`), what tokens point at.
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+    /// What the server holds now (sessions, participants, peer connections, sockets).
+    pub async fn stats(&self) -> Stats {
+        self.media.stats().await
     }
     /// Stops the listener and the media core.
     pub async fn shutdown(self) {

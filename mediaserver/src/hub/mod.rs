@@ -21,6 +21,7 @@ use crate::sfu::PeerId;
 use crate::sfu::edge::{Command as SfuCommand, SfuHandle};
 use crate::signaling::protocol::{self, Request, RpcError, RpcId};
 pub use model::{Outbound, Reason, SocketId};
+
 use model::{Connection, Session};
 pub use rest::{RestError, RestRequest, SessionProps, ConnectionProps};
 
@@ -30,7 +31,19 @@ pub enum HubCommand {
     /// The socket is gone; `last_seen` is when the browser was last heard from on it.
     SocketClosed { socket: SocketId, last_seen: Instant },
     Rest { request: RestRequest, reply: oneshot::Sender<Result<Value, RestError>> },
+    Stats { reply: oneshot::Sender<Stats> },
     Shutdown { done: oneshot::Sender<()> },
+}
+
+/// What the server holds right now; after everyone has left, all of it is zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub sessions: usize,
+    pub participants: usize,
+    /// Peer connections (publishers and subscriptions) in the SFU.
+    pub peers: usize,
+    /// Open signaling sockets.
+    pub sockets: usize,
 }
 
 #[derive(Clone)]
@@ -49,6 +62,14 @@ impl HubHandle {
             return Err(RestError::unavailable());
         }
         rx.await.unwrap_or_else(|_| Err(RestError::unavailable()))
+    }
+
+    pub async fn stats(&self) -> Stats {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(HubCommand::Stats { reply }).await {
+            return Stats::default();
+        }
+        rx.await.unwrap_or_default()
     }
 
     pub async fn shutdown(&self) {
@@ -136,6 +157,15 @@ impl Hub {
             HubCommand::Rest { request, reply } => {
                 let span = info_span!("rest", op = request.name());
                 let _ = reply.send(span.in_scope(|| self.on_rest(request)));
+            }
+            HubCommand::Stats { reply } => {
+                let peers = self.sfu.peer_count().await.unwrap_or(0);
+                let _ = reply.send(Stats {
+                    sessions: self.sessions.len(),
+                    participants: self.sessions.values().map(|s| s.active().count()).sum(),
+                    peers,
+                    sockets: self.sockets.len(),
+                });
             }
             HubCommand::Shutdown { .. } => unreachable!("handled in run"),
         }

@@ -20,6 +20,7 @@ pub enum Command {
     MoveSubscribers { from: PeerId, to: PeerId },
     AddCandidate { peer: PeerId, candidate: String },
     Close { peer: PeerId },
+    PeerCount { reply: oneshot::Sender<usize> },
 }
 
 /// Signaling's handle on the SFU task.
@@ -47,6 +48,13 @@ impl SfuHandle {
     pub async fn accept_subscription_offer(&self, peer: PeerId, source: PeerId, offer: String) -> Result<String, SfuError> {
         self.ask(|reply| Command::AcceptSubscriptionOffer { peer, source, offer, reply }).await
     }
+    /// How many peer connections the SFU holds.
+    pub async fn peer_count(&self) -> Option<usize> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::PeerCount { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
     /// Fire-and-forget commands: losing one only matters if the SFU has stopped.
     pub fn send(&self, command: Command) {
         if self.tx.try_send(command).is_err() {
@@ -115,5 +123,8 @@ fn handle(sfu: &mut Sfu, command: Command) {
         Command::MoveSubscribers { from, to } => sfu.move_subscribers(now, from, to),
         Command::AddCandidate { peer, candidate } => sfu.add_remote_candidate(peer, &candidate),
         Command::Close { peer } => sfu.close(peer),
+        Command::PeerCount { reply } => {
+            let _ = reply.send(sfu.peer_count());
+        }
     }
 }
