@@ -251,8 +251,12 @@ impl Hub {
         Ok((conn.id.clone(), peer))
     }
 
-    /// Replaces any earlier subscription of `cid` to `stream_id`.
+    /// Replaces any earlier subscription of `cid` to `stream_id`. False (and nothing stored) when the
+    /// subscriber left or the stream ended while the SFU was negotiating.
     fn store_subscription(&mut self, sid: &str, cid: &str, sub: Subscription) -> bool {
+        if self.sessions.get(sid).and_then(|s| s.publisher_of(&sub.stream_id)).is_none() {
+            return false;
+        }
         let Some(participant) = self.participant_mut(sid, cid) else { return false };
         let mut replaced = Vec::new();
         participant.subscriptions.retain(|s| {
@@ -279,7 +283,7 @@ impl Hub {
         let sub = Subscription { stream_id: p.sender, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Offered };
         if !self.store_subscription(sid, cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(102, "Participant left"));
+            return Err(RpcError::new(105, "The stream ended"));
         }
         Ok(json!({ "sdpOffer": offer }))
     }
@@ -415,7 +419,10 @@ impl Hub {
                     let peer = self.next_peer();
                     let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
                     let sub = Subscription { stream_id: p.stream, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Active };
-                    self.store_subscription(sid, cid, sub);
+                    if !self.store_subscription(sid, cid, sub) {
+                        self.sfu.send(SfuCommand::Close { peer });
+                        return Err(RpcError::new(105, "The stream ended"));
+                    }
                     Ok(json!({ "sdpAnswer": answer }))
                 } else if let Some(answer) = p.sdp_string {
                     self.complete_subscription(sid, cid, &p.stream, answer).await.map(|_| json!({}))
