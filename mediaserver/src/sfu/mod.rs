@@ -88,7 +88,10 @@ struct Peer {
     /// The video codec this peer is restricted to; subscriptions inherit their publisher's.
     codec: Option<VideoCodec>,
     next_timeout: Instant,
+    /// ICE and DTLS are up: media can be written.
     connected: bool,
+    /// DTLS completed once; ICE coming back makes the peer usable again.
+    dtls_done: bool,
 }
 
 /// Everything a frame needs on its way from a publisher to its subscribers.
@@ -169,6 +172,7 @@ impl Sfu {
                 role: Role::Publisher { tracks, subscribers: Vec::new() },
                 next_timeout: now,
                 connected: false,
+                dtls_done: false,
             },
         );
         self.drive(now, peer);
@@ -202,6 +206,7 @@ impl Sfu {
                 role: Role::Subscriber { source, tracks, pending: Some(pending) },
                 next_timeout: now,
                 connected: false,
+                dtls_done: false,
             },
         );
         self.link(source, peer);
@@ -243,6 +248,7 @@ impl Sfu {
                 role: Role::Subscriber { source, tracks, pending: None },
                 next_timeout: now,
                 connected: false,
+                dtls_done: false,
             },
         );
         self.drive(now, peer);
@@ -500,13 +506,17 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
     match event {
         Event::IceConnectionStateChange(state) => {
             debug!(%peer, ?state, "ICE state");
-            if state == IceConnectionState::Disconnected {
-                p.connected = false;
+            match state {
+                IceConnectionState::Disconnected => p.connected = false,
+                // Back after a blip: str0m reports `Connected` (DTLS) only once.
+                IceConnectionState::Connected | IceConnectionState::Completed if p.dtls_done => p.connected = true,
+                _ => {}
             }
         }
         Event::Connected => {
             info!(%peer, "peer connected");
             p.connected = true;
+            p.dtls_done = true;
             if let Role::Subscriber { source, .. } = p.role {
                 forwards.push_back((peer, Forward::SubscriberConnected { source }));
             }
