@@ -103,6 +103,10 @@ pub struct ServeArgs {
     /// Embedded media server: the UDP address for all media.
     #[arg(long, env = "MEDIA_UDP", default_value = "127.0.0.1:0")]
     pub media_udp: SocketAddr,
+    /// Embedded media server: its REST secret [default: random at each start]. Set it only to inspect the
+    /// media server's REST API (`/openvidu/api`, user OPENVIDUAPP) from tests or tools.
+    #[arg(long, env = "MEDIA_SECRET", hide_env_values = true)]
+    pub media_secret: Option<String>,
     /// Embedded media server: the IP address written into ICE candidates [default: the UDP address].
     #[arg(long, env = "MEDIA_PUBLIC_IP")]
     pub media_public_ip: Option<IpAddr>,
@@ -115,7 +119,7 @@ pub struct ServeArgs {
 #[derive(Clone)]
 pub enum Media {
     /// Start one in-process, with a random secret.
-    Embedded { udp: SocketAddr, public_ip: Option<IpAddr> },
+    Embedded { udp: SocketAddr, public_ip: Option<IpAddr>, secret: Option<Secret> },
     /// Use a running OpenVidu 2.x.
     External(OpenViduSettings),
 }
@@ -143,7 +147,11 @@ impl ServeArgs {
         let url = self.url_arg.or(self.openvidu_url).filter(|u| !u.is_empty());
         let secret = self.secret_arg.or(self.openvidu_secret).filter(|s| !s.is_empty());
         let media = match (url, secret) {
-            (None, None) => Media::Embedded { udp: self.media_udp, public_ip: self.media_public_ip },
+            (None, None) => Media::Embedded {
+                udp: self.media_udp,
+                public_ip: self.media_public_ip,
+                secret: self.media_secret.filter(|s| !s.is_empty()).map(Secret::new),
+            },
             (Some(url), Some(secret)) => {
                 let ca_pem = match &self.openvidu_ca {
                     Some(path) => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),

@@ -99,8 +99,8 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
             }
             (ov.clone(), None)
         }
-        Media::Embedded { udp, public_ip } => {
-            let secret = random_secret();
+        Media::Embedded { udp, public_ip, secret } => {
+            let secret = secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_else(random_secret);
             let mut config = mediaserver::Config::new(mediaserver::Secret::new(secret.clone()));
             config.udp = *udp;
             config.public_ip = *public_ip;

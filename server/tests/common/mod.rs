@@ -22,7 +22,7 @@ pub fn settings(data_dir: &Path) -> Settings {
         public_url: None,
         data_dir: data_dir.to_owned(),
         demo: true,
-        media: Media::Embedded { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None },
+        media: Media::Embedded { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None, secret: None },
         site_root: data_dir.join("site"),
     }
 }

@@ -1,0 +1,55 @@
+// Starts the app server (target/debug/server, built by end2end/run.sh) with its own data directory,
+// the embedded media server and the demo accounts; stops and restarts it.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..');
+export const MEDIA_SECRET = 'e2e-media-secret';
+
+export class AppServer {
+  private child?: ChildProcess;
+  readonly url: string;
+
+  constructor(readonly port: number, readonly dataDir = mkdtempSync(join(tmpdir(), 'app-e2e-'))) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const bin = process.env.APP_SERVER ?? join(root, 'target', 'debug', 'server');
+    this.child = spawn(
+      bin,
+      ['--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-root', join(root, 'target', 'site'), '--demo'],
+      { env: { ...process.env, MEDIA_SECRET, RUST_LOG: process.env.RUST_LOG ?? 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`server exited with ${this.child.exitCode}`);
+      try {
+        const res = await fetch(this.url + '/');
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('server did not start');
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+
+  /** GET on the embedded media server's REST API (what an operator would see). */
+  async mediaApi(path: string): Promise<number> {
+    const auth = Buffer.from(`OPENVIDUAPP:${MEDIA_SECRET}`).toString('base64');
+    const res = await fetch(`${this.url}/openvidu/api${path}`, { headers: { Authorization: `Basic ${auth}` } });
+    return res.status;
+  }
+}
