@@ -53,7 +53,7 @@ async fn every_call_needs_the_secret() {
     // The public URL is the one public endpoint, as in the reference server.
     let r = http(server.addr, "GET", "/openvidu/api/config/openvidu-publicurl", None, None, b"").await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.text(), server.handle.public_url());
+    assert_eq!(r.text(), server.public_url());
 }
 
 #[tokio::test]

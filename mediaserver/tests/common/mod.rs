@@ -40,8 +40,9 @@ pub fn random_string(len: usize) -> String {
 // The server
 // ---------------------------------------------------------------------------------------------
 
+/// A server under test: in-process (with its [`Handle`]) or a child process reached by address.
 pub struct TestServer {
-    pub handle: Handle,
+    pub handle: Option<Handle>,
     pub addr: SocketAddr,
     pub secret: String,
 }
@@ -61,10 +62,18 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
     adjust(&mut config);
     let handle = mediaserver::start(config).await.expect("the server starts");
     let addr = handle.http_addr();
-    TestServer { handle, addr, secret }
+    TestServer { handle: Some(handle), addr, secret }
 }
 
 impl TestServer {
+    /// What tokens point at: the listener's own URL unless configured otherwise.
+    pub fn public_url(&self) -> String {
+        match &self.handle {
+            Some(h) => h.public_url().to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
     /// The `Authorization` header value the node client sends.
     pub fn basic_auth(&self) -> String {
         basic_auth(&self.secret)

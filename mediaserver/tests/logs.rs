@@ -1,0 +1,253 @@
+//! Secrets never reach a log line (STYLE.md "Errors, config, logs"): not the OpenVidu secret, not the
+//! Basic credentials built from it, not a token (neither the `tok_…` key nor the whole URL), not
+//! the rpc session id that lets a socket take over a participant. Modelled on str0m `tests/pii.rs`.
+//!
+//! Two views: the library's own `tracing` events at TRACE, captured in-process; and the shipped
+//! binary at `RUST_LOG=trace`, which also forwards the `log` records of its dependencies.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use common::*;
+use serde_json::json;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Everything the subscriber writes, shared with the test.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+/// The process-wide subscriber: everything at TRACE, with span fields, into one buffer.
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(capture.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
+        capture
+    })
+}
+
+/// What must never appear, with a name for the failure message.
+#[derive(Default)]
+struct Secrets(Vec<(String, String)>);
+
+impl Secrets {
+    fn add(&mut self, what: impl Into<String>, value: impl Into<String>) {
+        let value = value.into();
+        assert!(value.len() >= 8, "too short to search for meaningfully: {value:?}");
+        self.0.push((what.into(), value));
+    }
+
+    fn add_token(&mut self, token: &str) {
+        self.add("a token URL", token);
+        let key = token_param(token, "token").expect("the token has a token= part");
+        assert!(key.starts_with("tok_"), "{token}");
+        self.add("a token key", key);
+    }
+
+    fn add_secret(&mut self, secret: &str) {
+        self.add("the secret", secret);
+        let header = basic_auth(secret);
+        self.add("the Basic credentials", header.trim_start_matches("Basic ").to_owned());
+        self.add("the Authorization header", header);
+    }
+
+    fn assert_absent_from(&self, logs: &str) {
+        let leaks: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(_, v)| logs.contains(v.as_str()))
+            .map(|(what, v)| {
+                let line = logs.lines().find(|l| l.contains(v.as_str())).unwrap_or_default();
+                format!("{what} ({v}) appears in: {line}")
+            })
+            .collect();
+        assert!(leaks.is_empty(), "secrets in the logs:\n{}", leaks.join("\n"));
+    }
+}
+
+/// Runs the flows that handle every kind of credential, good and bad, and returns what must not be
+/// logged.
+async fn exercise(server: &TestServer) -> Secrets {
+    let mut secrets = Secrets::default();
+    secrets.add_secret(&server.secret);
+
+    // REST with the right secret, and with wrong ones (a mistyped password is still a password).
+    let session = server.create_session().await;
+    let wrong = format!("{}-typo", server.secret);
+    secrets.add_secret(&wrong);
+    let r = http(server.addr, "GET", "/openvidu/api/sessions", Some(&basic_auth(&wrong)), None, b"").await;
+    assert_eq!(r.status, 401);
+    let r = http(server.addr, "GET", "/openvidu/api/sessions", Some("Basic bm90LWEtdmFsaWQtcGFpcg=="), None, b"").await;
+    assert_eq!(r.status, 401);
+
+    // Tokens: used, reused, revoked, never used, and tokens from the deprecated token API.
+    let (_, alice_token) = server.create_connection(&session, "MODERATOR").await;
+    let (_, bob_token) = server.create_connection(&session, "PUBLISHER").await;
+    let (revoked_id, revoked_token) = server.create_connection(&session, "SUBSCRIBER").await;
+    let (_, unused_token) = server.create_connection(&session, "PUBLISHER").await;
+    let t = server.rest("POST", "/openvidu/api/tokens", Some(json!({ "session": session, "role": "PUBLISHER" }))).await;
+    assert_eq!(t.status, 200);
+    let api_token = t.json()["token"].as_str().unwrap().to_owned();
+    for token in [&alice_token, &bob_token, &revoked_token, &unused_token, &api_token] {
+        secrets.add_token(token);
+    }
+
+    let mut alice = server.connect(&alice_token).await;
+    alice.join(&alice_token, "alice").await.expect("alice joins");
+    secrets.add("an rpc session id", alice.rpc_session.clone().unwrap());
+    // The whole token as the socket URL's query, as a careless client might open it.
+    let mut bob = Rpc::open(&format!("ws://{}/openvidu?sessionId={session}&token={}", server.addr, token_param(&bob_token, "token").unwrap())).await;
+    let b = bob.join(&bob_token, "bob").await.expect("bob joins");
+    secrets.add("an rpc session id", bob.rpc_session.clone().unwrap());
+    let mut again = server.connect(&alice_token).await;
+    assert_eq!(again.join(&alice_token, "").await.unwrap_err().code, 401, "a used token");
+    let forged = format!("{}x", token_param(&unused_token, "token").unwrap());
+    let forged_url = unused_token.replace(&token_param(&unused_token, "token").unwrap(), &forged);
+    secrets.add("a forged token", forged.clone());
+    assert_eq!(again.join(&forged_url, "").await.unwrap_err().code, 401, "a forged token");
+    let elsewhere = api_token.replace(&session, "ses_Elsewhere");
+    assert_eq!(again.join(&elsewhere, "").await.unwrap_err().code, 202, "a token for an unknown session");
+    let r = server.rest("DELETE", &format!("/openvidu/api/sessions/{session}/connection/{revoked_id}"), None).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(again.join(&revoked_token, "").await.unwrap_err().code, 401, "a revoked token");
+
+    // Bad input on a joined socket, carrying a token where it does not belong.
+    bob.send_raw(format!("{{\"id\":77,\"method\":\"joinRoom\",\"params\":{{\"token\":\"{api_token}\"")).await;
+    bob.next_stray_reply().await;
+    let e = bob.request("joinRoom", json!({ "token": api_token, "session": session })).await.unwrap_err();
+    assert!(e.code != 0);
+    let e = bob.request("noSuchMethod", json!({ "token": api_token, "secret": server.secret })).await.unwrap_err();
+    assert!(e.code != 0);
+    let e = bob.request("sendMessage", json!({ "message": "{\"to\":[\"con_Nobody\"]}" })).await.unwrap_err();
+    assert_eq!(e.code, 601);
+
+    // Media and signals.
+    publish(&mut bob).await;
+    alice.next_notification("participantPublished").await;
+    let message = json!({ "to": [], "data": "hi", "type": "signal:chat" }).to_string();
+    bob.request("sendMessage", json!({ "message": message })).await.unwrap();
+
+    // Reconnection with the rpc session id, and with a bogus one.
+    let rpc_session = bob.rpc_session.clone().unwrap();
+    bob.drop_abruptly();
+    let mut bob = server.open_socket(&session).await;
+    bob.request("connect", json!({ "sessionId": rpc_session, "reconnect": true })).await.expect("reconnects");
+    let bogus = format!("{rpc_session}-bogus");
+    let mut other = server.open_socket(&session).await;
+    assert_eq!(other.request("connect", json!({ "sessionId": bogus })).await.unwrap_err().code, 40007);
+
+    // Moderation and teardown.
+    alice.request("forceDisconnect", json!({ "connectionId": b["id"] })).await.expect("forceDisconnect");
+    bob.next_notification("participantEvicted").await;
+    alice.request("leaveRoom", json!({})).await.unwrap();
+    server.wait_session_gone(&session).await;
+    secrets
+}
+
+#[tokio::test]
+async fn the_servers_own_trace_logs_hold_no_secrets_or_tokens() {
+    let capture = capture();
+    let server = spawn_server().await;
+    let secrets = exercise(&server).await;
+    if let Some(handle) = server.handle {
+        handle.shutdown().await;
+    }
+    let logs = capture.text();
+    assert!(logs.contains("participant joined"), "the server's events were captured:\n{logs}");
+    assert!(logs.lines().count() > 10, "{logs}");
+    secrets.assert_absent_from(&logs);
+}
+
+/// The `mediaserver` binary's output at `RUST_LOG=trace`: the library's events plus whatever its
+/// dependencies log (the binary forwards `log` records to its subscriber).
+#[tokio::test]
+#[ignore = "server bug: at RUST_LOG=trace the binary forwards tungstenite's `Received message {frame}` \
+            log records, which print every joinRoom token (and any frame) verbatim; main.rs must cap \
+            tungstenite/tokio_tungstenite below trace whatever RUST_LOG says"]
+async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
+    let secret = format!("bin-{}", random_string(24));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mediaserver"))
+        .args(["--listen", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--reconnect-grace", "1"])
+        .env("OPENVIDU_SECRET", &secret)
+        .env("RUST_LOG", "trace")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the mediaserver binary starts");
+
+    // Both streams are read to the end on their own threads; stdout also reports the bound address,
+    // which the server logs once it listens.
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<std::net::SocketAddr>();
+    let stdout = child.stdout.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut addr_tx = Some(addr_tx);
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                if let (Some(tx), Ok(addr)) = (addr_tx.take(), rest.trim().parse()) {
+                    let _ = tx.send(addr);
+                }
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let err_thread = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut all);
+        all
+    });
+    let addr = match tokio::time::timeout(WAIT, addr_rx).await {
+        Ok(Ok(addr)) => addr,
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server never said where it listens:\n{}{}", out_thread.join().unwrap(), err_thread.join().unwrap());
+        }
+    };
+
+    let server = TestServer { handle: None, addr, secret };
+    let secrets = exercise(&server).await;
+
+    child.kill().expect("stopping the server");
+    child.wait().expect("the server stopped");
+    let logs = format!("{}{}", out_thread.join().unwrap(), err_thread.join().unwrap());
+    assert!(logs.contains("participant joined"), "the server logged at all:\n{logs}");
+    secrets.assert_absent_from(&logs);
+}
