@@ -674,3 +674,145 @@ async fn the_socket_is_served_after_a_client_side_close_handshake_of_another() {
     wait_marker(&mut alice, &marker).await;
     assert!(!alice.has_buffered("participantLeft"), "exactly one participantLeft: {:?}", alice.buffered());
 }
+
+#[tokio::test]
+async fn a_silent_browser_is_evicted_after_three_missed_pings() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, b) = server.join(&session, "PUBLISHER", "").await;
+    // Bob announces 1 s pings (the smallest interval the server takes), then goes silent.
+    let r = bob.request("ping", json!({ "interval": 1000 })).await.expect("ping");
+    assert_eq!(r["value"], "pong");
+    let l = alice.next_notification("participantLeft").await;
+    assert_eq!(l["connectionId"], b["id"]);
+    assert_eq!(l["reason"], "networkDisconnect");
+    bob.wait_closed().await;
+}
+
+#[tokio::test]
+async fn a_reconnection_while_the_old_socket_still_looks_open_moves_the_participant() {
+    let server = spawn_server_with(|c| c.reconnect_grace = std::time::Duration::from_secs(3)).await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    let (mut old, b) = server.join(&session, "PUBLISHER", "").await;
+    let (carol, c) = server.join(&session, "PUBLISHER", "").await;
+    let rpc_session = old.rpc_session.clone().unwrap();
+
+    // The browser gave up on a socket the server still holds (a ping timed out on its side).
+    let mut new = server.open_socket(&session).await;
+    new.request("connect", json!({ "sessionId": rpc_session, "reconnect": true })).await.expect("connect succeeds");
+    old.wait_closed().await;
+    // Notifications now reach the new socket.
+    let marker = broadcast_marker(&mut alice).await;
+    wait_marker(&mut new, &marker).await;
+
+    // The old socket's end evicts nobody: Carol's later drop is the only departure Alice sees.
+    carol.drop_abruptly();
+    let l = alice.next_notification("participantLeft").await;
+    assert_eq!(l["connectionId"], c["id"]);
+    let marker = broadcast_marker(&mut new).await;
+    let m = alice.next_notification_where("sendMessage", |m| m["data"] == marker.as_str()).await;
+    assert_eq!(m["from"], b["id"]);
+    assert!(!alice.has_buffered("participantLeft"), "{:?}", alice.buffered());
+}
+
+#[tokio::test]
+async fn publishing_twice_is_an_error_and_the_first_stream_stays() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, a) = server.join(&session, "PUBLISHER", "").await;
+    let first = publish(&mut alice).await;
+    let (_rtc, _pending, offer) = publisher_offer();
+    let e = alice.request("publishVideo", json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true })).await.expect_err("already publishing");
+    assert!(e.code != 0, "{e:?}");
+    let (_bob, b) = server.join(&session, "SUBSCRIBER", "").await;
+    let entry = b["value"].as_array().unwrap().iter().find(|v| v["id"] == a["id"]).cloned().unwrap();
+    assert_eq!(entry["streams"].as_array().map(Vec::len), Some(1));
+    assert_eq!(entry["streams"][0]["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn unsubscribing_and_leaving_end_subscriptions() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, a) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, b) = server.join(&session, "SUBSCRIBER", "").await;
+    let stream_id = publish(&mut alice).await["id"].as_str().unwrap().to_owned();
+    bob.next_notification("participantPublished").await;
+    let bob_conn = format!("/openvidu/api/sessions/{session}/connection/{}", b["id"].as_str().unwrap());
+
+    async fn subscribe(rpc: &mut Rpc, stream_id: &str) {
+        let offer = rpc.request("prepareReceiveVideoFrom", json!({ "sender": stream_id })).await.expect("offer");
+        let (_rtc, answer) = answer_offer(offer["sdpOffer"].as_str().unwrap());
+        rpc.request("receiveVideoFrom", json!({ "sender": stream_id, "sdpAnswer": answer })).await.expect("answer");
+    }
+    subscribe(&mut bob, &stream_id).await;
+    assert_eq!(server.rest("GET", &bob_conn, None).await.json()["subscribers"].as_array().map(Vec::len), Some(1));
+
+    // unsubscribeFromVideo names the publisher's connection id.
+    let r = bob.request("unsubscribeFromVideo", json!({ "sender": a["id"] })).await.expect("unsubscribe");
+    assert_eq!(r, json!({}));
+    assert_eq!(server.rest("GET", &bob_conn, None).await.json()["subscribers"], json!([]));
+    let e = bob.request("unsubscribeFromVideo", json!({ "sender": a["id"] })).await.expect_err("not subscribed any more");
+    assert!(e.code != 0);
+
+    // A subscription ends when its publisher leaves.
+    subscribe(&mut bob, &stream_id).await;
+    alice.request("leaveRoom", json!({})).await.expect("leaveRoom");
+    bob.next_notification("participantLeft").await;
+    assert_eq!(server.rest("GET", &bob_conn, None).await.json()["subscribers"], json!([]));
+}
+
+#[tokio::test]
+async fn ice_candidates_good_mdns_and_bogus_do_no_harm() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, a) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, _) = server.join(&session, "PUBLISHER", "").await;
+    publish(&mut alice).await;
+    bob.next_notification("participantPublished").await;
+    let candidates = [
+        "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host generation 0",
+        "candidate:2 1 udp 2122260223 4f2a9c1e-1111-2222-3333-444455556666.local 54322 typ host generation 0",
+        "candidate:garbage",
+        "",
+        "candidate:3 1 udp 99999999999999999999 999.999.1.1 70000 typ nonsense",
+    ];
+    for candidate in candidates {
+        let r = alice
+            .request("onIceCandidate", json!({ "endpointName": a["id"], "candidate": candidate, "sdpMid": "0", "sdpMLineIndex": 0 }))
+            .await;
+        // A bad candidate may be refused, but never with silence or a crash.
+        if let Err(e) = r {
+            assert!(e.code != 0, "{candidate:?}: {e:?}");
+        }
+    }
+    // For an endpoint that does not exist (yet): accepted or refused, harmlessly.
+    let _ = alice.request("onIceCandidate", json!({ "endpointName": "con_Nobody", "candidate": candidates[0] })).await;
+    alice.ping().await;
+    let marker = broadcast_marker(&mut alice).await;
+    wait_marker(&mut bob, &marker).await;
+}
+
+#[tokio::test]
+async fn a_binary_frame_gets_an_error_reply() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    alice.send_binary(br#"{"jsonrpc":"2.0","id":5,"method":"ping","params":{}}"#.to_vec()).await;
+    let reply = alice.next_stray_reply().await;
+    assert!(reply["error"]["code"].is_i64(), "{reply}");
+    alice.ping().await;
+}
+
+#[tokio::test]
+async fn tokens_of_a_collected_session_are_dead() {
+    let server = spawn_server_with(|c| c.unused_session_timeout = std::time::Duration::from_secs(1)).await;
+    let session = server.create_session().await;
+    let token = server.token(&session, "PUBLISHER").await;
+    server.wait_session_gone(&session).await;
+    let mut rpc = server.connect(&token).await;
+    let e = rpc.join(&token, "").await.expect_err("the session was collected");
+    assert_eq!(e.code, 202, "{e:?}");
+}

@@ -295,6 +295,11 @@ impl Rpc {
         self.ws.send(Message::text(text.into())).await.expect("sending a frame");
     }
 
+    /// Sends one binary frame.
+    pub async fn send_binary(&mut self, data: Vec<u8>) {
+        self.ws.send(Message::binary(data)).await.expect("sending a frame");
+    }
+
     /// Sends a request and returns its id, without waiting for the reply.
     pub async fn send_request(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
