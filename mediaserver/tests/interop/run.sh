@@ -24,7 +24,10 @@ export MEDIASERVER_BIN="$target_dir/debug/mediaserver"
 [ -x "$MEDIASERVER_BIN" ] || { echo "no binary at $MEDIASERVER_BIN" >&2; exit 1; }
 
 files=("$@")
-[ "${#files[@]}" -gt 0 ] || files=(tests/node-client.test.js tests/rest.test.js tests/browser.test.js)
+if [ "${#files[@]}" -eq 0 ]; then
+  files=()
+  for f in "$here"/tests/*.test.js; do files+=("tests/$(basename "$f")"); done
+fi
 
 # One test file at a time: each starts its own servers and at most 4 Chromium pages (2 cores).
 cmd=(node --test --test-concurrency=1 --test-reporter=spec --test-timeout=600000 "${files[@]}")

@@ -99,6 +99,7 @@ export async function openParticipant(browser, pageServer, version, name) {
     publishVideo: (on) => h('publishVideo', on),
     reconnectSocket: () => h('reconnectSocket'),
     unsubscribe: (streamId) => h('unsubscribe', streamId),
+    rawRequest: (method, params) => h('rawRequest', method, params),
     stats: (streamId) => h('stats', streamId),
     setAutoSubscribe: (on) => page.evaluate((v) => { window.H.autoSubscribe = v; }, on),
     async events(filter = {}) {
@@ -121,6 +122,22 @@ export async function openParticipant(browser, pageServer, version, name) {
     },
   };
   return p;
+}
+
+/**
+ * Waits until the counters of `streamId` at `viewer` named in `keys` (e.g. ['audioPackets']) are
+ * positive and then keep rising. Returns the last stats.
+ */
+export async function waitForRising(viewer, streamId, keys, { timeoutMs = 30000 } = {}) {
+  const what = `${viewer.name}: ${keys.join(', ')} of ${streamId}`;
+  const first = await waitFor(async () => {
+    const s = await viewer.stats(streamId);
+    return keys.every((k) => s[k] > 0) ? s : null;
+  }, { timeoutMs, intervalMs: 250, what: `${what} to start` });
+  return waitFor(async () => {
+    const s = await viewer.stats(streamId);
+    return keys.every((k) => s[k] >= first[k] + 10) ? s : null;
+  }, { timeoutMs, intervalMs: 250, what: `${what} to keep rising (from ${JSON.stringify(first)})` });
 }
 
 /**

@@ -168,6 +168,15 @@
     }
   };
 
+  // One JSON-RPC request through the library's own client (its framing, ids and timeouts).
+  H.rawRequest = function (method, params) {
+    return new Promise((resolve) => {
+      H.ov.sendRequest(method, params || {}, (error, result) => {
+        resolve(error ? { ok: false, error: { code: error.code, message: String(error.message) } } : { ok: true, result: result });
+      });
+    });
+  };
+
   H.disconnect = function () {
     H.session.disconnect();
     return { ok: true };
@@ -176,7 +185,7 @@
   // What the subscriber of `streamId` receives: the video element's size and inbound RTP stats.
   H.stats = async function (streamId) {
     const sub = H.subscribers[streamId];
-    const out = { videoWidth: 0, videoHeight: 0, framesDecoded: 0, videoPackets: 0, audioPackets: 0, audioBytes: 0, iceState: null };
+    const out = { videoWidth: 0, videoHeight: 0, framesDecoded: 0, videoPackets: 0, videoCodec: null, audioPackets: 0, audioBytes: 0, iceState: null };
     if (!sub) return out;
     const video = document.querySelector('#sub-' + CSS.escape(streamId) + ' video');
     if (video) {
@@ -198,6 +207,8 @@
       if (kind === 'video') {
         out.framesDecoded += s.framesDecoded || 0;
         out.videoPackets += s.packetsReceived || 0;
+        const codec = s.codecId && report.get(s.codecId);
+        if (codec) out.videoCodec = codec.mimeType;
       } else if (kind === 'audio') {
         out.audioPackets += s.packetsReceived || 0;
         out.audioBytes += s.bytesReceived || 0;

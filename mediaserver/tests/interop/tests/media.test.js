@@ -1,0 +1,94 @@
+// Media variants with the real openvidu-browser 2.32.2 in Chromium: forced video codecs
+// (VP8, H.264, forwarded without transcoding) and audio-only / video-only publishers.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { startServer } from '../lib/server.js';
+import { startPageServer, launchBrowser, openParticipant, waitForMedia, waitForRising } from '../lib/browser.js';
+import { within, quietLibraryLogs, appendToError } from '../lib/util.js';
+
+const require = createRequire(import.meta.url);
+quietLibraryLogs(); // before loading the libraries
+const { OpenVidu } = require('ovnode32');
+const VERSION = '2.32.2';
+
+describe(`media variants (openvidu-browser ${VERSION})`, () => {
+  let server, pageServer, browser, ov;
+  const open = new Set();
+
+  const step = (fn) => async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      const consoles = [...open].map((p) => p.consoleLines.slice(-15).join('\n')).join('\n');
+      appendToError(e, `\n--- media server log (tail) ---\n${server ? server.tail(40) : ''}\n--- browser consoles (tail) ---\n${consoles}`);
+      throw e;
+    } finally {
+      for (const p of open) await p.close();
+      open.clear();
+    }
+  };
+
+  // Two participants of a new session: `pub` publishes with `publisherOptions`, `sub` subscribes.
+  async function pair(sessionProps, publisherOptions) {
+    const session = await within(ov.createSession(sessionProps), 10000, 'createSession');
+    const pub = await openParticipant(browser, pageServer, VERSION, 'pub');
+    open.add(pub);
+    const sub = await openParticipant(browser, pageServer, VERSION, 'sub');
+    open.add(sub);
+    for (const [p, role] of [[pub, 'PUBLISHER'], [sub, 'SUBSCRIBER']]) {
+      const c = await within(session.createConnection({ role }), 10000, 'createConnection');
+      const r = await p.connect(c.token);
+      assert.ok(r.ok, `${p.name} connect: ${JSON.stringify(r.error)}`);
+    }
+    const r = await pub.publish(publisherOptions);
+    assert.ok(r.ok, `publish: ${JSON.stringify(r.error)}`);
+    await sub.waitEvent({ type: 'streamCreated', streamId: r.streamId });
+    return { session, pub, sub, streamId: r.streamId };
+  }
+
+  before(async () => {
+    server = await startServer();
+    pageServer = await startPageServer();
+    browser = await launchBrowser();
+    ov = new OpenVidu(server.url, server.secret);
+  });
+  after(async () => {
+    for (const p of open) await p.close();
+    if (browser) await browser.close().catch(() => {});
+    if (pageServer) await pageServer.close();
+    if (server) await server.stop();
+  });
+
+  for (const codec of ['VP8', 'H264']) {
+    it(`forcedVideoCodec ${codec}: the subscriber decodes ${codec}`, step(async () => {
+      const { sub, streamId } = await pair({ forcedVideoCodec: codec }, {});
+      const stats = await waitForMedia(sub, streamId);
+      assert.equal(stats.videoCodec, `video/${codec}`, JSON.stringify(stats));
+    }));
+  }
+
+  it('an audio-only publisher: audio arrives, the node client sees hasVideo false', step(async () => {
+    const { session, sub, streamId } = await pair({}, { videoSource: false, publishVideo: false });
+    const stats = await waitForRising(sub, streamId, ['audioPackets']);
+    assert.equal(stats.videoPackets, 0);
+    await within(session.fetch(), 10000, 'session.fetch');
+    const pub = session.activeConnections.flatMap((c) => c.publishers).find((p) => p.streamId === streamId);
+    assert.ok(pub, 'publisher not listed');
+    assert.equal(pub.hasAudio, true);
+    assert.equal(pub.hasVideo, false);
+  }));
+
+  it('a video-only publisher: frames are decoded, the node client sees hasAudio false', step(async () => {
+    const { session, sub, streamId } = await pair({}, { audioSource: false, publishAudio: false });
+    const stats = await waitForRising(sub, streamId, ['framesDecoded']);
+    assert.ok(stats.videoWidth > 0, JSON.stringify(stats));
+    assert.equal(stats.audioPackets, 0);
+    await within(session.fetch(), 10000, 'session.fetch');
+    const pub = session.activeConnections.flatMap((c) => c.publishers).find((p) => p.streamId === streamId);
+    assert.ok(pub, 'publisher not listed');
+    assert.equal(pub.hasAudio, false);
+    assert.equal(pub.hasVideo, true);
+  }));
+});
