@@ -100,6 +100,7 @@ export async function openParticipant(browser, pageServer, version, name) {
     reconnectSocket: () => h('reconnectSocket'),
     unsubscribe: (streamId) => h('unsubscribe', streamId),
     rawRequest: (method, params) => h('rawRequest', method, params),
+    chatter: (on) => h('chatter', on),
     stats: (streamId) => h('stats', streamId),
     setAutoSubscribe: (on) => page.evaluate((v) => { window.H.autoSubscribe = v; }, on),
     async events(filter = {}) {

@@ -177,6 +177,13 @@
     });
   };
 
+  // Keeps the signaling socket busy: an `echo` request every few milliseconds until stopped.
+  H.chatter = function (on) {
+    clearInterval(H.chatterTimer);
+    if (on) H.chatterTimer = setInterval(() => H.ov.sendRequest('echo', {}, () => {}), 2);
+    return { ok: true };
+  };
+
   H.disconnect = function () {
     H.session.disconnect();
     return { ok: true };

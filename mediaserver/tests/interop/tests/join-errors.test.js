@@ -118,5 +118,26 @@ for (const { version, node, tls } of VERSIONS) {
       assert.ok(pub.ok, `publish after the bad requests: ${JSON.stringify(pub.error)}`);
     }));
 
+    it('an evicted participant gets its eviction notice even while it is sending requests', step(async () => {
+      // The server must deliver participantEvicted before it closes the socket, also when the
+      // client has requests in flight (closing a TCP socket with unread input sends a reset,
+      // and the browser then drops what it had not read yet).
+      for (const [how, reason] of [['REST DELETE connection', 'forceDisconnectByServer'], ['REST DELETE session', 'sessionClosedByServer']]) {
+        for (let round = 0; round < 5; round++) {
+          const session = await within(ov.createSession(), 10000, 'createSession');
+          const c = await within(session.createConnection(), 10000, 'createConnection');
+          const p = await page(`busy${round}`);
+          const j = await p.connect(c.token);
+          assert.ok(j.ok, JSON.stringify(j.error));
+          await p.chatter(true);
+          if (how === 'REST DELETE connection') await within(session.forceDisconnect(j.connectionId), 10000, 'forceDisconnect');
+          else await within(session.close(), 10000, 'session.close');
+          const e = await p.waitEvent({ type: 'sessionDisconnected' });
+          assert.equal(e.reason, reason, `${how}, round ${round}: sessionDisconnected reason`);
+          await p.close();
+          open.delete(p);
+        }
+      }
+    }));
   });
 }
