@@ -122,10 +122,10 @@ export async function startServer({ tls = false, graceSeconds = null, args = [] 
   argv.push(...args);
 
   const lines = [];
-  const child = spawn(bin, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { RUST_LOG: process.env.RUST_LOG || 'info', ...process.env },
-  });
+  // Hermetic: the server also reads OPENVIDU_* / MEDIASERVER_* variables; only the flags count here.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OPENVIDU_|MEDIASERVER_)/.test(k)));
+  env.RUST_LOG = process.env.RUST_LOG || 'info';
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let exited = null;
   const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
   const collect = (stream) => {

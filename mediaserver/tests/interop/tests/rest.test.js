@@ -4,7 +4,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, rest, describeResponse } from '../lib/server.js';
+import { startServer, rest, describeResponse, waitFor } from '../lib/server.js';
 import { uniq, appendToError } from '../lib/util.js';
 
 describe('REST API (raw HTTP)', () => {
@@ -289,4 +289,31 @@ describe('REST API (raw HTTP)', () => {
     assert.ok(!list.content.some((x) => x.id === s.id));
     assert.ok(c.token);
   }));
+});
+
+describe('REST API with --public-url and --unused-session-timeout', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ args: ['--public-url', 'https://media.example.com:9999/', '--unused-session-timeout', '1'] });
+  });
+  after(async () => { if (server) await server.stop(); });
+
+  it('tokens and OPENVIDU_PUBLICURL point at --public-url (https -> wss, no trailing slash)', async () => {
+    const s = (await rest(server, 'POST', '/openvidu/api/sessions', { body: {} })).json;
+    const r = await rest(server, 'POST', `/openvidu/api/sessions/${s.id}/connection`, { body: {} });
+    assert.equal(r.status, 200, describeResponse('POST', '.../connection', r));
+    assert.ok(r.json.token.startsWith(`wss://media.example.com:9999?sessionId=${s.id}&token=tok_`), r.json.token);
+    const c = await rest(server, 'GET', '/openvidu/api/config');
+    assert.match(String(c.json.OPENVIDU_PUBLICURL), /^https:\/\/media\.example\.com:9999\/?$/, c.text);
+  });
+
+  it('a session that nobody joins is collected after --unused-session-timeout', async () => {
+    const s = (await rest(server, 'POST', '/openvidu/api/sessions', { body: {} })).json;
+    const c = (await rest(server, 'POST', `/openvidu/api/sessions/${s.id}/connection`, { body: {} })).json;
+    await waitFor(async () => (await rest(server, 'GET', `/openvidu/api/sessions/${s.id}`)).status === 404,
+      { timeoutMs: 30000, intervalMs: 250, what: `session ${s.id} to be collected` });
+    const t = await rest(server, 'POST', '/openvidu/api/tokens', { body: { session: s.id } });
+    assert.equal(t.status, 404, describeResponse('POST', '/openvidu/api/tokens', t));
+    assert.ok(c.token);
+  });
 });
