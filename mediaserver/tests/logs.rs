@@ -192,9 +192,6 @@ async fn the_servers_own_trace_logs_hold_no_secrets_or_tokens() {
 /// The `mediaserver` binary's output at `RUST_LOG=trace`: the library's events plus whatever its
 /// dependencies log (the binary forwards `log` records to its subscriber).
 #[tokio::test]
-#[ignore = "server bug: at RUST_LOG=trace the binary forwards tungstenite's `Received message {frame}` \
-            log records, which print every joinRoom token (and any frame) verbatim; main.rs must cap \
-            tungstenite/tokio_tungstenite below trace whatever RUST_LOG says"]
 async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
     let secret = format!("bin-{}", random_string(24));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mediaserver"))
