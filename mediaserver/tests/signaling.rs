@@ -816,3 +816,100 @@ async fn tokens_of_a_collected_session_are_dead() {
     let e = rpc.join(&token, "").await.expect_err("the session was collected");
     assert_eq!(e.code, 202, "{e:?}");
 }
+
+#[tokio::test]
+async fn the_same_token_sent_twice_at_once_admits_one_participant() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let token = server.token(&session, "PUBLISHER").await;
+    let mut one = server.connect(&token).await;
+    let mut two = server.connect(&token).await;
+    let (r1, r2) = tokio::join!(one.join(&token, "one"), two.join(&token, "two"));
+    match (r1, r2) {
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => assert_eq!(e.code, 401, "{e:?}"),
+        (r1, r2) => panic!("exactly one join may succeed: {r1:?} / {r2:?}"),
+    }
+    let conns = server.rest("GET", &format!("/openvidu/api/sessions/{session}/connection"), None).await.json();
+    assert_eq!(conns["numberOfElements"], 1, "{conns}");
+}
+
+#[tokio::test]
+async fn a_participant_that_stops_reading_does_not_hold_up_the_others() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    let (mut carol, _) = server.join(&session, "PUBLISHER", "").await;
+    // Bob joins and then stops reading; his tiny receive window fills at once.
+    let token = server.token(&session, "PUBLISHER").await;
+    let url = format!("ws://{}/openvidu?sessionId={session}", server.addr);
+    let mut bob = Rpc::open_with_small_receive_buffer(server.addr, &url).await;
+    bob.join(&token, "").await.expect("bob joins");
+    alice.next_notification("participantJoined").await;
+
+    // More than the server can buffer for Bob. The browser's pings keep the readers' sockets alive.
+    const N: usize = 600;
+    let payload = "z".repeat(16 * 1024);
+    let send_all = async {
+        for i in 0..N {
+            if i % 50 == 0 {
+                alice.request("ping", json!({})).await.expect("ping");
+            }
+            let message = json!({ "to": [], "data": format!("{i}:{payload}"), "type": "signal:bulk" }).to_string();
+            alice.request("sendMessage", json!({ "message": message })).await.expect("sendMessage keeps being answered");
+        }
+    };
+    let receive_all = async {
+        for i in 0..N {
+            if i % 50 == 0 {
+                carol.request("ping", json!({})).await.expect("ping");
+            }
+            let m = carol.next_notification("sendMessage").await;
+            assert!(m["data"].as_str().unwrap().starts_with(&format!("{i}:")), "in order and complete");
+        }
+    };
+    tokio::join!(send_all, receive_all);
+    let (_dave, d) = server.join(&session, "PUBLISHER", "").await;
+    assert_eq!(d["value"].as_array().map(Vec::len), Some(3));
+
+    // The stall really happened: Bob missed messages (or was let go), whatever the server chose.
+    let got = bob.drain(std::time::Duration::from_millis(500)).await;
+    let bulk = got.iter().filter(|n| n["method"] == "sendMessage").count();
+    eprintln!("bob received {bulk} of {N} messages; closed: {:?}", bob.closed);
+    assert!(
+        bulk < N || bob.closed.is_some(),
+        "bob got all {N} messages, so he never stalled the server (its socket buffers are larger than \
+         this test assumed): raise N"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_socket() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, _) = server.join(&session, "SUBSCRIBER", "").await;
+    publish(&mut alice).await;
+    let handle = server.handle.expect("in-process server");
+    tokio::time::timeout(WAIT, handle.shutdown()).await.expect("shutdown finishes");
+    alice.wait_closed().await;
+    bob.wait_closed().await;
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err(), "the listener is closed");
+}
+
+#[tokio::test]
+async fn nobody_may_change_the_properties_of_someone_elses_stream() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, _) = server.join(&session, "MODERATOR", "").await;
+    let stream_id = publish(&mut alice).await["id"].as_str().unwrap().to_owned();
+    bob.next_notification("participantPublished").await;
+    let e = bob
+        .request("streamPropertyChanged", json!({ "streamId": stream_id, "property": "audioActive", "newValue": false, "reason": "publishAudio" }))
+        .await
+        .expect_err("not bob's stream");
+    assert!(e.code != 0);
+    let marker = broadcast_marker(&mut bob).await;
+    wait_marker(&mut alice, &marker).await;
+    assert!(!alice.has_buffered("streamPropertyChanged"), "{:?}", alice.buffered());
+}

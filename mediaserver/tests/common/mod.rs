@@ -283,11 +283,37 @@ pub struct Rpc {
 
 impl Rpc {
     pub async fn open(url: &str) -> Rpc {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(url, None, true))
             .await
             .unwrap_or_else(|_| panic!("WebSocket {url}: no handshake within {WAIT:?}"))
             .unwrap_or_else(|e| panic!("WebSocket {url}: {e}"));
         Rpc { ws, next_id: 0, notifications: VecDeque::new(), stray_replies: VecDeque::new(), closed: None, rpc_session: None }
+    }
+
+    /// Like [`Rpc::open`] over a socket with a tiny receive buffer: a client that stops reading
+    /// stalls the server's writes to it almost at once.
+    pub async fn open_with_small_receive_buffer(addr: SocketAddr, url: &str) -> Rpc {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(addr).await.expect("TCP connect");
+        stream.set_nodelay(true).unwrap();
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
+            .await
+            .unwrap_or_else(|_| panic!("WebSocket {url}: no handshake within {WAIT:?}"))
+            .unwrap_or_else(|e| panic!("WebSocket {url}: {e}"));
+        Rpc { ws, next_id: 0, notifications: VecDeque::new(), stray_replies: VecDeque::new(), closed: None, rpc_session: None }
+    }
+
+    /// Reads whatever arrives until the socket has been quiet for `quiet` or is closed; returns the
+    /// notifications received (for a client that stopped reading and now catches up).
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut all: Vec<Value> = self.notifications.drain(..).collect();
+        while let Ok(Some(v)) = tokio::time::timeout(quiet, self.read()).await {
+            if v.get("method").is_some() {
+                all.push(v);
+            }
+        }
+        all
     }
 
     /// Sends one text frame as is.
