@@ -86,9 +86,39 @@ pub fn valid_call_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// Splits an OpenVidu `connection.data` (`<clientData JSON>%/%<serverData JSON>`, as openvidu-browser
+/// joins them) into the nickname the participant chose and the user name the app server attached.
+/// Anything unreadable comes out empty, never as markup: both are only ever shown as text.
+pub fn parse_connection_data(data: &str) -> (String, String) {
+    fn field(part: Option<&str>, key: &str) -> String {
+        part.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+            .and_then(|v| v.get(key)?.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+    // Split at the last separator: the server's part (user names have no `%`) comes last, so a nickname
+    // containing `%/%` can neither break the split nor pose as server data.
+    let (client, server) = match data.rsplit_once("%/%") {
+        Some((c, s)) => (Some(c), Some(s)),
+        None => (Some(data), None),
+    };
+    (field(client, "clientData"), field(server, "serverData"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_data() {
+        let data = r#"{"clientData":"<img src=x onerror=alert(1)>"}%/%{"serverData":"publisher1"}"#;
+        assert_eq!(parse_connection_data(data), ("<img src=x onerror=alert(1)>".into(), "publisher1".into()));
+        assert_eq!(parse_connection_data(r#"{"clientData":"a%/%b"}%/%{"serverData":"u"}"#), ("a%/%b".into(), "u".into()));
+        // A nickname trying to pose as server data.
+        let posing = r#"{"clientData":"x\"}%/%{\"serverData\":\"publisher2"}%/%{"serverData":"evil"}"#;
+        assert_eq!(parse_connection_data(posing).1, "evil");
+        assert_eq!(parse_connection_data("garbage"), (String::new(), String::new()));
+        assert_eq!(parse_connection_data(""), (String::new(), String::new()));
+    }
 
     #[test]
     fn call_names() {

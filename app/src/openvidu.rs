@@ -125,20 +125,6 @@ pub struct Call {
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
-/// `connection.data` is `<clientData JSON>%/%<serverData JSON>`; each JSON is an object with one field.
-fn parse_connection_data(data: &str) -> (String, String) {
-    let mut parts = data.splitn(2, "%/%");
-    let field = |part: Option<&str>, key: &str| {
-        part.and_then(|p| js_sys::JSON::parse(p).ok())
-            .and_then(|v| Reflect::get(&v, &JsValue::from_str(key)).ok())
-            .and_then(|v| v.as_string())
-            .unwrap_or_default()
-    };
-    let nickname = field(parts.next(), "clientData");
-    let user = field(parts.next(), "serverData");
-    (nickname, user)
-}
-
 fn get_string(value: &JsValue, key: &str) -> String {
     Reflect::get(value, &JsValue::from_str(key)).ok().and_then(|v| v.as_string()).unwrap_or_default()
 }
@@ -166,7 +152,7 @@ impl Call {
                 let Ok(stream) = Reflect::get(&event, &JsValue::from_str("stream")) else { return };
                 let stream: js::Stream = stream.unchecked_into();
                 let connection = stream.connection();
-                let (nickname, user) = parse_connection_data(&connection.data());
+                let (nickname, user) = crate::model::parse_connection_data(&connection.data());
                 emit(CallEvent::StreamCreated(RemoteStream {
                     stream_id: stream.stream_id(),
                     connection_id: connection.connection_id(),

@@ -173,6 +173,7 @@ pub fn CallView(
 #[component]
 fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
     let video_ref = NodeRef::<Video>::new();
+    let playing = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     {
         let id = tile.id.clone();
@@ -196,7 +197,10 @@ fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             data-local=tile.local.to_string()
             on:click=move |_| state.main.set(Some(id.clone()))
         >
-            <video node_ref=video_ref autoplay playsinline muted=tile.local></video>
+            <video node_ref=video_ref autoplay playsinline muted=tile.local on:playing=move |_| playing.set(true)></video>
+            <Show when=move || !playing.get()>
+                <p class="connecting" role="status">"Connecting media…"</p>
+            </Show>
             <div class="caption">
                 <span class="nickname" data-testid="nickname">{tile.nickname.clone()}</span>
                 <span class="user" data-testid="user">{if tile.local { format!("{} (you)", tile.user) } else { tile.user.clone() }}</span>
