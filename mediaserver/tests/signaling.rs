@@ -327,6 +327,10 @@ async fn publish_subscribe_and_unpublish() {
         assert_eq!(u["connectionId"], a["id"]);
         assert_eq!(u["reason"], "unpublish");
     }
+    // The owner asked for it, so it is not told again.
+    let marker = broadcast_marker(&mut alice).await;
+    wait_marker(&mut alice, &marker).await;
+    assert!(!alice.has_buffered("participantUnpublished"), "{:?}", alice.buffered());
     let e = alice.request("unpublishVideo", json!({})).await.expect_err("nothing left to unpublish");
     assert!(e.code != 0);
     // The stream is gone for newcomers, and Alice may publish again.
@@ -499,12 +503,17 @@ async fn a_dropped_socket_is_evicted_with_network_disconnect_after_the_grace() {
     let session = server.create_session().await;
     let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
     let (bob, b) = server.join(&session, "PUBLISHER", "").await;
+    let rpc_session = bob.rpc_session.clone().unwrap();
     bob.drop_abruptly();
     let l = alice.next_notification("participantLeft").await;
     assert_eq!(l["connectionId"], b["id"]);
     assert_eq!(l["reason"], "networkDisconnect");
     let r = server.rest("GET", &format!("/openvidu/api/sessions/{session}/connection/{}", b["id"].as_str().unwrap()), None).await;
     assert_eq!(r.status, 404);
+    // Too late to come back: the browser is told so, and ends with networkDisconnect.
+    let mut late = server.open_socket(&session).await;
+    let e = late.request("connect", json!({ "sessionId": rpc_session, "reconnect": true })).await.expect_err("evicted already");
+    assert_eq!(e.code, 40007, "{e:?}");
 }
 
 #[tokio::test]
@@ -912,4 +921,76 @@ async fn nobody_may_change_the_properties_of_someone_elses_stream() {
     let marker = broadcast_marker(&mut bob).await;
     wait_marker(&mut alice, &marker).await;
     assert!(!alice.has_buffered("streamPropertyChanged"), "{:?}", alice.buffered());
+}
+
+#[tokio::test]
+async fn a_browser_offered_subscription_gets_an_answer() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, b) = server.join(&session, "SUBSCRIBER", "").await;
+    let stream_id = publish(&mut alice).await["id"].as_str().unwrap().to_owned();
+    bob.next_notification("participantPublished").await;
+
+    // openvidu-browser against a Kurento-style server: one recvonly transceiver per kind.
+    let mut rtc = str0m::Rtc::builder().build(std::time::Instant::now());
+    let mut change = rtc.sdp_api();
+    change.add_media(str0m::media::MediaKind::Audio, str0m::media::Direction::RecvOnly, None, None, None);
+    change.add_media(str0m::media::MediaKind::Video, str0m::media::Direction::RecvOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    let r = bob
+        .request("receiveVideoFrom", json!({ "sender": stream_id, "sdpOffer": offer.to_sdp_string() }))
+        .await
+        .expect("receiveVideoFrom with an offer succeeds");
+    accept_answer(&mut rtc, pending, r["sdpAnswer"].as_str().expect("sdpAnswer"));
+    let conn = server.rest("GET", &format!("/openvidu/api/sessions/{session}/connection/{}", b["id"].as_str().unwrap()), None).await;
+    assert_eq!(conn.json()["subscribers"][0]["streamId"], stream_id.as_str());
+
+    let e = bob.request("receiveVideoFrom", json!({ "sender": stream_id })).await.expect_err("neither offer nor answer");
+    assert!(e.code != 0);
+}
+
+#[tokio::test]
+async fn reconnect_stream_renegotiates_without_telling_the_others() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, a) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, _) = server.join(&session, "SUBSCRIBER", "").await;
+    let published = publish(&mut alice).await;
+    let stream_id = published["id"].as_str().unwrap().to_owned();
+    bob.next_notification("participantPublished").await;
+    let offer = bob.request("prepareReceiveVideoFrom", json!({ "sender": stream_id })).await.expect("offer");
+    let (_rtc, answer) = answer_offer(offer["sdpOffer"].as_str().unwrap());
+    bob.request("receiveVideoFrom", json!({ "sender": stream_id, "sdpAnswer": answer })).await.expect("answer");
+
+    // The publisher's ICE broke: a new offer for the same stream.
+    let (mut rtc, pending, offer) = publisher_offer();
+    let r = alice
+        .request("reconnectStream", json!({ "stream": stream_id, "sdpString": offer }))
+        .await
+        .expect("the publisher reconnects its stream");
+    accept_answer(&mut rtc, pending, r["sdpAnswer"].as_str().expect("sdpAnswer"));
+
+    // The subscriber's too: server offer again (prepareReceiveVideoFrom reconnect:true), then its answer.
+    let offer = bob
+        .request("prepareReceiveVideoFrom", json!({ "sender": stream_id, "reconnect": true }))
+        .await
+        .expect("a new offer");
+    let (_rtc, answer) = answer_offer(offer["sdpOffer"].as_str().unwrap());
+    let r = bob
+        .request("reconnectStream", json!({ "stream": stream_id, "sdpString": answer, "forciblyReconnect": false }))
+        .await
+        .expect("the subscriber reconnects");
+    assert!(r.is_object(), "{r}");
+
+    // Nobody saw the stream go away, and it is still there for newcomers.
+    let marker = broadcast_marker(&mut alice).await;
+    wait_marker(&mut bob, &marker).await;
+    assert!(!bob.has_buffered("participantUnpublished") && !bob.has_buffered("participantLeft"), "{:?}", bob.buffered());
+    let (_carol, c) = server.join(&session, "SUBSCRIBER", "").await;
+    let entry = c["value"].as_array().unwrap().iter().find(|v| v["id"] == a["id"]).cloned().unwrap();
+    assert_eq!(entry["streams"][0]["id"], stream_id.as_str());
+
+    let e = bob.request("reconnectStream", json!({ "stream": "str_CAM_None_con_None", "sdpString": "v=0" })).await.expect_err("no such stream");
+    assert!(e.code != 0);
 }
