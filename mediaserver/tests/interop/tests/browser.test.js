@@ -3,7 +3,8 @@
 // openvidu-node-client of the same version. At most 4 pages are open at once (2 cores).
 //
 // One scenario per version; its steps run in order and share the participants:
-//   A PUBLISHER, B MODERATOR, C SUBSCRIBER (later C2, D).
+//   A PUBLISHER, B MODERATOR, C SUBSCRIBER; later C2 (SUBSCRIBER), D, E, F (PUBLISHER), and G, H
+//   in a second session.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -304,7 +305,6 @@ for (const { version, node, tls } of VERSIONS) {
       }
       await P.C2.close();
       open.delete(P.C2);
-      // A used token no longer works: a fresh page cannot join with C's.
     }));
 
     it('a page that leaves makes the others get streamDestroyed and connectionDestroyed', step(async () => {
