@@ -214,10 +214,11 @@ async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
         let mut all = String::new();
         for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
             let Ok(line) = line else { break };
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                if let (Some(tx), Ok(addr)) = (addr_tx.take(), rest.trim().parse()) {
-                    let _ = tx.send(addr);
-                }
+            if let Some(rest) = line.split("listening on http://").nth(1)
+                && let Ok(addr) = rest.trim().parse()
+                && let Some(tx) = addr_tx.take()
+            {
+                let _ = tx.send(addr);
             }
             all.push_str(&line);
             all.push('\n');
