@@ -37,13 +37,20 @@ fn assert_faithful(w: &World, publisher: B, sub: B, kind: MediaKind) {
     for (i, frame) in got.iter().enumerate() {
         match sent[pos..].iter().position(|s| s == frame) {
             Some(j) => pos += j + 1,
-            None => panic!(
-                "{}'s {kind:?} frame #{i} ({} bytes, starting {:02x?}) is no frame {} sent after its #{pos}",
-                w.b(sub).name,
-                frame.len(),
-                &frame[..frame.len().min(16)],
-                w.b(publisher).name,
-            ),
+            None => match sent.iter().position(|s| s == frame) {
+                Some(k) => panic!(
+                    "{}'s {kind:?} frame #{i} is out of order: it is the publisher's #{k}, after its #{} was delivered",
+                    w.b(sub).name,
+                    pos - 1,
+                ),
+                None => panic!(
+                    "{}'s {kind:?} frame #{i} ({} bytes, starting {:02x?}) is no frame {} sent",
+                    w.b(sub).name,
+                    frame.len(),
+                    &frame[..frame.len().min(16)],
+                    w.b(publisher).name,
+                ),
+            },
         }
     }
 }
@@ -609,6 +616,83 @@ fn a_forced_video_codec_is_negotiated_and_forwarded() {
             .collect();
         assert!(names.iter().all(|n| n.eq_ignore_ascii_case(&format!("{codec:?}"))), "{codec:?} forced, yet {names:?} negotiated");
     }
+}
+
+/// 5 % of the RTP and RTCP on the given legs lost for 5 s: NACK and retransmission fill most gaps,
+/// and what reaches bob are whole frames alice sent, in the order she sent them.
+fn through_loss(publisher_leg: u64, subscriber_leg: u64) {
+    let mut w = World::new();
+    let alice = live_publisher(&mut w);
+    let bob = w.browser("bob");
+    w.subscribe(bob, SUB, PUB).unwrap();
+    w.connect(&[bob]);
+    receives(&mut w, bob, MediaKind::Video, 3);
+    w.b_mut(alice).loss_percent = publisher_leg;
+    w.b_mut(bob).loss_percent = subscriber_leg;
+    let sent_before = w.sent(alice, MediaKind::Video).len();
+    let received_before = w.received(bob, MediaKind::Video).len();
+    w.run_for(Duration::from_secs(5));
+    w.b_mut(alice).loss_percent = 0;
+    w.b_mut(bob).loss_percent = 0;
+    w.run_for(Duration::from_secs(1));
+    assert_faithful(&w, alice, bob, MediaKind::Video);
+    assert_faithful(&w, alice, bob, MediaKind::Audio);
+    let sent = w.sent(alice, MediaKind::Video).len() - sent_before;
+    let got = w.received(bob, MediaKind::Video).len() - received_before;
+    assert!(got * 10 >= sent * 8, "bob got {got} of {sent} video frames through the loss");
+}
+
+#[test]
+fn loss_between_the_sfu_and_a_subscriber_is_repaired_in_order() {
+    through_loss(0, 5);
+}
+
+#[test]
+#[ignore = "bug: a frame repaired by retransmission on the publisher leg is overtaken by the next one \
+            (forward_media writes with data.network_time as wallclock; str0m queues outgoing payloads by wallclock)"]
+fn loss_between_a_publisher_and_the_sfu_is_repaired_in_order() {
+    through_loss(5, 0);
+}
+
+#[test]
+#[ignore = "bug: see loss_between_a_publisher_and_the_sfu_is_repaired_in_order"]
+fn loss_on_both_legs_is_repaired_in_order() {
+    through_loss(5, 5);
+}
+
+#[test]
+fn after_a_gap_in_the_publishers_video_it_is_asked_for_a_keyframe() {
+    // Frames lost for good leave the subscribers' decoders without a reference: only a new
+    // keyframe brings the picture back.
+    let mut w = World::new();
+    let alice = live_publisher(&mut w);
+    let bob = w.browser("bob");
+    w.subscribe(bob, SUB, PUB).unwrap();
+    w.connect(&[bob]);
+    receives(&mut w, bob, MediaKind::Video, 3);
+    w.run_for(Duration::from_secs(1));
+    w.b_mut(alice).keyframe_requests.clear();
+
+    w.b_mut(alice).offline = true;
+    w.run_for(Duration::from_secs(3));
+    w.b_mut(alice).offline = false;
+    let video = w.mid_of(alice, MediaKind::Video);
+    w.run_until("alice is asked for a keyframe after the gap", STEPS, |w| {
+        w.b(alice).keyframe_requests.iter().any(|r| r.mid == video)
+    });
+}
+
+#[test]
+fn a_server_offered_subscription_names_the_stream() {
+    // openvidu-browser attaches the remote tracks to the stream the offer names (msid).
+    let mut w = World::new();
+    let _alice = live_publisher(&mut w);
+    let now = w.now;
+    let offer = w.sfu.offer_subscription(now, SUB, PUB, "str_CAM_Xy12_con_Ab34").unwrap();
+    assert!(offer.contains("str_CAM_Xy12_con_Ab34"), "the stream id is not in the offer:\n{offer}");
+    assert_eq!(offer.matches("m=audio").count(), 1);
+    assert_eq!(offer.matches("m=video").count(), 1);
+    assert!(!offer.contains("a=recvonly") && !offer.contains("a=sendrecv"), "the SFU only sends:\n{offer}");
 }
 
 /// A tiny deterministic generator, so that a failure replays the same datagrams.

@@ -94,6 +94,8 @@ pub struct Browser {
     pub gone: bool,
     /// Its network is down: timers run, datagrams both ways are lost.
     pub offline: bool,
+    /// Percentage of RTP and RTCP datagrams lost each way (ICE and DTLS get through).
+    pub loss_percent: u64,
 }
 
 pub struct World {
@@ -103,6 +105,8 @@ pub struct World {
     pub browsers: Vec<Browser>,
     /// Datagrams the SFU sent to an address no browser has.
     pub undeliverable: usize,
+    /// Drives simulated packet loss; fixed seed, so that a run replays exactly.
+    loss_rng: u64,
 }
 
 impl Default for World {
@@ -115,7 +119,7 @@ impl World {
     pub fn new() -> World {
         init_log();
         let now = Instant::now();
-        World { start: now, now, sfu: Sfu::new(SFU_ADDR, SFU_ADDR), browsers: Vec::new(), undeliverable: 0 }
+        World { start: now, now, sfu: Sfu::new(SFU_ADDR, SFU_ADDR), browsers: Vec::new(), undeliverable: 0, loss_rng: 0x853c_49e6_748f_ea9b }
     }
 
     /// A browser with a host candidate on its own made-up loopback port (10001, 10002, …).
@@ -135,6 +139,7 @@ impl World {
             camera: None,
             gone: false,
             offline: false,
+            loss_percent: 0,
         });
         B(self.browsers.len() - 1)
     }
@@ -325,6 +330,10 @@ impl World {
             }
             let mut moved = to_sfu.len();
             for (source, destination, bytes) in to_sfu {
+                let loss = self.browsers.iter().find(|b| b.addr == source).map_or(0, |b| b.loss_percent);
+                if is_rtp(&bytes) && chance(&mut self.loss_rng, loss) {
+                    continue;
+                }
                 if destination == SFU_ADDR && !self.browsers.iter().any(|b| b.addr == source && b.offline) {
                     self.sfu.handle_receive(now, source, &bytes);
                 }
@@ -335,7 +344,7 @@ impl World {
                     self.undeliverable += 1;
                     continue;
                 };
-                if b.offline {
+                if b.offline || (is_rtp(&t.contents) && chance(&mut self.loss_rng, b.loss_percent)) {
                     continue;
                 }
                 let input = Input::Receive(
@@ -354,6 +363,22 @@ impl World {
             }
         }
     }
+}
+
+/// RTP and RTCP (RFC 7983: first byte 128..=191), as opposed to STUN and DTLS.
+fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.first().is_some_and(|b| (128..=191).contains(b))
+}
+
+/// True `percent` times in a hundred (xorshift).
+fn chance(state: &mut u64, percent: u64) -> bool {
+    if percent == 0 {
+        return false;
+    }
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state % 100 < percent
 }
 
 /// Polls a browser until it has nothing more to say, recording events and collecting datagrams.
