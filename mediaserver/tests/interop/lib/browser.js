@@ -111,6 +111,12 @@ export async function openParticipant(browser, pageServer, version, name) {
     async waitEvent(filter, timeoutMs = 20000) {
       return waitFor(async () => (await p.events(filter))[0], { timeoutMs, intervalMs: 200, what: `${name}: event ${JSON.stringify(filter)}` });
     },
+    /** Cuts the page's network (DevTools offline emulation): its sockets stay open but go silent. */
+    async goOffline() {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    },
     /** Closes the page without leaveRoom (no beforeunload handlers run): an abrupt departure. */
     async closeAbruptly() {
       p.closed = true;

@@ -3,7 +3,7 @@
 // openvidu-node-client of the same version. At most 4 pages are open at once (2 cores).
 //
 // One scenario per version; its steps run in order and share the participants:
-//   A PUBLISHER, B MODERATOR, C SUBSCRIBER; later C2 (SUBSCRIBER), D, E, F (PUBLISHER), and G, H
+//   A PUBLISHER, B MODERATOR, C SUBSCRIBER; later C2 (SUBSCRIBER), D, D2, E, F (PUBLISHER), and G, H
 //   in a second session.
 
 import { describe, it, before, after } from 'node:test';
@@ -331,6 +331,21 @@ for (const { version, node, tls } of VERSIONS) {
       assert.equal(sd.reason, 'networkDisconnect');
       const cd = await A.waitEvent({ type: 'connectionDestroyed', connectionId: P.D.connectionId }, EVICTION_TIMEOUT_MS);
       assert.equal(cd.reason, 'networkDisconnect');
+    }));
+
+    it('a page whose network goes silent is evicted with networkDisconnect (missed pings)', step(async () => {
+      const { A } = P;
+      const D2 = await joined('D2', 'PUBLISHER');
+      const streamId = await published(D2);
+      await A.waitEvent({ type: 'streamCreated', streamId });
+      await D2.goOffline(); // the socket stays open, pings stop: the server's ping watchdog must notice
+      const timeout = 15000 + EVICTION_TIMEOUT_MS;
+      const sd = await A.waitEvent({ type: 'streamDestroyed', streamId }, timeout);
+      assert.equal(sd.reason, 'networkDisconnect');
+      const cd = await A.waitEvent({ type: 'connectionDestroyed', connectionId: D2.connectionId }, timeout);
+      assert.equal(cd.reason, 'networkDisconnect');
+      await D2.close();
+      open.delete(D2);
     }));
 
     it('a token works once, and the session closes when its last participant leaves', step(async () => {
