@@ -14,7 +14,7 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, KeyframeRequest, KeyframeRequestKind, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Input, Output, Rtc};
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 /// Where the SFU listens and what it announces as its host candidate.
 pub const SFU_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 4000);
@@ -74,6 +74,8 @@ pub struct Camera {
     /// Everything written, in order.
     pub sent: Vec<Frame>,
     pub on: bool,
+    /// Simulcast layers not sent for now (as Chrome drops its top layers when bandwidth is short).
+    pub paused_layers: Vec<Rid>,
 }
 
 pub struct Browser {
@@ -124,8 +126,13 @@ impl World {
 
     /// A browser with a host candidate on its own made-up loopback port (10001, 10002, …).
     pub fn browser(&mut self, name: &str) -> B {
+        self.browser_with(name, |c| c)
+    }
+
+    /// A browser whose str0m configuration `config` adjusts (its codecs, say).
+    pub fn browser_with(&mut self, name: &str, config: impl FnOnce(RtcConfig) -> RtcConfig) -> B {
         let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 10001 + self.browsers.len() as u16);
-        let mut rtc = Rtc::builder().build(self.now);
+        let mut rtc = config(Rtc::builder()).build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, Protocol::Udp).expect("host candidate"));
         self.browsers.push(Browser {
             name: name.to_owned(),
@@ -187,6 +194,7 @@ impl World {
             started: false,
             sent: Vec::new(),
             on: true,
+            paused_layers: Vec::new(),
         });
         Ok(())
     }
@@ -424,6 +432,9 @@ fn run_camera(b: &mut Browser, now: Instant) {
         let time = MediaTime::from(elapsed).rebase(Frequency::NINETY_KHZ);
         let layers: Vec<Option<Rid>> = if camera.rids.is_empty() { vec![None] } else { camera.rids.iter().copied().map(Some).collect() };
         for rid in layers {
+            if rid.is_some_and(|r| camera.paused_layers.contains(&r)) {
+                continue;
+            }
             camera.count += 1;
             let data = video_frame(codec, camera.salt, camera.count);
             let mut writer = b.rtc.writer(mid).expect("a writer for the camera's m-line");
