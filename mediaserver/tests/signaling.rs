@@ -1033,8 +1033,6 @@ async fn the_announced_version_suits_each_browser_version() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: a frame with an unusable id (1.5, true, {}) or without a string method is \
-            ignored instead of answered with an Invalid Request error (id null)"]
 async fn requests_with_a_bad_id_or_no_method_get_an_error_reply() {
     let server = spawn_server().await;
     let session = server.create_session().await;

@@ -182,7 +182,8 @@ impl Hub {
         let text = match result {
             Ok(v) => protocol::result(id, v),
             Err(e) => {
-                debug!(code = e.code, "rpc error: {}", e.message);
+                // Only the code: messages can quote what the client sent.
+                debug!(code = e.code, "rpc error");
                 protocol::error(Some(id), &e)
             }
         };

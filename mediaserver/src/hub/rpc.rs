@@ -362,8 +362,9 @@ impl Hub {
         let message: SignalMessage = serde_json::from_str(&p.message)
             .map_err(|_| RpcError::new(600, "Signal message is not valid JSON of {to, data, type}"))?;
         let session = self.sessions.get(sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
-        if let Some(unknown) = message.to.iter().find(|to| session.connection(to).and_then(|c| c.participant.as_ref()).is_none()) {
-            return Err(RpcError::new(601, format!("Signal target {unknown} is not in this session")));
+        // The message names no value the client sent: whatever it put there stays out of logs.
+        if message.to.iter().any(|to| session.connection(to).and_then(|c| c.participant.as_ref()).is_none()) {
+            return Err(RpcError::new(601, "A signal target is not a participant of this session"));
         }
         let params = json!({
             "data": message.data.unwrap_or_default(),
@@ -385,7 +386,7 @@ impl Hub {
             ("videoActive", Value::Bool(b)) => publisher.media.video_active = *b,
             ("videoDimensions", Value::String(s)) => publisher.media.video_dimensions = Some(s.clone()),
             ("videoTrack" | "audioTrack", Value::Object(_)) => {}
-            _ => return Err(RpcError::invalid_params(format!("unsupported stream property {:?}", p.property))),
+            _ => return Err(RpcError::invalid_params("unsupported stream property or value")),
         }
         // The reference server relays the value's JSON text; the browser decodes it (B.7).
         let params = json!({

@@ -255,12 +255,19 @@ pub fn parse(text: &str) -> Incoming {
         return Incoming::Invalid { id: None, error: RpcError::new(-32700, "Parse error: not a JSON object") };
     };
     let id = parse_id(obj.get("id"));
-    let Some(method) = obj.get("method").and_then(Value::as_str).map(str::to_owned) else {
-        return Incoming::Ignored;
+    let invalid = |id: Option<RpcId>, why: &str| Incoming::Invalid { id, error: RpcError::new(-32600, format!("Invalid Request: {why}")) };
+    let method = match obj.get("method") {
+        Some(Value::String(m)) => m.clone(),
+        Some(_) => return invalid(id, "'method' must be a string"),
+        // A response (the browser sends none) needs no answer; anything else is a malformed request.
+        None if obj.contains_key("result") || obj.contains_key("error") => return Incoming::Ignored,
+        None => return invalid(id, "'method' is missing"),
     };
-    let Some(id) = id else {
+    let id = match (obj.get("id"), id) {
+        (_, Some(id)) => id,
         // A notification from the browser; it sends none, and there is nobody to answer.
-        return Incoming::Ignored;
+        (None | Some(Value::Null), None) => return Incoming::Ignored,
+        (Some(_), None) => return invalid(None, "'id' must be an integer or a short string"),
     };
     let p = match obj.remove("params") {
         None | Some(Value::Null) => Value::Object(Default::default()),
@@ -335,6 +342,13 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(parse(r#"{"id":4,"result":{}}"#), Incoming::Ignored));
+        assert!(matches!(parse(r#"{"method":"ping"}"#), Incoming::Ignored));
+        for (frame, id) in [(r#"{"id":1.5,"method":"ping"}"#, None), (r#"{"id":9}"#, Some(RpcId::Num(9))), (r#"{"id":10,"method":5}"#, Some(RpcId::Num(10)))] {
+            match parse(frame) {
+                Incoming::Invalid { id: got, error } => assert!(got == id && error.code == -32600, "{frame}"),
+                other => panic!("{frame}: unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]
