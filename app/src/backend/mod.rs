@@ -73,9 +73,16 @@ impl AppState {
     /// Checks a password, throttled per account and per address. Unknown user and wrong password give
     /// the same error after the same work.
     pub async fn login(&self, username: &str, password: &str, peer: IpAddr) -> Result<Me, AppError> {
-        let account = normalize_name(username);
+        let oversized = username.len() > 256 || password.len() > 1024;
+        // Bounded, so that the throttling table cannot be filled with huge keys.
+        let account: String = normalize_name(username).chars().take(256).collect();
         if let Err(wait) = self.throttle.check(&account, peer, Instant::now()) {
             return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+        }
+        // Oversized input is refused as a failure, without spending a hash on it.
+        if oversized {
+            self.throttle.fail(&account, peer, Instant::now());
+            return Err(AppError::BadCredentials);
         }
         match self.users.check_password(&account, password).await {
             Ok(Some(user)) => {
