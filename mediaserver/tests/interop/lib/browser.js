@@ -101,6 +101,7 @@ export async function openParticipant(browser, pageServer, version, name) {
     unsubscribe: (streamId) => h('unsubscribe', streamId),
     rawRequest: (method, params) => h('rawRequest', method, params),
     chatter: (on) => h('chatter', on),
+    publisherStats: () => h('publisherStats'),
     stats: (streamId) => h('stats', streamId),
     setAutoSubscribe: (on) => page.evaluate((v) => { window.H.autoSubscribe = v; }, on),
     async events(filter = {}) {

@@ -224,5 +224,18 @@
     return out;
   };
 
+  // The publisher's outgoing video encodings (simulcast layers show up as several rids).
+  H.publisherStats = async function () {
+    const pc = H.publisher.stream.getRTCPeerConnection();
+    const report = await pc.getStats();
+    const layers = [];
+    report.forEach((s) => {
+      if (s.type === 'outbound-rtp' && (s.kind || s.mediaType) === 'video') {
+        layers.push({ rid: s.rid || null, framesEncoded: s.framesEncoded || 0, width: s.frameWidth || 0, active: s.active !== false });
+      }
+    });
+    return { layers: layers };
+  };
+
   H.ready = true;
 })();

@@ -1,10 +1,10 @@
 // Media variants with the real openvidu-browser 2.32.2 in Chromium: forced video codecs
-// (VP8, H.264, forwarded without transcoding) and audio-only / video-only publishers.
+// (VP8, H.264, forwarded without transcoding), simulcast, and audio-only / video-only publishers.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { startServer } from '../lib/server.js';
+import { startServer, waitFor } from '../lib/server.js';
 import { startPageServer, launchBrowser, openParticipant, waitForMedia, waitForRising } from '../lib/browser.js';
 import { within, quietLibraryLogs, appendToError } from '../lib/util.js';
 
@@ -68,6 +68,18 @@ describe(`media variants (openvidu-browser ${VERSION})`, () => {
       assert.equal(stats.videoCodec, `video/${codec}`, JSON.stringify(stats));
     }));
   }
+
+  it('a simulcast publisher (videoSimulcast): the subscriber decodes frames', step(async () => {
+    const { pub, sub, streamId } = await pair({}, { videoSimulcast: true, resolution: '640x480', frameRate: 15 });
+    const stats = await waitForMedia(sub, streamId);
+    assert.ok(stats.videoWidth > 0, JSON.stringify(stats));
+    // The browser really sends several layers (else this would only repeat the plain case).
+    const sent = await waitFor(async () => {
+      const { layers } = await pub.publisherStats();
+      return layers.filter((l) => l.rid && l.framesEncoded > 0).length >= 2 ? layers : null;
+    }, { timeoutMs: 20000, intervalMs: 250, what: 'the publisher to send at least two simulcast layers' });
+    assert.ok(sent.length >= 2, JSON.stringify(sent));
+  }));
 
   it('an audio-only publisher: audio arrives, the node client sees hasVideo false', step(async () => {
     const { session, sub, streamId } = await pair({}, { videoSource: false, publishVideo: false });
