@@ -648,14 +648,11 @@ fn loss_between_the_sfu_and_a_subscriber_is_repaired_in_order() {
 }
 
 #[test]
-#[ignore = "bug: a frame repaired by retransmission on the publisher leg is overtaken by the next one \
-            (forward_media writes with data.network_time as wallclock; str0m queues outgoing payloads by wallclock)"]
 fn loss_between_a_publisher_and_the_sfu_is_repaired_in_order() {
     through_loss(5, 0);
 }
 
 #[test]
-#[ignore = "bug: see loss_between_a_publisher_and_the_sfu_is_repaired_in_order"]
 fn loss_on_both_legs_is_repaired_in_order() {
     through_loss(5, 5);
 }
@@ -696,8 +693,6 @@ fn a_server_offered_subscription_names_the_stream() {
 }
 
 #[test]
-#[ignore = "limitation: only the last-listed simulcast layer is ever forwarded; when the browser stops \
-            sending it (Chrome drops top layers when bandwidth is short), subscribers get no video"]
 fn when_the_top_simulcast_layer_stops_a_lower_one_is_forwarded() {
     let mut w = World::new();
     let alice = w.browser("alice");

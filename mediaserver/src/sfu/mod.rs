@@ -56,15 +56,56 @@ pub enum SfuError {
     Stopped,
 }
 
+/// A simulcast layer not heard from for this long is taken as stopped (browsers drop the top layers
+/// when bandwidth or CPU is short).
+const LAYER_TIMEOUT: Duration = Duration::from_millis(1000);
+
 /// An incoming track of a publisher.
 #[derive(Debug, Clone)]
 struct TrackIn {
     mid: Mid,
     kind: MediaKind,
-    /// The simulcast layer to forward, when the browser sends several: the last one it lists, which
-    /// is the full-resolution layer in openvidu-browser's order (`rdiv4, rdiv2, rdiv1`).
-    best_rid: Option<Rid>,
+    /// Simulcast layers in the browser's order, lowest first in openvidu-browser's (`rdiv4, rdiv2,
+    /// rdiv1`), with when each was last heard. Empty without simulcast.
+    layers: Vec<(Rid, Option<Instant>)>,
+    /// The layer forwarded now: the best one that is flowing, switched to on one of its keyframes.
+    active_rid: Option<Rid>,
+    /// When the first frame of any layer arrived: until a layer timeout later, layers not heard from
+    /// yet count as flowing, so that a subscriber starts on the best layer rather than the first.
+    first_frame: Option<Instant>,
     last_keyframe_request: Option<Instant>,
+}
+
+impl TrackIn {
+    fn new(mid: Mid, kind: MediaKind, rids: &[Rid]) -> TrackIn {
+        TrackIn {
+            mid,
+            kind,
+            layers: rids.iter().map(|r| (*r, None)).collect(),
+            active_rid: None,
+            first_frame: None,
+            last_keyframe_request: None,
+        }
+    }
+
+    /// The best layer heard from lately.
+    fn wanted_layer(&self, now: Instant) -> Option<Rid> {
+        let recent = |t: Instant| now.saturating_duration_since(t) < LAYER_TIMEOUT;
+        let starting = self.first_frame.is_some_and(recent);
+        self.layers
+            .iter()
+            .rev()
+            .find(|(_, seen)| match seen {
+                Some(t) => recent(*t),
+                None => starting,
+            })
+            .map(|(rid, _)| *rid)
+    }
+
+    /// The layer keyframe requests go to: the forwarded one, else the one wanted next.
+    fn keyframe_rid(&self, now: Instant) -> Option<Rid> {
+        self.active_rid.or_else(|| self.wanted_layer(now)).or_else(|| self.layers.last().map(|(r, _)| *r))
+    }
 }
 
 /// An outgoing track of a subscriber.
@@ -158,7 +199,7 @@ impl Sfu {
         let tracks: Vec<TrackIn> = sdp::sections(offer)
             .into_iter()
             .filter(|s| s.browser_sends)
-            .map(|s| TrackIn { mid: s.mid, kind: s.kind, best_rid: s.send_rids.last().copied(), last_keyframe_request: None })
+            .map(|s| TrackIn::new(s.mid, s.kind, &s.send_rids))
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now, codec)?;
@@ -409,7 +450,8 @@ impl Sfu {
     fn request_keyframes(&mut self, now: Instant, source: PeerId) {
         let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source) else { return };
         for t in tracks.iter_mut().filter(|t| t.kind == MediaKind::Video) {
-            request_keyframe(rtc, t, now, t.best_rid, KeyframeRequestKind::Pli);
+            let rid = t.keyframe_rid(now);
+            request_keyframe(rtc, t, now, rid, KeyframeRequestKind::Pli);
         }
     }
 
@@ -443,7 +485,7 @@ impl Sfu {
                 Forward::KeyframeRequest { source, source_mid, rid, kind } => {
                     if let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source) {
                         if let Some(t) = tracks.iter_mut().find(|t| t.mid == source_mid) {
-                            let rid = rid.or(t.best_rid);
+                            let rid = rid.or_else(|| t.keyframe_rid(now));
                             request_keyframe(rtc, t, now, rid, kind);
                         }
                     }
@@ -461,7 +503,7 @@ impl Sfu {
         let subscribers = match self.peers.get_mut(&from) {
             Some(Peer { rtc, role: Role::Publisher { tracks, subscribers }, .. }) => {
                 let Some(track) = tracks.iter_mut().find(|t| t.mid == data.mid) else { return };
-                if track.best_rid.is_some() && data.rid != track.best_rid {
+                if !select_layer(rtc, track, now, &data) {
                     return;
                 }
                 if !data.contiguous && track.kind == MediaKind::Video {
@@ -479,7 +521,9 @@ impl Sfu {
             let Some(out) = tracks.iter().find(|t| t.source_mid == Some(data.mid)) else { continue };
             let Some(writer) = rtc.writer(out.mid) else { continue };
             let Some(pt) = writer.match_params(data.params) else { continue };
-            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+            // The wallclock must not go backwards: str0m queues by it, and a frame repaired by
+            // retransmission arrives later than the one after it.
+            if let Err(e) = writer.write(pt, now, data.time, data.data.clone()) {
                 debug!(peer = %sub, "write failed: {e}");
             }
             self.drive(now, *sub);
@@ -489,6 +533,33 @@ impl Sfu {
         }
         self.drive(now, from);
     }
+}
+
+/// Whether a frame of a simulcast layer is forwarded. The best layer heard from lately is wanted; the
+/// switch to it happens on one of its keyframes (asked for), so that subscribers can decode on.
+fn select_layer(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, data: &MediaData) -> bool {
+    let Some(rid) = data.rid else { return true };
+    let Some(slot) = track.layers.iter_mut().find(|(r, _)| *r == rid) else {
+        return track.layers.is_empty();
+    };
+    slot.1 = Some(now);
+    track.first_frame.get_or_insert(now);
+    let wanted = track.wanted_layer(now);
+    if track.active_rid == Some(rid) {
+        if wanted.is_some_and(|w| w != rid) {
+            request_keyframe(rtc, track, now, wanted, KeyframeRequestKind::Pli);
+        }
+        return true;
+    }
+    if wanted == Some(rid) {
+        if data.is_keyframe() {
+            debug!(mid = %track.mid, %rid, "switching simulcast layer");
+            track.active_rid = Some(rid);
+            return true;
+        }
+        request_keyframe(rtc, track, now, Some(rid), KeyframeRequestKind::Pli);
+    }
+    false
 }
 
 fn request_keyframe(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, rid: Option<Rid>, kind: KeyframeRequestKind) {
@@ -524,8 +595,8 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
         Event::MediaAdded(added) => match &mut p.role {
             Role::Publisher { tracks, .. } => {
                 if added.direction.is_receiving() && !tracks.iter().any(|t| t.mid == added.mid) {
-                    let best_rid = added.simulcast.as_ref().and_then(|s| s.recv.last()).map(|l| l.rid);
-                    tracks.push(TrackIn { mid: added.mid, kind: added.kind, best_rid, last_keyframe_request: None });
+                    let rids: Vec<Rid> = added.simulcast.iter().flat_map(|s| s.recv.iter().map(|l| l.rid)).collect();
+                    tracks.push(TrackIn::new(added.mid, added.kind, &rids));
                 }
             }
             Role::Subscriber { tracks, .. } => {
