@@ -73,6 +73,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                 if text.len() > MAX_FRAME {
                     info!(socket = id.0, len = text.len(), "closing a socket that sent an oversized frame");
                     close(&mut socket, 1009, "message too big").await;
+                    drain(&mut socket).await;
                     break;
                 }
                 match protocol::parse(&text) {
@@ -94,7 +95,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
             }
             out = out_rx.recv() => match out {
                 Some(Outbound::Text(text)) => if send(&mut socket, text).await.is_err() { break; },
-                Some(Outbound::Close) => { close(&mut socket, 1000, "evicted").await; break; }
+                Some(Outbound::Close) => { close(&mut socket, 1000, "evicted").await; drain(&mut socket).await; break; }
                 None => break,
             },
             _ = tokio::time::sleep_until(deadline) => {
@@ -113,4 +114,18 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), axum::Error> {
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}
+
+/// After our close frame, reads (and discards) until the browser's close frame, for a few seconds at
+/// most. Dropping a socket with unread input makes the kernel answer with a TCP reset, and the
+/// browser then throws away what it had not read yet: the eviction notice above all.
+async fn drain(socket: &mut WebSocket) {
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
