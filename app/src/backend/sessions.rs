@@ -82,3 +82,35 @@ pub async fn current_user(session: &Session) -> Result<Option<String>, AppError>
     }
     Ok(Some(user))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    async fn session() -> (Session, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::backend::open_db(&dir.path().join("s.db")).await.unwrap();
+        let store = Arc::new(SqliteSessionStore::open(db).await.unwrap());
+        (Session::new(None, store, Some(Expiry::OnInactivity(IDLE_TIMEOUT))), dir)
+    }
+
+    #[tokio::test]
+    async fn log_in_and_out() {
+        let (s, _dir) = session().await;
+        assert_eq!(current_user(&s).await.unwrap(), None);
+        log_in(&s, " Alice ").await.unwrap();
+        assert_eq!(current_user(&s).await.unwrap().as_deref(), Some("alice"));
+        log_out(&s).await.unwrap();
+        assert_eq!(current_user(&s).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn absolute_timeout_ends_even_an_active_login() {
+        let (s, _dir) = session().await;
+        log_in(&s, "alice").await.unwrap();
+        s.insert(LOGIN_AT, now_secs() - ABSOLUTE_TIMEOUT_SECS - 1).await.unwrap();
+        assert_eq!(current_user(&s).await.unwrap(), None);
+        assert!(s.is_empty().await, "the session was destroyed");
+    }
+}
