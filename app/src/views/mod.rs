@@ -18,6 +18,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href="/pkg/app.css"/>
+                <link rel="icon" href="data:,"/>
                 <script src="/js/openvidu-browser.min.js"></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
