@@ -28,6 +28,16 @@ use axum::Router;
 use axum::routing::get;
 use tracing::info;
 
+/// Log directives that keep crates which print whole frames and headers at debug/trace level
+/// (WebSocket frames carry tokens; headers carry credentials) at `info`, whatever `RUST_LOG` asks.
+/// Any binary that serves the media server, standalone or embedded, applies them to its filter.
+pub fn quiet_log_directives(mut filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
+    for quiet in ["tungstenite=info", "tokio_tungstenite=info", "hyper=info", "hyper_util=info", "h2=info"] {
+        filter = filter.add_directive(quiet.parse().expect("static directive"));
+    }
+    filter
+}
+
 /// The OpenVidu version this server behaves like.
 pub const OPENVIDU_VERSION: &str = "2.32.2";
 

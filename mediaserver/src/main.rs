@@ -12,7 +12,8 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The OpenVidu secret: REST clients authenticate as OPENVIDUAPP:<secret>.
+    /// The OpenVidu secret: REST clients authenticate as OPENVIDUAPP:<secret>. Prefer the environment
+    /// variable: a flag is visible to other users of the machine in the process list.
     #[arg(long, env = "OPENVIDU_SECRET", hide_env_values = true)]
     secret: String,
     /// HTTP(S) and WebSocket listener.
@@ -43,12 +44,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn"));
-    // These crates print whole frames and headers at debug/trace level, tokens and credentials
-    // included: whatever RUST_LOG asks for, they stay at info.
-    for quiet in ["tungstenite=info", "tokio_tungstenite=info", "hyper=info", "hyper_util=info", "h2=info"] {
-        filter = filter.add_directive(quiet.parse().expect("static directive"));
-    }
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn"));
+    let filter = mediaserver::quiet_log_directives(filter);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))

@@ -846,8 +846,8 @@ async fn the_same_token_sent_twice_at_once_admits_one_participant() {
 async fn a_participant_that_stops_reading_does_not_hold_up_the_others() {
     let server = spawn_server().await;
     let session = server.create_session().await;
-    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
-    let (mut carol, _) = server.join(&session, "PUBLISHER", "").await;
+    let (mut alice, a) = server.join(&session, "PUBLISHER", "").await;
+    let (mut carol, c) = server.join(&session, "PUBLISHER", "").await;
     // Bob joins and then stops reading; his tiny receive window fills at once.
     let token = server.token(&session, "PUBLISHER").await;
     let url = format!("ws://{}/openvidu?sessionId={session}", server.addr);
@@ -877,8 +877,12 @@ async fn a_participant_that_stops_reading_does_not_hold_up_the_others() {
         }
     };
     tokio::join!(send_all, receive_all);
+    // The readers are still in the call; Bob is either still there or was let go (a browser that
+    // reads nothing for long is treated as disconnected).
     let (_dave, d) = server.join(&session, "PUBLISHER", "").await;
-    assert_eq!(d["value"].as_array().map(Vec::len), Some(3));
+    let others: Vec<&str> = d["value"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(others.contains(&a["id"].as_str().unwrap()) && others.contains(&c["id"].as_str().unwrap()), "{others:?}");
+    assert!(others.len() <= 3, "{others:?}");
 
     // The stall really happened: Bob missed messages (or was let go), whatever the server chose.
     let got = bob.drain(std::time::Duration::from_millis(500)).await;
@@ -1051,4 +1055,42 @@ async fn requests_with_a_bad_id_or_no_method_get_an_error_reply() {
         assert!(reply["id"] != json!(id) && reply.get("error").is_some(), "{frame} got no error reply before the ping's: {reply}");
         alice.reply(id).await.expect("the ping is answered");
     }
+}
+
+#[tokio::test]
+async fn a_joined_socket_cannot_take_over_another_participant() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, a) = server.join(&session, "PUBLISHER", "").await;
+    let (mut bob, _) = server.join(&session, "PUBLISHER", "").await;
+    let alice_rpc_session = a["sessionId"].as_str().unwrap().to_owned();
+    let e = bob.request("connect", json!({ "sessionId": alice_rpc_session, "reconnect": true })).await.expect_err("refused");
+    assert_eq!(e.code, 40007, "{e:?}");
+    // Both are still themselves: a broadcast from Bob reaches Alice as coming from Bob.
+    let bob_id = server.rest("GET", &format!("/openvidu/api/sessions/{session}/connection"), None).await.json()["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["connectionId"].as_str().unwrap().to_owned())
+        .find(|id| id != a["id"].as_str().unwrap())
+        .unwrap();
+    let message = json!({ "to": [], "data": "hi", "type": "signal:x" }).to_string();
+    bob.request("sendMessage", json!({ "message": message })).await.expect("bob still speaks as bob");
+    let m = alice.next_notification("sendMessage").await;
+    assert_eq!(m["from"], json!(bob_id));
+}
+
+#[tokio::test]
+async fn a_publish_with_an_unknown_type_of_video_is_refused() {
+    let server = spawn_server().await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+    let (_rtc, _pending, offer) = publisher_offer();
+    let e = alice
+        .request("publishVideo", json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true, "typeOfVideo": "\r\nX" }))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code, -32602, "{e:?}");
+    let s = server.rest("GET", &format!("/openvidu/api/sessions/{session}"), None).await.json();
+    assert_eq!(s["connections"]["content"][0]["publishers"], json!([]), "{s}");
 }

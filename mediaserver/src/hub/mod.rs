@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span};
 
 use crate::sfu::PeerId;
 use crate::sfu::edge::{Command as SfuCommand, SfuHandle};
@@ -80,6 +81,9 @@ impl HubHandle {
     }
 }
 
+/// How long a socket may stay open without having joined a session.
+const JOIN_DEADLINE: Duration = Duration::from_secs(30);
+
 pub struct HubConfig {
     /// `ws://host:port` or `wss://host:port`, what tokens start with.
     pub ws_base: String,
@@ -90,6 +94,7 @@ pub struct HubConfig {
 struct SocketState {
     out: mpsc::Sender<Outbound>,
     ip: String,
+    opened: Instant,
     /// (session id, connection id) once `joinRoom` succeeded.
     joined: Option<(String, String)>,
 }
@@ -104,6 +109,9 @@ pub struct Hub {
     /// RPC session id → (session id, connection id), for reconnecting sockets.
     rpc_sessions: HashMap<String, (String, String)>,
     next_peer: u64,
+    /// Sockets to close once the current command has been answered (a moderator that evicts itself
+    /// still gets its reply first).
+    closing: Vec<mpsc::Sender<Outbound>>,
 }
 
 pub fn spawn(config: HubConfig, sfu: SfuHandle) -> HubHandle {
@@ -116,8 +124,14 @@ pub fn spawn(config: HubConfig, sfu: SfuHandle) -> HubHandle {
         sockets: HashMap::new(),
         rpc_sessions: HashMap::new(),
         next_peer: 1,
+        closing: Vec::new(),
     };
-    tokio::spawn(hub.run(rx));
+    let task = tokio::spawn(hub.run(rx));
+    tokio::spawn(async move {
+        if let Err(e) = task.await {
+            tracing::error!("the signaling hub stopped: {e}");
+        }
+    });
     HubHandle { tx }
 }
 
@@ -130,6 +144,9 @@ impl Hub {
                 command = rx.recv() => match command {
                     Some(HubCommand::Shutdown { done }) => {
                         self.shutdown();
+                        for out in self.closing.drain(..) {
+                            let _ = out.try_send(Outbound::Close);
+                        }
                         let _ = done.send(());
                         break;
                     }
@@ -138,6 +155,9 @@ impl Hub {
                 },
                 _ = tick.tick() => self.on_tick(Instant::now()),
             }
+            for out in self.closing.drain(..) {
+                let _ = out.try_send(Outbound::Close);
+            }
         }
         debug!("hub stopped");
     }
@@ -145,7 +165,7 @@ impl Hub {
     async fn handle(&mut self, command: HubCommand) {
         match command {
             HubCommand::SocketOpened { socket, out, ip } => {
-                self.sockets.insert(socket, SocketState { out, ip, joined: None });
+                self.sockets.insert(socket, SocketState { out, ip, opened: Instant::now(), joined: None });
             }
             HubCommand::Rpc { socket, id, request } => {
                 let (sid, cid) = self.sockets.get(&socket).and_then(|s| s.joined.clone()).unwrap_or_default();
@@ -187,24 +207,30 @@ impl Hub {
                 protocol::error(Some(id), &e)
             }
         };
-        let _ = s.out.try_send(Outbound::Text(text));
+        let _ = s.out.try_send(Outbound::Text(text.into()));
     }
 
     fn on_socket_closed(&mut self, socket: SocketId, last_seen: Instant) {
         let Some(state) = self.sockets.remove(&socket) else { return };
         let Some((sid, cid)) = state.joined else { return };
         let grace = self.config.reconnect_grace;
-        if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.connection_mut(&cid)).and_then(|c| c.participant.as_mut()) {
-            if p.socket == Some(socket) {
+        if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.connection_mut(&cid)).and_then(|c| c.participant.as_mut())
+            && p.socket == Some(socket) {
                 info!(session = %sid, connection = %cid, "socket lost; waiting for a reconnection");
                 p.socket = None;
                 p.out = None;
                 p.evict_at = Some(last_seen + grace);
             }
-        }
     }
 
     fn on_tick(&mut self, now: Instant) {
+        // A socket has this long to join (or rejoin) a session; an idle one only holds resources.
+        for s in self.sockets.values_mut().filter(|s| s.joined.is_none()) {
+            if now.saturating_duration_since(s.opened) >= JOIN_DEADLINE {
+                s.opened = now; // once: the socket task closes it and reports back
+                self.closing.push(s.out.clone());
+            }
+        }
         let mut lost = Vec::new();
         let mut unused = Vec::new();
         for s in self.sessions.values() {
@@ -236,7 +262,7 @@ impl Hub {
 
     /// Sends a notification to every active participant of `session` for whom `to` says yes.
     fn notify(&self, session: &Session, to: impl Fn(&Connection) -> bool, method: &str, params: Value) {
-        let text = protocol::notification(method, params);
+        let text: Utf8Bytes = protocol::notification(method, params).into();
         for c in session.active().filter(|c| to(c)) {
             send(c, Outbound::Text(text.clone()));
         }
@@ -255,37 +281,26 @@ impl Hub {
             return;
         };
         if let Some(publisher) = &participant.publisher {
-            self.sfu.send(SfuCommand::Close { peer: publisher.peer });
-            for other in session.connections.iter_mut().filter_map(|c| c.participant.as_mut()) {
-                other.subscriptions.retain(|s| {
-                    let keep = s.stream_id != publisher.stream_id;
-                    if !keep {
-                        self.sfu.send(SfuCommand::Close { peer: s.peer });
-                    }
-                    keep
-                });
-            }
+            end_publication(&self.sfu, session, publisher);
         }
         for s in &participant.subscriptions {
             self.sfu.send(SfuCommand::Close { peer: s.peer });
         }
         self.rpc_sessions.remove(&participant.rpc_session);
-        if let Some(socket) = participant.socket {
-            if let Some(state) = self.sockets.get_mut(&socket) {
+        if let Some(socket) = participant.socket
+            && let Some(state) = self.sockets.get_mut(&socket) {
                 state.joined = None;
             }
-        }
         info!(session = %sid, connection = %cid, reason = reason.as_str(), "participant left");
         let session = &self.sessions[sid];
         self.notify(session, |_| true, "participantLeft", json!({ "connectionId": cid, "reason": reason.as_str() }));
         if reason.is_eviction() {
-            let text = protocol::notification("participantEvicted", json!({ "connectionId": cid, "reason": reason.as_str() }));
+            let text: Utf8Bytes =
+                protocol::notification("participantEvicted", json!({ "connectionId": cid, "reason": reason.as_str() })).into();
             for out in &snapshot {
                 let _ = out.try_send(Outbound::Text(text.clone()));
             }
-            if let Some(out) = &participant.out {
-                let _ = out.try_send(Outbound::Close);
-            }
+            self.closing.extend(participant.out.clone());
         }
         if session.active().next().is_none() && reason != Reason::SessionClosedByServer && reason != Reason::OpenviduServerStopped {
             info!(session = %sid, "last participant left; closing the session");
@@ -326,16 +341,7 @@ impl Hub {
         let Some(publisher) = session.connection_mut(cid).and_then(|c| c.participant.as_mut()).and_then(|p| p.publisher.take()) else {
             return false;
         };
-        self.sfu.send(SfuCommand::Close { peer: publisher.peer });
-        for other in session.connections.iter_mut().filter_map(|c| c.participant.as_mut()) {
-            other.subscriptions.retain(|s| {
-                let keep = s.stream_id != publisher.stream_id;
-                if !keep {
-                    self.sfu.send(SfuCommand::Close { peer: s.peer });
-                }
-                keep
-            });
-        }
+        end_publication(&self.sfu, session, &publisher);
         let params = json!({ "connectionId": cid, "reason": reason.as_str() });
         let session = &self.sessions[sid];
         // The owner hears of it only when it did not ask for it itself.
@@ -345,10 +351,22 @@ impl Hub {
     }
 }
 
-fn send(c: &Connection, message: Outbound) {
-    if let Some(out) = c.participant.as_ref().and_then(|p| p.out.as_ref()) {
-        if out.try_send(message).is_err() {
-            warn!(connection = %c.id, "participant's outbound queue is full; message dropped");
+/// Closes a publisher's peer and every subscription to its stream.
+fn end_publication(sfu: &SfuHandle, session: &mut Session, publisher: &model::Publisher) {
+    sfu.send(SfuCommand::Close { peer: publisher.peer });
+    for other in session.connections.iter_mut().filter_map(|c| c.participant.as_mut()) {
+        for peer in other.remove_subscriptions(|s| s.stream_id == publisher.stream_id) {
+            sfu.send(SfuCommand::Close { peer });
         }
     }
+}
+
+/// Queues a message for a participant. A full queue means its socket task is stuck writing to a
+/// browser that reads nothing; that task gives up on its own (and the participant is then treated
+/// as disconnected), so the message is dropped, quietly: one line per message would flood the log.
+fn send(c: &Connection, message: Outbound) {
+    if let Some(out) = c.participant.as_ref().and_then(|p| p.out.as_ref())
+        && out.try_send(message).is_err() {
+            debug!(connection = %c.id, "participant's outbound queue is full or closed; message dropped");
+        }
 }

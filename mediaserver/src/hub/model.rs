@@ -8,10 +8,11 @@ use tokio::sync::mpsc;
 
 use crate::sfu::PeerId;
 
-/// What a socket task is sent.
+/// What a socket task is sent. The text is reference-counted: a notification to everyone in a
+/// session is one allocation, however many receive it.
 #[derive(Debug)]
 pub enum Outbound {
-    Text(String),
+    Text(axum::extract::ws::Utf8Bytes),
     /// Close the socket (after an eviction).
     Close,
 }
@@ -168,6 +169,22 @@ pub struct Participant {
     pub subscriptions: Vec<Subscription>,
     /// Set when the socket went away without `leaveRoom`: evict at this instant unless it reconnects.
     pub evict_at: Option<Instant>,
+}
+
+impl Participant {
+    /// Removes the subscriptions `which` selects; returns their peers, for the SFU to close.
+    pub fn remove_subscriptions(&mut self, which: impl Fn(&Subscription) -> bool) -> Vec<PeerId> {
+        let mut removed = Vec::new();
+        self.subscriptions.retain(|s| {
+            if which(s) {
+                removed.push(s.peer);
+                false
+            } else {
+                true
+            }
+        });
+        removed
+    }
 }
 
 #[derive(Debug)]

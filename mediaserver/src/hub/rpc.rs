@@ -10,9 +10,6 @@ use crate::ids;
 use crate::sfu::SfuError;
 use crate::signaling::protocol::*;
 
-/// The server version announced in `joinRoom`. The browser compares minors with its own and logs an
-/// error when they differ by more than one, so a 2.x browser is told its own version.
-const DEFAULT_VERSION: &str = "2.32.2";
 
 fn sdp_error(e: SfuError) -> RpcError {
     RpcError::new(302, format!("Error negotiating media: {e}"))
@@ -138,7 +135,9 @@ impl Hub {
             .sdk_version
             .as_deref()
             .filter(|v| v.starts_with("2.") && v.split('.').count() == 3 && v.split('.').all(|n| n.parse::<u32>().is_ok()))
-            .unwrap_or(DEFAULT_VERSION)
+            // The browser compares minors with its own and logs an error when they differ by more
+            // than one, so a 2.x browser is told its own version.
+            .unwrap_or(crate::OPENVIDU_VERSION)
             .to_owned();
         let session = self.sessions.get_mut(&sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
         session.ever_joined = true;
@@ -182,17 +181,20 @@ impl Hub {
         let reconnection_error = || RpcError::new(40007, "reconnection error");
         let Some((sid, cid)) = self.rpc_sessions.get(&p.session_id).cloned() else { return Err(reconnection_error()) };
         let Some(state) = self.sockets.get(&socket) else { return Err(reconnection_error()) };
+        // A socket speaks for one participant: one that joined cannot take over another.
+        if state.joined.is_some() {
+            return Err(reconnection_error());
+        }
         let out = state.out.clone();
         let Some(participant) = self.participant_mut(&sid, &cid) else { return Err(reconnection_error()) };
         let old = participant.socket.replace(socket);
         participant.out = Some(out);
         participant.evict_at = None;
-        if let Some(old) = old {
-            if let Some(s) = self.sockets.get_mut(&old) {
+        if let Some(old) = old
+            && let Some(s) = self.sockets.get_mut(&old) {
                 s.joined = None;
                 let _ = s.out.try_send(super::Outbound::Close);
             }
-        }
         if let Some(s) = self.sockets.get_mut(&socket) {
             s.joined = Some((sid.clone(), cid.clone()));
         }
@@ -207,6 +209,10 @@ impl Hub {
         }
         if self.publisher_mut(sid, cid).is_some() {
             return Err(RpcError::new(106, "Already publishing"));
+        }
+        // It becomes part of the stream id, which goes into logs and subscribers' SDP.
+        if !matches!(p.type_of_video.as_deref(), None | Some("CAMERA" | "SCREEN" | "CUSTOM")) {
+            return Err(RpcError::invalid_params("typeOfVideo must be CAMERA, SCREEN or CUSTOM"));
         }
         let peer = self.next_peer();
         let codec = self.forced_codec(sid);
@@ -229,7 +235,8 @@ impl Hub {
             },
         };
         let (stream_id, created_at) = (publisher.stream_id.clone(), publisher.created_at);
-        // The participant may have left while the SFU worked.
+        // The hub awaits the SFU without handling anything else, so the participant is still there;
+        // checked all the same, since leaving a peer behind would leak it.
         let Some(participant) = self.participant_mut(sid, cid) else {
             self.sfu.send(SfuCommand::Close { peer });
             return Err(RpcError::new(102, "Participant left"));
@@ -251,26 +258,36 @@ impl Hub {
         Ok((conn.id.clone(), peer))
     }
 
-    /// Replaces any earlier subscription of `cid` to `stream_id`. False (and nothing stored) when the
-    /// subscriber left or the stream ended while the SFU was negotiating.
+    /// Replaces any earlier subscription of `cid` to the same stream. False, and nothing stored, when
+    /// the subscriber or the stream is gone (the SFU's peer must then be closed by the caller).
     fn store_subscription(&mut self, sid: &str, cid: &str, sub: Subscription) -> bool {
         if self.sessions.get(sid).and_then(|s| s.publisher_of(&sub.stream_id)).is_none() {
             return false;
         }
         let Some(participant) = self.participant_mut(sid, cid) else { return false };
-        let mut replaced = Vec::new();
-        participant.subscriptions.retain(|s| {
-            let keep = s.stream_id != sub.stream_id;
-            if !keep {
-                replaced.push(s.peer);
-            }
-            keep
-        });
+        let replaced = participant.remove_subscriptions(|s| s.stream_id == sub.stream_id);
         participant.subscriptions.push(sub);
         for peer in replaced {
             self.sfu.send(SfuCommand::Close { peer });
         }
         true
+    }
+
+    /// A browser-offered subscription (`receiveVideoFrom` with `sdpOffer`, or a subscriber's
+    /// `reconnectStream`): the SFU answers the browser's recv-only offer.
+    async fn subscribe_with_offer(&mut self, sid: &str, cid: &str, stream_id: String, offer: String) -> Result<Value, RpcError> {
+        let (publisher, source) = self.find_stream(sid, &stream_id)?;
+        if publisher == cid {
+            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+        }
+        let peer = self.next_peer();
+        let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
+        let sub = Subscription { stream_id, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Active };
+        if !self.store_subscription(sid, cid, sub) {
+            self.sfu.send(SfuCommand::Close { peer });
+            return Err(RpcError::new(105, "The stream ended"));
+        }
+        Ok(json!({ "sdpAnswer": answer }))
     }
 
     async fn prepare_receive(&mut self, sid: &str, cid: &str, p: PrepareReceiveParams) -> Result<Value, RpcError> {
@@ -291,20 +308,7 @@ impl Hub {
     async fn receive_video_from(&mut self, sid: &str, cid: &str, p: ReceiveVideoFromParams) -> Result<Value, RpcError> {
         match (p.sdp_answer, p.sdp_offer) {
             (Some(answer), _) => self.complete_subscription(sid, cid, &p.sender, answer).await.map(|_| json!({})),
-            (None, Some(offer)) => {
-                let (publisher, source) = self.find_stream(sid, &p.sender)?;
-                if publisher == cid {
-                    return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
-                }
-                let peer = self.next_peer();
-                let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
-                let sub = Subscription { stream_id: p.sender, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Active };
-                if !self.store_subscription(sid, cid, sub) {
-                    self.sfu.send(SfuCommand::Close { peer });
-                    return Err(RpcError::new(102, "Participant left"));
-                }
-                Ok(json!({ "sdpAnswer": answer }))
-            }
+            (None, Some(offer)) => self.subscribe_with_offer(sid, cid, p.sender, offer).await,
             (None, None) => Err(RpcError::invalid_params("receiveVideoFrom needs sdpOffer or sdpAnswer")),
         }
     }
@@ -325,14 +329,7 @@ impl Hub {
 
     fn unsubscribe(&mut self, sid: &str, cid: &str, publisher: &str) -> Result<Value, RpcError> {
         let Some(participant) = self.participant_mut(sid, cid) else { return Err(RpcError::not_joined()) };
-        let mut closed = Vec::new();
-        participant.subscriptions.retain(|s| {
-            let keep = s.publisher != publisher;
-            if !keep {
-                closed.push(s.peer);
-            }
-            keep
-        });
+        let closed = participant.remove_subscriptions(|s| s.publisher == publisher);
         if closed.is_empty() {
             return Err(RpcError::new(999, "Not subscribed to that participant"));
         }
@@ -416,15 +413,7 @@ impl Hub {
             }
             _ => {
                 if let Some(offer) = p.sdp_offer {
-                    let (publisher, source) = self.find_stream(sid, &p.stream)?;
-                    let peer = self.next_peer();
-                    let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
-                    let sub = Subscription { stream_id: p.stream, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Active };
-                    if !self.store_subscription(sid, cid, sub) {
-                        self.sfu.send(SfuCommand::Close { peer });
-                        return Err(RpcError::new(105, "The stream ended"));
-                    }
-                    Ok(json!({ "sdpAnswer": answer }))
+                    self.subscribe_with_offer(sid, cid, p.stream, offer).await
                 } else if let Some(answer) = p.sdp_string {
                     self.complete_subscription(sid, cid, &p.stream, answer).await.map(|_| json!({}))
                 } else {

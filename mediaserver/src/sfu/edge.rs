@@ -23,16 +23,18 @@ pub enum Command {
     PeerCount { reply: oneshot::Sender<usize> },
 }
 
-/// Signaling's handle on the SFU task.
+/// Signaling's handle on the SFU task. The channel is unbounded so that no command is ever dropped
+/// (a lost `Close` would leak a peer): only the hub sends, one RPC or REST call at a time, and a
+/// client's candidates are capped per peer by the core.
 #[derive(Clone)]
 pub struct SfuHandle {
-    tx: mpsc::Sender<Command>,
+    tx: mpsc::UnboundedSender<Command>,
 }
 
 impl SfuHandle {
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, SfuError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| SfuError::Stopped)?;
+        self.tx.send(make(reply)).map_err(|_| SfuError::Stopped)?;
         rx.await.map_err(|_| SfuError::Stopped)?
     }
 
@@ -51,14 +53,14 @@ impl SfuHandle {
     /// How many peer connections the SFU holds.
     pub async fn peer_count(&self) -> Option<usize> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Command::PeerCount { reply }).await.ok()?;
+        self.tx.send(Command::PeerCount { reply }).ok()?;
         rx.await.ok()
     }
 
-    /// Fire-and-forget commands: losing one only matters if the SFU has stopped.
+    /// Commands without an answer.
     pub fn send(&self, command: Command) {
-        if self.tx.try_send(command).is_err() {
-            warn!("SFU command queue full or stopped; command dropped");
+        if self.tx.send(command).is_err() {
+            warn!("the SFU task has stopped; command dropped");
         }
     }
 }
@@ -75,12 +77,17 @@ pub async fn spawn(bind: SocketAddr, public_ip: Option<std::net::IpAddr>) -> any
         None => local.ip(),
     };
     let candidate = SocketAddr::new(candidate_ip, local.port());
-    let (tx, rx) = mpsc::channel(1024);
-    tokio::spawn(run(socket, Sfu::new(local, candidate), rx));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(socket, Sfu::new(local, candidate), rx));
+    tokio::spawn(async move {
+        if let Err(e) = task.await {
+            tracing::error!("the SFU task stopped: {e}");
+        }
+    });
     Ok((SfuHandle { tx }, local))
 }
 
-async fn run(socket: UdpSocket, mut sfu: Sfu, mut rx: mpsc::Receiver<Command>) {
+async fn run(socket: UdpSocket, mut sfu: Sfu, mut rx: mpsc::UnboundedReceiver<Command>) {
     let mut buf = vec![0u8; 2000];
     loop {
         let deadline = sfu.next_timeout(Instant::now());

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Receive, Transmit};
+use str0m::crypto::dtls::DtlsCert;
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
@@ -44,8 +45,8 @@ pub enum VideoCodec {
 pub enum SfuError {
     #[error("the SDP could not be parsed")]
     BadSdp,
-    #[error("the SDP was refused: {0}")]
-    Refused(String),
+    #[error("the SDP was refused")]
+    Refused,
     #[error("no such peer connection")]
     NoSuchPeer,
     #[error("the publisher sends no media")]
@@ -126,6 +127,8 @@ enum Role {
 struct Peer {
     rtc: Rtc,
     role: Role,
+    /// Remote candidates added so far; more than a browser ever sends are ignored.
+    candidates: usize,
     /// The video codec this peer is restricted to; subscriptions inherit their publisher's.
     codec: Option<VideoCodec>,
     next_timeout: Instant,
@@ -135,7 +138,19 @@ struct Peer {
     dtls_done: bool,
 }
 
-/// Everything a frame needs on its way from a publisher to its subscribers.
+impl Peer {
+    fn new(rtc: Rtc, role: Role, codec: Option<VideoCodec>, now: Instant) -> Peer {
+        Peer { rtc, role, candidates: 0, codec, next_timeout: now, connected: false, dtls_done: false }
+    }
+}
+
+/// A browser trickles a handful of candidates per peer; past this many, they are dropped, since each
+/// one costs str0m a scan of the others.
+const MAX_REMOTE_CANDIDATES: usize = 32;
+
+/// Everything a frame needs on its way from a publisher to its subscribers. `Media` is large, but
+/// boxing it would cost an allocation per frame; the queue's slots are reused.
+#[allow(clippy::large_enum_variant)]
 enum Forward {
     Media(MediaData),
     KeyframeRequest { source: PeerId, source_mid: Mid, rid: Option<Rid>, kind: KeyframeRequestKind },
@@ -143,10 +158,11 @@ enum Forward {
 }
 
 pub struct Sfu {
-    /// Where media arrives; the destination of every received datagram.
-    local_addr: SocketAddr,
-    /// The host candidate given to browsers (the public address of `local_addr`).
+    /// The host candidate given to browsers: the public address of the UDP socket.
     candidate_addr: SocketAddr,
+    /// One DTLS certificate for every peer: generating a key per peer would cost the media task
+    /// (and every participant) a key generation at each subscription.
+    dtls_cert: Option<DtlsCert>,
     peers: HashMap<PeerId, Peer>,
     /// Remote address → peer, learnt from the first datagram a peer accepted.
     by_addr: HashMap<SocketAddr, PeerId>,
@@ -157,10 +173,12 @@ pub struct Sfu {
 }
 
 impl Sfu {
+    /// `local_addr` is where the socket is bound; `candidate_addr` what browsers are told to reach.
     pub fn new(local_addr: SocketAddr, candidate_addr: SocketAddr) -> Sfu {
+        debug!(%local_addr, %candidate_addr, "SFU core created");
         Sfu {
-            local_addr,
             candidate_addr,
+            dtls_cert: str0m::crypto::from_feature_flags().dtls_provider.generate_certificate(),
             peers: HashMap::new(),
             by_addr: HashMap::new(),
             transmits: VecDeque::new(),
@@ -175,7 +193,10 @@ impl Sfu {
 
     /// A peer with Opus and VP8 + H.264 (VP8 preferred), or only the forced video codec.
     fn new_rtc(&self, now: Instant, codec: Option<VideoCodec>) -> Result<Rtc, SfuError> {
-        let builder = Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false);
+        let mut builder = Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false);
+        if let Some(cert) = &self.dtls_cert {
+            builder = builder.set_dtls_cert(cert.clone());
+        }
         let builder = match codec {
             None => builder.enable_vp8(true).enable_h264(true),
             Some(VideoCodec::Vp8) => builder.enable_vp8(true),
@@ -184,7 +205,7 @@ impl Sfu {
         };
         let mut rtc = builder.build(now);
         let candidate = Candidate::host(self.candidate_addr, Protocol::Udp)
-            .map_err(|e| SfuError::Refused(format!("bad host candidate: {e}")))?;
+            .map_err(|e| refused("host candidate", e))?;
         rtc.add_local_candidate(candidate);
         Ok(rtc)
     }
@@ -203,19 +224,9 @@ impl Sfu {
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now, codec)?;
-        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(
-            peer,
-            Peer {
-                rtc,
-                codec,
-                role: Role::Publisher { tracks, subscribers: Vec::new() },
-                next_timeout: now,
-                connected: false,
-                dtls_done: false,
-            },
-        );
+        self.peers.insert(peer, Peer::new(rtc, Role::Publisher { tracks, subscribers: Vec::new() }, codec, now));
         self.drive(now, peer);
         Ok(answer.to_sdp_string())
     }
@@ -239,17 +250,7 @@ impl Sfu {
         }
         let (offer, pending) = change.apply().ok_or(SfuError::NoMedia)?;
         self.close(peer);
-        self.peers.insert(
-            peer,
-            Peer {
-                rtc,
-                codec,
-                role: Role::Subscriber { source, tracks, pending: Some(pending) },
-                next_timeout: now,
-                connected: false,
-                dtls_done: false,
-            },
-        );
+        self.peers.insert(peer, Peer::new(rtc, Role::Subscriber { source, tracks, pending: Some(pending) }, codec, now));
         self.link(source, peer);
         self.drive(now, peer);
         Ok(offer.to_sdp_string())
@@ -261,7 +262,7 @@ impl Sfu {
         let p = self.peers.get_mut(&peer).ok_or(SfuError::NoSuchPeer)?;
         let Role::Subscriber { pending, .. } = &mut p.role else { return Err(SfuError::NoPendingOffer) };
         let pending = pending.take().ok_or(SfuError::NoPendingOffer)?;
-        p.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| SfuError::Refused(e.to_string()))?;
+        p.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| refused("negotiation", e))?;
         self.drive(now, peer);
         Ok(())
     }
@@ -279,19 +280,9 @@ impl Sfu {
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now, codec)?;
-        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| SfuError::Refused(e.to_string()))?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(
-            peer,
-            Peer {
-                rtc,
-                codec,
-                role: Role::Subscriber { source, tracks, pending: None },
-                next_timeout: now,
-                connected: false,
-                dtls_done: false,
-            },
-        );
+        self.peers.insert(peer, Peer::new(rtc, Role::Subscriber { source, tracks, pending: None }, codec, now));
         self.drive(now, peer);
         // The browser's m-lines became tracks while driving; only now can they be matched.
         self.link(source, peer);
@@ -300,10 +291,16 @@ impl Sfu {
 
     /// Moves every subscriber of `from` to `to` (a publisher that renegotiated with a new peer).
     pub fn move_subscribers(&mut self, now: Instant, from: PeerId, to: PeerId) {
-        let moved = match self.peers.get_mut(&from) {
-            Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) => std::mem::take(subscribers),
-            _ => return,
-        };
+        // Found by their source rather than through `from`'s list: `from` may have died already.
+        let moved: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| matches!(p.role, Role::Subscriber { source, .. } if source == from))
+            .map(|(id, _)| *id)
+            .collect();
+        if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&from) {
+            subscribers.clear();
+        }
         for sub in moved {
             if let Some(Peer { role: Role::Subscriber { source, tracks, .. }, .. }) = self.peers.get_mut(&sub) {
                 *source = to;
@@ -325,6 +322,10 @@ impl Sfu {
             return;
         }
         let Some(p) = self.peers.get_mut(&peer) else { return };
+        if p.candidates >= MAX_REMOTE_CANDIDATES {
+            return;
+        }
+        p.candidates += 1;
         match Candidate::from_sdp_string(line) {
             Ok(c) => p.rtc.add_remote_candidate(c),
             Err(e) => debug!(%peer, "ignoring unparseable ICE candidate: {e}"),
@@ -358,6 +359,9 @@ impl Sfu {
         });
         let peer = match known {
             Some(id) => id,
+            // ICE-lite: a browser's first datagram from a new address is a STUN check (RFC 7983:
+            // first byte 0..=3). Anything else from an unknown address is dropped without a scan.
+            None if data.first().is_none_or(|b| *b > 3) => return,
             None => {
                 let Some(id) = self.peers.iter().find(|(_, p)| p.rtc.accepts(&input)).map(|(id, _)| *id) else {
                     debug!(%source, "no peer accepts datagram");
@@ -367,12 +371,11 @@ impl Sfu {
                 id
             }
         };
-        if let Some(p) = self.peers.get_mut(&peer) {
-            if let Err(e) = p.rtc.handle_input(input) {
+        if let Some(p) = self.peers.get_mut(&peer)
+            && let Err(e) = p.rtc.handle_input(input) {
                 warn!(%peer, "peer failed on input: {e}");
                 p.rtc.disconnect();
             }
-        }
         self.drive(now, peer);
         self.run_forwards(now);
     }
@@ -383,12 +386,11 @@ impl Sfu {
         due.clear();
         due.extend(self.peers.iter().filter(|(_, p)| p.next_timeout <= now).map(|(id, _)| *id));
         for &peer in &due {
-            if let Some(p) = self.peers.get_mut(&peer) {
-                if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
+            if let Some(p) = self.peers.get_mut(&peer)
+                && let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
                     warn!(%peer, "peer failed on timeout: {e}");
                     p.rtc.disconnect();
                 }
-            }
             self.drive(now, peer);
         }
         self.run_forwards(now);
@@ -410,16 +412,11 @@ impl Sfu {
         self.transmits.pop_front()
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
     fn link(&mut self, source: PeerId, subscriber: PeerId) {
-        if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&source) {
-            if !subscribers.contains(&subscriber) {
+        if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&source)
+            && !subscribers.contains(&subscriber) {
                 subscribers.push(subscriber);
             }
-        }
         self.resolve_source_mids(source);
     }
 
@@ -469,7 +466,7 @@ impl Sfu {
                     return;
                 }
                 Ok(Output::Transmit(t)) => self.transmits.push_back(t),
-                Ok(Output::Event(e)) => on_event(peer, p, e, &mut self.forwards, now),
+                Ok(Output::Event(e)) => on_event(peer, p, e, &mut self.forwards),
                 Err(e) => {
                     warn!(%peer, "peer failed: {e}");
                     p.rtc.disconnect();
@@ -483,12 +480,11 @@ impl Sfu {
             match fwd {
                 Forward::Media(data) => self.forward_media(now, from, data),
                 Forward::KeyframeRequest { source, source_mid, rid, kind } => {
-                    if let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source) {
-                        if let Some(t) = tracks.iter_mut().find(|t| t.mid == source_mid) {
+                    if let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source)
+                        && let Some(t) = tracks.iter_mut().find(|t| t.mid == source_mid) {
                             let rid = rid.or_else(|| t.keyframe_rid(now));
                             request_keyframe(rtc, t, now, rid, kind);
                         }
-                    }
                     self.drive(now, source);
                 }
                 Forward::SubscriberConnected { source } => {
@@ -562,18 +558,23 @@ fn select_layer(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, data: &MediaDa
     false
 }
 
+/// Logs str0m's reason, which stays out of what the client is told.
+fn refused(what: &str, e: impl std::fmt::Display) -> SfuError {
+    debug!("{what} refused: {e}");
+    SfuError::Refused
+}
+
 fn request_keyframe(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, rid: Option<Rid>, kind: KeyframeRequestKind) {
     if track.last_keyframe_request.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(300)) {
         return;
     }
-    if let Some(mut writer) = rtc.writer(track.mid) {
-        if writer.request_keyframe(rid, kind).is_ok() {
+    if let Some(mut writer) = rtc.writer(track.mid)
+        && writer.request_keyframe(rid, kind).is_ok() {
             track.last_keyframe_request = Some(now);
         }
-    }
 }
 
-fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(PeerId, Forward)>, _now: Instant) {
+fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(PeerId, Forward)>) {
     match event {
         Event::IceConnectionStateChange(state) => {
             debug!(%peer, ?state, "ICE state");
@@ -611,14 +612,13 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
             }
         }
         Event::KeyframeRequest(req) => {
-            if let Role::Subscriber { source, tracks, .. } = &p.role {
-                if let Some(source_mid) = tracks.iter().find(|t| t.mid == req.mid).and_then(|t| t.source_mid) {
+            if let Role::Subscriber { source, tracks, .. } = &p.role
+                && let Some(source_mid) = tracks.iter().find(|t| t.mid == req.mid).and_then(|t| t.source_mid) {
                     forwards.push_back((
                         peer,
                         Forward::KeyframeRequest { source: *source, source_mid, rid: None, kind: req.kind },
                     ));
                 }
-            }
         }
         _ => {}
     }

@@ -18,41 +18,50 @@ pub struct Section {
     pub send_rids: Vec<Rid>,
 }
 
+/// A section being read: what has been seen of it so far.
+struct Partial {
+    kind: Option<MediaKind>,
+    mid: Option<Mid>,
+    direction: String,
+    send_rids: Vec<Rid>,
+}
+
+impl Partial {
+    fn finish(self) -> Option<Section> {
+        let (browser_sends, browser_receives) = match self.direction.as_str() {
+            "sendonly" => (true, false),
+            "recvonly" => (false, true),
+            "inactive" => (false, false),
+            _ => (true, true),
+        };
+        Some(Section { kind: self.kind?, mid: self.mid?, browser_sends, browser_receives, send_rids: self.send_rids })
+    }
+}
+
 /// The audio and video sections of `sdp`, in order; others (data channels) are skipped.
 pub fn sections(sdp: &str) -> Vec<Section> {
     let mut out = Vec::new();
-    let mut current: Option<(Option<MediaKind>, Option<Mid>, String, Vec<Rid>)> = None;
-    let finish = |c: Option<(Option<MediaKind>, Option<Mid>, String, Vec<Rid>)>, out: &mut Vec<Section>| {
-        if let Some((Some(kind), Some(mid), dir, send_rids)) = c {
-            let (browser_sends, browser_receives) = match dir.as_str() {
-                "sendonly" => (true, false),
-                "recvonly" => (false, true),
-                "inactive" => (false, false),
-                _ => (true, true),
-            };
-            out.push(Section { kind, mid, browser_sends, browser_receives, send_rids });
-        }
-    };
+    let mut current: Option<Partial> = None;
     for line in sdp.lines().map(str::trim) {
         if let Some(m) = line.strip_prefix("m=") {
-            finish(current.take(), &mut out);
+            out.extend(current.take().and_then(Partial::finish));
             let kind = match m.split(' ').next() {
                 Some("audio") => Some(MediaKind::Audio),
                 Some("video") => Some(MediaKind::Video),
                 _ => None,
             };
-            current = Some((kind, None, "sendrecv".into(), Vec::new()));
-        } else if let Some((_, mid, dir, rids)) = current.as_mut() {
+            current = Some(Partial { kind, mid: None, direction: "sendrecv".into(), send_rids: Vec::new() });
+        } else if let Some(section) = current.as_mut() {
             if let Some(v) = line.strip_prefix("a=mid:") {
                 if !v.is_empty() && v.len() <= 16 {
-                    *mid = Some(Mid::from(v));
+                    section.mid = Some(Mid::from(v));
                 }
             } else if matches!(line, "a=sendonly" | "a=recvonly" | "a=sendrecv" | "a=inactive") {
-                *dir = line[2..].to_owned();
+                section.direction = line[2..].to_owned();
             } else if let Some(v) = line.strip_prefix("a=simulcast:send ") {
                 // `r0;r1;r2`, alternatives separated by commas, `~` marks a paused layer.
                 let layers = v.split(' ').next().unwrap_or("");
-                *rids = layers
+                section.send_rids = layers
                     .split(';')
                     .filter_map(|l| l.split(',').next())
                     .map(|r| r.trim_start_matches('~'))
@@ -62,7 +71,7 @@ pub fn sections(sdp: &str) -> Vec<Section> {
             }
         }
     }
-    finish(current, &mut out);
+    out.extend(current.and_then(Partial::finish));
     out
 }
 

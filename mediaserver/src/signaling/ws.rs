@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -22,6 +22,10 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// The browser pings every 5 s; three missed pings and the socket is considered dead.
 const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(5);
 const MISSED_PINGS: u32 = 3;
+/// A client may ask for slower pings, up to this; dead sockets are still noticed within 30 s.
+const MAX_PING_INTERVAL_MS: u64 = 10_000;
+/// A browser that does not read what it is sent for this long is treated as gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The peer's address when the server was started with connect info, else nothing.
 pub struct PeerAddr(pub Option<SocketAddr>);
@@ -67,7 +71,13 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => { last_seen = Instant::now(); continue; }
                     Some(Ok(Message::Close(_))) | None => break,
-                    Some(Err(e)) => { debug!(socket = id.0, "socket error: {e}"); close(&mut socket, 1009, "message too big").await; break; }
+                    Some(Err(e)) => {
+                        debug!(socket = id.0, "socket error: {e}");
+                        // tungstenite's own size limit (a backstop above MAX_FRAME) or a protocol error.
+                        let too_big = e.to_string().contains("Space limit exceeded");
+                        close(&mut socket, if too_big { 1009 } else { 1002 }, if too_big { "message too big" } else { "protocol error" }).await;
+                        break;
+                    }
                 };
                 last_seen = Instant::now();
                 if text.len() > MAX_FRAME {
@@ -79,7 +89,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                 match protocol::parse(&text) {
                     Incoming::Request { id: rpc_id, request: Request::Ping(p) } => {
                         if let Some(ms) = p.interval {
-                            ping_interval = Duration::from_millis(ms.clamp(1_000, 60_000));
+                            ping_interval = Duration::from_millis(ms.clamp(1_000, MAX_PING_INTERVAL_MS));
                         }
                         let pong = protocol::result(&rpc_id, serde_json::json!({ "value": "pong" }));
                         if send(&mut socket, pong).await.is_err() { break; }
@@ -108,12 +118,22 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
     hub.send(HubCommand::SocketClosed { socket: id, last_seen: last_seen.into_std() }).await;
 }
 
-async fn send(socket: &mut WebSocket, text: String) -> Result<(), axum::Error> {
-    socket.send(Message::Text(text.into())).await
+/// Sends a frame, giving up after [`SEND_TIMEOUT`]: a client that stops reading must not hold this
+/// task (and with it the ping watchdog and its participant's eviction) forever.
+async fn send(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            info!("the browser reads nothing; closing its socket");
+            Err(())
+        }
+    }
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+    let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await;
 }
 
 /// After our close frame, reads (and discards) until the browser's close frame, for a few seconds at
