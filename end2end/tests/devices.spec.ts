@@ -44,8 +44,10 @@ test('camera and microphone denied: a message in words, and the others are still
   }
 });
 
-// Known limitation of the embedded media server (reported): a browser whose only candidates are mDNS
-// ones gets no media, although ICE-lite could learn its address from its connectivity checks.
+// Not testable in the loopback-only namespace: a Chromium that must hide its host addresses (no camera
+// or microphone granted) gathers no loopback candidate at all and sends no connectivity check (tcpdump on
+// lo: not one UDP packet from its side). On a real network it checks from its mDNS-hidden host address
+// and the ICE-lite server learns that address from the checks. Kept as a record, skipped.
 test.fixme('a browser that offers only mDNS candidates still receives media', async ({ browser, playwright }) => {
   const denying = await denyingBrowser(playwright, false);
   try {
@@ -55,10 +57,9 @@ test.fixme('a browser that offers only mDNS candidates still receives media', as
   }
 });
 
-// The same limitation seen from a subscriber: its browser was never granted a camera (it never asks), so
-// it too offers only mDNS candidates. The main tests run Chromium with --use-fake-ui-for-media-stream,
-// which exposes host candidates. Possibly specific to the loopback-only namespace (Chromium may not gather
-// a loopback candidate at all when it must hide it); to be checked on a real network.
+// The same from a subscriber, whose browser is never granted a camera (it never asks): in the namespace it
+// sends no checks either. The main tests run Chromium with --use-fake-ui-for-media-stream, which lets it
+// expose its loopback candidate.
 test.fixme('a subscriber whose browser was never granted a camera receives media', async ({ browser, playwright }) => {
   const args = (config.use!.launchOptions!.args ?? []).filter((a) => a !== '--use-fake-ui-for-media-stream');
   const plain = await playwright.chromium.launch({ ...config.use!.launchOptions, args });
