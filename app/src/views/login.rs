@@ -1,6 +1,6 @@
 //! The login form: user and password, a message on failure, no page reload.
 
-use crate::api::{AppError, login};
+use crate::api::login;
 use crate::model::Me;
 use leptos::prelude::*;
 
@@ -27,7 +27,7 @@ pub fn LoginView(on_login: impl Fn(Me) + Clone + Send + Sync + 'static) -> impl 
                     password.set(String::new());
                     on_login(me);
                 }
-                Err(e @ AppError::BadCredentials) | Err(e @ AppError::Throttled { .. }) => error.set(Some(e.to_string())),
+                // The error's own text is the message: wrong password, throttled (with the wait), server down.
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
