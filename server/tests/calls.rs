@@ -135,3 +135,28 @@ async fn media_server_unreachable_is_a_clear_error() {
     assert_eq!(a.json, json!("MediaServerUnavailable"));
     app.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn under_https_tokens_point_at_the_same_origin_over_wss() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::settings(dir.path());
+    settings.tls = Some(server::config::Tls::SelfSigned);
+    let running = server::start(settings, common::small_throttle()).await.unwrap();
+    let base = format!("https://{}", running.addr());
+    let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let login = http.post(format!("{base}/api/login")).json(&json!({"username": "publisher1", "password": "pass"})).send().await.unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let ticket: serde_json::Value = http
+        .post(format!("{base}/api/get-token"))
+        .header("cookie", cookie)
+        .json(&json!({"call": "Secure"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = ticket["token"].as_str().unwrap();
+    assert!(token.starts_with(&format!("wss://{}?sessionId=Secure&token=", running.addr())), "{token}");
+    running.shutdown().await;
+}
