@@ -1,6 +1,7 @@
 // Starts the app server (target/debug/server, built by end2end/run.sh) with its own data directory,
 // the embedded media server and the demo accounts; stops and restarts it.
 import { spawn, ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,29 +13,41 @@ export class AppServer {
   private child?: ChildProcess;
   readonly url: string;
 
-  constructor(readonly port: number, readonly dataDir = mkdtempSync(join(tmpdir(), 'app-e2e-'))) {
-    this.url = `http://127.0.0.1:${port}`;
+  constructor(
+    readonly port: number,
+    readonly https = false,
+    readonly dataDir = mkdtempSync(join(tmpdir(), 'app-e2e-')),
+  ) {
+    this.url = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
   }
 
   async start(): Promise<void> {
     const bin = process.env.APP_SERVER ?? join(root, 'target', 'debug', 'server');
     this.child = spawn(
       bin,
-      ['--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-root', join(root, 'target', 'site'), '--demo'],
+      ['--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-root', join(root, 'target', 'site'), '--demo']
+        .concat(this.https ? ['--https'] : []),
       { env: { ...process.env, MEDIA_SECRET, RUST_LOG: process.env.RUST_LOG ?? 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`server exited with ${this.child.exitCode}`);
-      try {
-        const res = await fetch(this.url + '/');
-        if (res.ok) return;
-      } catch {
-        // not listening yet
-      }
+      if (await this.listening()) return;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error('server did not start');
+  }
+
+  /** Whether the port accepts connections (no HTTP, so that a self-signed certificate does not matter). */
+  private listening(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: this.port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
   }
 
   async stop(): Promise<void> {
