@@ -40,7 +40,9 @@ impl std::str::FromStr for Role {
             "PUBLISHER" => Ok(Role::Publisher),
             "SUBSCRIBER" => Ok(Role::Subscriber),
             "MODERATOR" => Ok(Role::Moderator),
-            _ => Err(format!("unknown role {s:?} (PUBLISHER, SUBSCRIBER or MODERATOR)")),
+            _ => Err(format!(
+                "unknown role {s:?} (PUBLISHER, SUBSCRIBER or MODERATOR)"
+            )),
         }
     }
 }
@@ -83,7 +85,9 @@ pub const MAX_NICKNAME: usize = 40;
 pub fn valid_call_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_CALL_NAME
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Splits an OpenVidu `connection.data` (`<clientData JSON>%/%<serverData JSON>`, as openvidu-browser
@@ -111,12 +115,22 @@ mod tests {
     #[test]
     fn connection_data() {
         let data = r#"{"clientData":"<img src=x onerror=alert(1)>"}%/%{"serverData":"publisher1"}"#;
-        assert_eq!(parse_connection_data(data), ("<img src=x onerror=alert(1)>".into(), "publisher1".into()));
-        assert_eq!(parse_connection_data(r#"{"clientData":"a%/%b"}%/%{"serverData":"u"}"#), ("a%/%b".into(), "u".into()));
+        assert_eq!(
+            parse_connection_data(data),
+            ("<img src=x onerror=alert(1)>".into(), "publisher1".into())
+        );
+        assert_eq!(
+            parse_connection_data(r#"{"clientData":"a%/%b"}%/%{"serverData":"u"}"#),
+            ("a%/%b".into(), "u".into())
+        );
         // A nickname trying to pose as server data.
-        let posing = r#"{"clientData":"x\"}%/%{\"serverData\":\"publisher2"}%/%{"serverData":"evil"}"#;
+        let posing =
+            r#"{"clientData":"x\"}%/%{\"serverData\":\"publisher2"}%/%{"serverData":"evil"}"#;
         assert_eq!(parse_connection_data(posing).1, "evil");
-        assert_eq!(parse_connection_data("garbage"), (String::new(), String::new()));
+        assert_eq!(
+            parse_connection_data("garbage"),
+            (String::new(), String::new())
+        );
         assert_eq!(parse_connection_data(""), (String::new(), String::new()));
     }
 
@@ -136,7 +150,10 @@ mod tests {
     fn roles_round_trip() {
         for r in [Role::Publisher, Role::Subscriber, Role::Moderator] {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
-            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.as_str())
+            );
         }
         assert!(!Role::Subscriber.can_publish());
         assert!(Role::Moderator.can_publish());

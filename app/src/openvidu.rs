@@ -24,7 +24,11 @@ mod js {
         pub fn init_session(this: &OpenVidu) -> Session;
         /// `initPublisherAsync(targetElement, properties)`: resolves to a `Publisher`.
         #[wasm_bindgen(method, js_name = initPublisherAsync)]
-        pub fn init_publisher_async(this: &OpenVidu, target: &JsValue, properties: &JsValue) -> Promise;
+        pub fn init_publisher_async(
+            this: &OpenVidu,
+            target: &JsValue,
+            properties: &JsValue,
+        ) -> Promise;
 
         pub type Session;
         #[wasm_bindgen(method)]
@@ -67,10 +71,16 @@ pub struct OvError {
 
 impl OvError {
     fn from_js(value: JsValue) -> OvError {
-        let field = |key: &str| Reflect::get(&value, &JsValue::from_str(key)).ok().and_then(|v| v.as_string());
+        let field = |key: &str| {
+            Reflect::get(&value, &JsValue::from_str(key))
+                .ok()
+                .and_then(|v| v.as_string())
+        };
         OvError {
             name: field("name").unwrap_or_default(),
-            message: field("message").or_else(|| value.as_string()).unwrap_or_else(|| "unknown error".into()),
+            message: field("message")
+                .or_else(|| value.as_string())
+                .unwrap_or_else(|| "unknown error".into()),
         }
     }
 
@@ -78,9 +88,16 @@ impl OvError {
     pub fn is_device_problem(&self) -> bool {
         matches!(
             self.name.as_str(),
-            "DEVICE_ACCESS_DENIED" | "DEVICE_ALREADY_IN_USE" | "NO_INPUT_SOURCE_SET" | "INPUT_VIDEO_DEVICE_NOT_FOUND"
-                | "INPUT_AUDIO_DEVICE_NOT_FOUND" | "INPUT_AUDIO_DEVICE_GENERIC_ERROR" | "INPUT_VIDEO_DEVICE_GENERIC_ERROR"
-                | "NotAllowedError" | "NotFoundError" | "NotReadableError"
+            "DEVICE_ACCESS_DENIED"
+                | "DEVICE_ALREADY_IN_USE"
+                | "NO_INPUT_SOURCE_SET"
+                | "INPUT_VIDEO_DEVICE_NOT_FOUND"
+                | "INPUT_AUDIO_DEVICE_NOT_FOUND"
+                | "INPUT_AUDIO_DEVICE_GENERIC_ERROR"
+                | "INPUT_VIDEO_DEVICE_GENERIC_ERROR"
+                | "NotAllowedError"
+                | "NotFoundError"
+                | "NotReadableError"
         )
     }
 }
@@ -99,10 +116,14 @@ pub struct RemoteStream {
 /// What happens in a call, for the view to react to.
 pub enum CallEvent {
     StreamCreated(RemoteStream),
-    StreamDestroyed { stream_id: String },
+    StreamDestroyed {
+        stream_id: String,
+    },
     /// The session ended; `reason` as openvidu-browser gives it (`disconnect` when we left ourselves,
     /// `networkDisconnect`, `forceDisconnectByServer`, `sessionClosedByServer`, ...).
-    Disconnected { reason: String },
+    Disconnected {
+        reason: String,
+    },
     Reconnecting,
     Reconnected,
 }
@@ -126,7 +147,10 @@ pub struct Call {
 }
 
 fn get_string(value: &JsValue, key: &str) -> String {
-    Reflect::get(value, &JsValue::from_str(key)).ok().and_then(|v| v.as_string()).unwrap_or_default()
+    Reflect::get(value, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
 }
 
 impl Call {
@@ -149,7 +173,9 @@ impl Call {
         on(
             "streamCreated",
             Box::new(move |event: JsValue| {
-                let Ok(stream) = Reflect::get(&event, &JsValue::from_str("stream")) else { return };
+                let Ok(stream) = Reflect::get(&event, &JsValue::from_str("stream")) else {
+                    return;
+                };
                 let stream: js::Stream = stream.unchecked_into();
                 let connection = stream.connection();
                 let (nickname, user) = crate::model::parse_connection_data(&connection.data());
@@ -166,27 +192,56 @@ impl Call {
         on(
             "streamDestroyed",
             Box::new(move |event: JsValue| {
-                let Ok(stream) = Reflect::get(&event, &JsValue::from_str("stream")) else { return };
+                let Ok(stream) = Reflect::get(&event, &JsValue::from_str("stream")) else {
+                    return;
+                };
                 let stream: js::Stream = stream.unchecked_into();
-                emit(CallEvent::StreamDestroyed { stream_id: stream.stream_id() });
+                emit(CallEvent::StreamDestroyed {
+                    stream_id: stream.stream_id(),
+                });
             }),
         );
         let emit = on_event.clone();
-        on("sessionDisconnected", Box::new(move |event: JsValue| emit(CallEvent::Disconnected { reason: get_string(&event, "reason") })));
+        on(
+            "sessionDisconnected",
+            Box::new(move |event: JsValue| {
+                emit(CallEvent::Disconnected {
+                    reason: get_string(&event, "reason"),
+                })
+            }),
+        );
         let emit = on_event.clone();
-        on("reconnecting", Box::new(move |_| emit(CallEvent::Reconnecting)));
+        on(
+            "reconnecting",
+            Box::new(move |_| emit(CallEvent::Reconnecting)),
+        );
         let emit = on_event;
-        on("reconnected", Box::new(move |_| emit(CallEvent::Reconnected)));
+        on(
+            "reconnected",
+            Box::new(move |_| emit(CallEvent::Reconnected)),
+        );
         // Without a handler openvidu-browser only logs exceptions; they are followed by the events above.
         on("exception", Box::new(|_| {}));
-        Ok(Call { ov, session, _handlers: handlers })
+        Ok(Call {
+            ov,
+            session,
+            _handlers: handlers,
+        })
     }
 
     /// Joins with `token`; `nickname` becomes the `clientData` everyone else sees.
     pub async fn connect(&self, token: &str, nickname: &str) -> Result<(), OvError> {
         let metadata = js_sys::Object::new();
-        Reflect::set(&metadata, &JsValue::from_str("clientData"), &JsValue::from_str(nickname)).ok();
-        JsFuture::from(self.session.connect(token, &metadata)).await.map(|_| ()).map_err(OvError::from_js)
+        Reflect::set(
+            &metadata,
+            &JsValue::from_str("clientData"),
+            &JsValue::from_str(nickname),
+        )
+        .ok();
+        JsFuture::from(self.session.connect(token, &metadata))
+            .await
+            .map(|_| ())
+            .map_err(OvError::from_js)
     }
 
     /// Receives a remote stream.
@@ -209,7 +264,9 @@ impl Call {
             .await
             .map_err(OvError::from_js)?;
         let publisher: js::StreamManager = publisher.unchecked_into();
-        JsFuture::from(self.session.publish(&publisher)).await.map_err(OvError::from_js)?;
+        JsFuture::from(self.session.publish(&publisher))
+            .await
+            .map_err(OvError::from_js)?;
         Ok(StreamView(publisher))
     }
 

@@ -8,7 +8,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "server", version, about = "Secure video calls: the app server", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "server",
+    version,
+    about = "Secure video calls: the app server",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -67,7 +72,12 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENVIDU_URL", conflicts_with = "url_arg")]
     pub openvidu_url: Option<String>,
     /// OpenVidu secret.
-    #[arg(long, env = "OPENVIDU_SECRET", hide_env_values = true, conflicts_with = "secret_arg")]
+    #[arg(
+        long,
+        env = "OPENVIDU_SECRET",
+        hide_env_values = true,
+        conflicts_with = "secret_arg"
+    )]
     pub openvidu_secret: Option<String>,
     /// PEM file of a CA to trust for the OpenVidu server's certificate (a self-signed or private one).
     #[arg(long, env = "OPENVIDU_CA")]
@@ -119,7 +129,11 @@ pub struct ServeArgs {
 #[derive(Clone)]
 pub enum Media {
     /// Start one in-process, with a random secret.
-    Embedded { udp: SocketAddr, public_ip: Option<IpAddr>, secret: Option<Secret> },
+    Embedded {
+        udp: SocketAddr,
+        public_ip: Option<IpAddr>,
+        secret: Option<Secret>,
+    },
     /// Use a running OpenVidu 2.x.
     External(OpenViduSettings),
 }
@@ -145,7 +159,10 @@ pub struct Settings {
 impl ServeArgs {
     pub fn check(self) -> anyhow::Result<Settings> {
         let url = self.url_arg.or(self.openvidu_url).filter(|u| !u.is_empty());
-        let secret = self.secret_arg.or(self.openvidu_secret).filter(|s| !s.is_empty());
+        let secret = self
+            .secret_arg
+            .or(self.openvidu_secret)
+            .filter(|s| !s.is_empty());
         let media = match (url, secret) {
             (None, None) => Media::Embedded {
                 udp: self.media_udp,
@@ -154,7 +171,10 @@ impl ServeArgs {
             },
             (Some(url), Some(secret)) => {
                 let ca_pem = match &self.openvidu_ca {
-                    Some(path) => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),
+                    Some(path) => Some(
+                        std::fs::read(path)
+                            .with_context(|| format!("reading {}", path.display()))?,
+                    ),
                     None => None,
                 };
                 Media::External(OpenViduSettings {
@@ -219,8 +239,16 @@ mod tests {
 
     #[test]
     fn seed_form_means_external_without_demo() {
-        let s = parse(&["--listen", "127.0.0.1:5000", "https://media.example.com", "MY_SECRET"]).unwrap();
-        let Media::External(ov) = s.media else { panic!("expected external") };
+        let s = parse(&[
+            "--listen",
+            "127.0.0.1:5000",
+            "https://media.example.com",
+            "MY_SECRET",
+        ])
+        .unwrap();
+        let Media::External(ov) = s.media else {
+            panic!("expected external")
+        };
         assert_eq!(ov.url, "https://media.example.com");
         assert_eq!(ov.secret.expose(), "MY_SECRET");
         assert!(!ov.insecure_tls);
@@ -238,7 +266,11 @@ mod tests {
 
     #[test]
     fn user_subcommands_parse() {
-        let cli = Cli::try_parse_from(["server", "user", "add", "alice", "--role", "SUBSCRIBER"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::User(UserCommand::Add { .. }))));
+        let cli = Cli::try_parse_from(["server", "user", "add", "alice", "--role", "SUBSCRIBER"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::User(UserCommand::Add { .. }))
+        ));
     }
 }

@@ -65,7 +65,9 @@ impl Running {
 
 fn random_secret() -> String {
     let mut rng = rand::rng();
-    (0..32).map(|_| rng.sample(rand::distr::Alphanumeric) as char).collect()
+    (0..32)
+        .map(|_| rng.sample(rand::distr::Alphanumeric) as char)
+        .collect()
 }
 
 /// Starts serving as `settings` say; the throttling policy is a parameter so that tests can make it small.
@@ -77,16 +79,26 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
     let users = Users::open(db.clone()).await?;
     if settings.demo {
         users.ensure_demo_users().await?;
-        tracing::warn!("demo mode: accounts publisher1, publisher2 and subscriber exist with password \"pass\"");
+        tracing::warn!(
+            "demo mode: accounts publisher1, publisher2 and subscriber exist with password \"pass\""
+        );
     }
 
     let listener = std::net::TcpListener::bind(settings.listen)
         .with_context(|| format!("listening on {}", settings.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let scheme = if settings.tls.is_some() { "https" } else { "http" };
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let public_url = settings.public_url.clone().unwrap_or_else(|| {
-        let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+        let host = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
         format!("{scheme}://{host}")
     });
 
@@ -95,12 +107,21 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
     let (openvidu_settings, media) = match &settings.media {
         Media::External(ov) => {
             if ov.insecure_tls {
-                tracing::warn!("!!! --openvidu-insecure-tls: the OpenVidu server's certificate is NOT verified. Development only. !!!");
+                tracing::warn!(
+                    "!!! --openvidu-insecure-tls: the OpenVidu server's certificate is NOT verified. Development only. !!!"
+                );
             }
             (ov.clone(), None)
         }
-        Media::Embedded { udp, public_ip, secret } => {
-            let secret = secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_else(random_secret);
+        Media::Embedded {
+            udp,
+            public_ip,
+            secret,
+        } => {
+            let secret = secret
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_else(random_secret);
             let mut config = mediaserver::Config::new(mediaserver::Secret::new(secret.clone()));
             config.udp = *udp;
             config.public_ip = *public_ip;
@@ -121,12 +142,21 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
             }));
             stop.push(tx);
             tracing::info!(udp = %media.udp_addr(), "embedded media server started");
-            let settings = OpenViduSettings { url: internal_url, secret: Secret::new(secret), ca_pem: None, insecure_tls: false };
+            let settings = OpenViduSettings {
+                url: internal_url,
+                secret: Secret::new(secret),
+                ca_pem: None,
+                insecure_tls: false,
+            };
             (settings, Some(media))
         }
     };
 
-    let state = AppState { users, throttle: Arc::new(Throttle::new(throttle)), openvidu: OpenVidu::new(&openvidu_settings)? };
+    let state = AppState {
+        users,
+        throttle: Arc::new(Throttle::new(throttle)),
+        openvidu: OpenVidu::new(&openvidu_settings)?,
+    };
     let mut router = site_router(&settings, addr, state.clone());
     if let Some(media) = &media {
         router = router.merge(media.router());
@@ -154,7 +184,9 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
         }
         Some(tls) => {
             let rustls = match tls {
-                Tls::Files { cert, key } => axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?,
+                Tls::Files { cert, key } => {
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?
+                }
                 Tls::SelfSigned => {
                     let (cert, key) = tls::self_signed(&settings.data_dir, &public_url)?;
                     axum_server::tls_rustls::RustlsConfig::from_pem(cert, key).await?
@@ -174,12 +206,22 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
         }
     }
     tracing::info!("serving on {public_url} (listening on {addr})");
-    Ok(Running { addr, public_url, stop, tasks, media, state })
+    Ok(Running {
+        addr,
+        public_url,
+        stop,
+        tasks,
+        media,
+        state,
+    })
 }
 
 /// The Leptos pages, the server functions, and the built files (pkg/, js/).
 fn site_router(settings: &Settings, addr: SocketAddr, state: AppState) -> Router {
-    let env = std::env::var("LEPTOS_ENV").ok().and_then(|e| e.parse().ok()).unwrap_or(leptos::config::Env::PROD);
+    let env = std::env::var("LEPTOS_ENV")
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(leptos::config::Env::PROD);
     let options = LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "app".into()))
         .site_root(settings.site_root.to_string_lossy().to_string())
@@ -190,9 +232,12 @@ fn site_router(settings: &Settings, addr: SocketAddr, state: AppState) -> Router
     let routes = generate_route_list(app::App);
     let shell_options = options.clone();
     Router::new()
-        .leptos_routes_with_context(&options, routes, move || provide_context(state.clone()), move || {
-            app::shell(shell_options.clone())
-        })
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(state.clone()),
+            move || app::shell(shell_options.clone()),
+        )
         .fallback_service(ServeDir::new(&settings.site_root))
         .with_state(options)
 }

@@ -6,7 +6,10 @@ use std::path::Path;
 
 /// The PEM certificate and key, generated for the host of `public_url` (plus localhost) when missing.
 pub fn self_signed(data_dir: &Path, public_url: &str) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
-    let (cert_path, key_path) = (data_dir.join("self-signed.crt"), data_dir.join("self-signed.key"));
+    let (cert_path, key_path) = (
+        data_dir.join("self-signed.crt"),
+        data_dir.join("self-signed.key"),
+    );
     if cert_path.exists() && key_path.exists() {
         return Ok((std::fs::read(&cert_path)?, std::fs::read(&key_path)?));
     }
@@ -21,18 +24,27 @@ pub fn self_signed(data_dir: &Path, public_url: &str) -> anyhow::Result<(Vec<u8>
     if !names.contains(&host) {
         names.push(host);
     }
-    let generated = rcgen::generate_simple_self_signed(names).context("generating a self-signed certificate")?;
+    let generated = rcgen::generate_simple_self_signed(names)
+        .context("generating a self-signed certificate")?;
     let (cert, key) = (generated.cert.pem(), generated.key_pair.serialize_pem());
     std::fs::write(&cert_path, &cert)?;
     write_private(&key_path, key.as_bytes())?;
-    tracing::warn!("generated a self-signed certificate: {}", cert_path.display());
+    tracing::warn!(
+        "generated a self-signed certificate: {}",
+        cert_path.display()
+    );
     Ok((cert.into_bytes(), key.into_bytes()))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(bytes)?;
     Ok(())
 }

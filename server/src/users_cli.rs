@@ -9,7 +9,9 @@ use std::io::{BufRead, IsTerminal};
 
 pub async fn run(command: UserCommand) -> anyhow::Result<()> {
     let data = match &command {
-        UserCommand::Add { data, .. } | UserCommand::List { data } | UserCommand::Remove { data, .. } => data.clone(),
+        UserCommand::Add { data, .. }
+        | UserCommand::List { data }
+        | UserCommand::Remove { data, .. } => data.clone(),
     };
     std::fs::create_dir_all(&data.data_dir)?;
     let users = Users::open(open_db(&data.data_dir.join("app.db")).await?).await?;
@@ -18,7 +20,10 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let password = read_password()?;
             users.upsert(&name, &password, role).await?;
-            println!("user {} saved with role {role}", app::backend::users::normalize_name(&name));
+            println!(
+                "user {} saved with role {role}",
+                app::backend::users::normalize_name(&name)
+            );
         }
         UserCommand::List { .. } => {
             for user in users.list().await? {
@@ -44,7 +49,10 @@ fn read_password() -> anyhow::Result<String> {
         Ok(first)
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }

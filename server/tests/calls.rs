@@ -13,7 +13,14 @@ async fn get_token_gives_each_user_their_role() {
     let p1 = app.login("publisher1", "pass").await;
     let sub = app.login("subscriber", "pass").await;
 
-    let a = app.post("/api/get-token", json!({"call": "SessionA"}), Some(&p1), &[]).await;
+    let a = app
+        .post(
+            "/api/get-token",
+            json!({"call": "SessionA"}),
+            Some(&p1),
+            &[],
+        )
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["role"], "PUBLISHER");
     assert_eq!(a.json["call"], "SessionA");
@@ -22,16 +29,41 @@ async fn get_token_gives_each_user_their_role() {
     assert!(token.starts_with(&expected), "{token}");
 
     // Second user, same call: the session exists (409 inside), a new connection is made.
-    let b = app.post("/api/get-token", json!({"call": "SessionA"}), Some(&sub), &[]).await;
+    let b = app
+        .post(
+            "/api/get-token",
+            json!({"call": "SessionA"}),
+            Some(&sub),
+            &[],
+        )
+        .await;
     assert_eq!(b.status, 200, "{}", b.text);
     assert_eq!(b.json["role"], "SUBSCRIBER");
     assert_ne!(a.json["connection_id"], b.json["connection_id"]);
 
     // The media server holds both, each with the user as server data.
-    let session = app.running.state().openvidu.session("SessionA").await.unwrap().expect("session exists");
-    let data: Vec<_> = session.connections.content.iter().filter_map(|c| c.server_data.clone()).collect();
-    assert!(data.contains(&r#"{"serverData":"publisher1"}"#.to_owned()), "{data:?}");
-    assert!(data.contains(&r#"{"serverData":"subscriber"}"#.to_owned()), "{data:?}");
+    let session = app
+        .running
+        .state()
+        .openvidu
+        .session("SessionA")
+        .await
+        .unwrap()
+        .expect("session exists");
+    let data: Vec<_> = session
+        .connections
+        .content
+        .iter()
+        .filter_map(|c| c.server_data.clone())
+        .collect();
+    assert!(
+        data.contains(&r#"{"serverData":"publisher1"}"#.to_owned()),
+        "{data:?}"
+    );
+    assert!(
+        data.contains(&r#"{"serverData":"subscriber"}"#.to_owned()),
+        "{data:?}"
+    );
     app.running.shutdown().await;
 }
 
@@ -41,7 +73,9 @@ async fn bad_call_names_are_refused() {
     let app = TestApp::start(dir.path()).await;
     let p1 = app.login("publisher1", "pass").await;
     for call in ["", "with space", "../etc", "a/b", &"x".repeat(65)] {
-        let a = app.post("/api/get-token", json!({"call": call}), Some(&p1), &[]).await;
+        let a = app
+            .post("/api/get-token", json!({"call": call}), Some(&p1), &[])
+            .await;
         assert_eq!(a.status, 400, "{call:?}: {}", a.text);
     }
     app.running.shutdown().await;
@@ -53,27 +87,75 @@ async fn remove_user_only_removes_ones_own_connection() {
     let app = TestApp::start(dir.path()).await;
     let p1 = app.login("publisher1", "pass").await;
     let p2 = app.login("publisher2", "pass").await;
-    let t1 = app.post("/api/get-token", json!({"call": "Room1"}), Some(&p1), &[]).await;
-    let t2 = app.post("/api/get-token", json!({"call": "Room1"}), Some(&p2), &[]).await;
-    let (c1, c2) = (t1.json["connection_id"].as_str().unwrap(), t2.json["connection_id"].as_str().unwrap());
+    let t1 = app
+        .post("/api/get-token", json!({"call": "Room1"}), Some(&p1), &[])
+        .await;
+    let t2 = app
+        .post("/api/get-token", json!({"call": "Room1"}), Some(&p2), &[])
+        .await;
+    let (c1, c2) = (
+        t1.json["connection_id"].as_str().unwrap(),
+        t2.json["connection_id"].as_str().unwrap(),
+    );
 
-    let theft = app.post("/api/remove-user", json!({"call": "Room1", "connection_id": c1}), Some(&p2), &[]).await;
+    let theft = app
+        .post(
+            "/api/remove-user",
+            json!({"call": "Room1", "connection_id": c1}),
+            Some(&p2),
+            &[],
+        )
+        .await;
     assert_eq!(theft.status, 403, "{}", theft.text);
 
-    let own = app.post("/api/remove-user", json!({"call": "Room1", "connection_id": c1}), Some(&p1), &[]).await;
+    let own = app
+        .post(
+            "/api/remove-user",
+            json!({"call": "Room1", "connection_id": c1}),
+            Some(&p1),
+            &[],
+        )
+        .await;
     assert_eq!(own.status, 200, "{}", own.text);
     // Again: already gone, harmless.
-    let again = app.post("/api/remove-user", json!({"call": "Room1", "connection_id": c1}), Some(&p1), &[]).await;
+    let again = app
+        .post(
+            "/api/remove-user",
+            json!({"call": "Room1", "connection_id": c1}),
+            Some(&p1),
+            &[],
+        )
+        .await;
     assert_eq!(again.status, 200, "{}", again.text);
     // Unknown call: harmless too.
-    let none = app.post("/api/remove-user", json!({"call": "NoSuchRoom", "connection_id": c1}), Some(&p1), &[]).await;
+    let none = app
+        .post(
+            "/api/remove-user",
+            json!({"call": "NoSuchRoom", "connection_id": c1}),
+            Some(&p1),
+            &[],
+        )
+        .await;
     assert_eq!(none.status, 200, "{}", none.text);
 
     let ov = &app.running.state().openvidu;
-    assert!(ov.session("Room1").await.unwrap().is_some(), "publisher2 is still in it");
-    let last = app.post("/api/remove-user", json!({"call": "Room1", "connection_id": c2}), Some(&p2), &[]).await;
+    assert!(
+        ov.session("Room1").await.unwrap().is_some(),
+        "publisher2 is still in it"
+    );
+    let last = app
+        .post(
+            "/api/remove-user",
+            json!({"call": "Room1", "connection_id": c2}),
+            Some(&p2),
+            &[],
+        )
+        .await;
     assert_eq!(last.status, 200);
-    assert!(ov.session("Room1").await.unwrap().is_none(), "the empty call is closed");
+    assert!(
+        ov.session("Room1").await.unwrap().is_none(),
+        "the empty call is closed"
+    );
     app.running.shutdown().await;
 }
 
@@ -83,9 +165,23 @@ async fn a_closed_call_is_simply_created_again() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(dir.path()).await;
     let p1 = app.login("publisher1", "pass").await;
-    assert_eq!(app.post("/api/get-token", json!({"call": "Again"}), Some(&p1), &[]).await.status, 200);
-    assert!(app.running.state().openvidu.delete_session("Again").await.unwrap());
-    let a = app.post("/api/get-token", json!({"call": "Again"}), Some(&p1), &[]).await;
+    assert_eq!(
+        app.post("/api/get-token", json!({"call": "Again"}), Some(&p1), &[])
+            .await
+            .status,
+        200
+    );
+    assert!(
+        app.running
+            .state()
+            .openvidu
+            .delete_session("Again")
+            .await
+            .unwrap()
+    );
+    let a = app
+        .post("/api/get-token", json!({"call": "Again"}), Some(&p1), &[])
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
     app.running.shutdown().await;
 }
@@ -102,7 +198,14 @@ async fn a_restart_keeps_users_logged_in() {
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json["user"], "publisher1");
     // And the new media server (new secret, new state) hands out tokens at once.
-    let t = app.post("/api/get-token", json!({"call": "SessionA"}), Some(&cookie), &[]).await;
+    let t = app
+        .post(
+            "/api/get-token",
+            json!({"call": "SessionA"}),
+            Some(&cookie),
+            &[],
+        )
+        .await;
     assert_eq!(t.status, 200, "{}", t.text);
     app.running.shutdown().await;
 }
@@ -112,9 +215,26 @@ async fn a_removed_user_is_logged_out() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(dir.path()).await;
     let cookie = app.login("subscriber", "pass").await;
-    assert!(app.running.state().users.remove("subscriber").await.unwrap());
-    assert_eq!(app.post("/api/me", json!({}), Some(&cookie), &[]).await.status, 401);
-    assert_eq!(app.post("/api/get-token", json!({"call": "S"}), Some(&cookie), &[]).await.status, 401);
+    assert!(
+        app.running
+            .state()
+            .users
+            .remove("subscriber")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        app.post("/api/me", json!({}), Some(&cookie), &[])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.post("/api/get-token", json!({"call": "S"}), Some(&cookie), &[])
+            .await
+            .status,
+        401
+    );
     app.running.shutdown().await;
 }
 
@@ -130,7 +250,14 @@ async fn media_server_unreachable_is_a_clear_error() {
     });
     let app = TestApp::start_with(settings, common::small_throttle()).await;
     let cookie = app.login("publisher1", "pass").await;
-    let a = app.post("/api/get-token", json!({"call": "SessionA"}), Some(&cookie), &[]).await;
+    let a = app
+        .post(
+            "/api/get-token",
+            json!({"call": "SessionA"}),
+            Some(&cookie),
+            &[],
+        )
+        .await;
     assert_eq!(a.status, 502, "{}", a.text);
     assert_eq!(a.json, json!("MediaServerUnavailable"));
     app.running.shutdown().await;
@@ -141,11 +268,27 @@ async fn under_https_tokens_point_at_the_same_origin_over_wss() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = common::settings(dir.path());
     settings.tls = Some(server::config::Tls::SelfSigned);
-    let running = server::start(settings, common::small_throttle()).await.unwrap();
+    let running = server::start(settings, common::small_throttle())
+        .await
+        .unwrap();
     let base = format!("https://{}", running.addr());
-    let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-    let login = http.post(format!("{base}/api/login")).json(&json!({"username": "publisher1", "password": "pass"})).send().await.unwrap();
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{base}/api/login"))
+        .json(&json!({"username": "publisher1", "password": "pass"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let ticket: serde_json::Value = http
         .post(format!("{base}/api/get-token"))
         .header("cookie", cookie)
@@ -157,6 +300,9 @@ async fn under_https_tokens_point_at_the_same_origin_over_wss() {
         .await
         .unwrap();
     let token = ticket["token"].as_str().unwrap();
-    assert!(token.starts_with(&format!("wss://{}?sessionId=Secure&token=", running.addr())), "{token}");
+    assert!(
+        token.starts_with(&format!("wss://{}?sessionId=Secure&token=", running.addr())),
+        "{token}"
+    );
     running.shutdown().await;
 }

@@ -39,17 +39,43 @@ async fn no_secret_reaches_the_log() {
     }
     let app = TestApp::start_with(settings, common::small_throttle()).await;
     let password = "S3cret-pass-phrase-42";
-    app.running.state().users.upsert("alice", password, app::model::Role::Publisher).await.unwrap();
+    app.running
+        .state()
+        .users
+        .upsert("alice", password, app::model::Role::Publisher)
+        .await
+        .unwrap();
 
-    let bad = app.post("/api/login", json!({"username": "alice", "password": "wrong-pw-9d8c7b"}), None, &[]).await;
+    let bad = app
+        .post(
+            "/api/login",
+            json!({"username": "alice", "password": "wrong-pw-9d8c7b"}),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(bad.status, 401);
     let cookie = app.login("alice", password).await;
-    let ticket = app.post("/api/get-token", json!({"call": "LogCheck"}), Some(&cookie), &[]).await;
+    let ticket = app
+        .post(
+            "/api/get-token",
+            json!({"call": "LogCheck"}),
+            Some(&cookie),
+            &[],
+        )
+        .await;
     assert_eq!(ticket.status, 200, "{}", ticket.text);
     let token = ticket.json["token"].as_str().unwrap().to_owned();
     let token_id = token.split("token=").nth(1).unwrap().to_owned();
     let cid = ticket.json["connection_id"].as_str().unwrap().to_owned();
-    let removed = app.post("/api/remove-user", json!({"call": "LogCheck", "connection_id": cid}), Some(&cookie), &[]).await;
+    let removed = app
+        .post(
+            "/api/remove-user",
+            json!({"call": "LogCheck", "connection_id": cid}),
+            Some(&cookie),
+            &[],
+        )
+        .await;
     assert_eq!(removed.status, 200);
     app.post("/api/logout", json!({}), Some(&cookie), &[]).await;
     app.running.shutdown().await;
@@ -67,7 +93,10 @@ async fn no_secret_reaches_the_log() {
         assert!(!log.contains(secret), "the {what} is in the log");
     }
     let basic = base64_of(&format!("OPENVIDUAPP:{media_secret}"));
-    assert!(!log.contains(&basic), "the Basic credentials are in the log");
+    assert!(
+        !log.contains(&basic),
+        "the Basic credentials are in the log"
+    );
 }
 
 fn base64_of(s: &str) -> String {

@@ -10,7 +10,14 @@ use serde_json::json;
 async fn login_sets_a_hardened_cookie() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(dir.path()).await;
-    let a = app.post("/api/login", json!({"username": "publisher1", "password": "pass"}), None, &[]).await;
+    let a = app
+        .post(
+            "/api/login",
+            json!({"username": "publisher1", "password": "pass"}),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json, json!({"user": "publisher1", "role": "PUBLISHER"}));
     let cookie = a.set_cookie().unwrap();
@@ -28,8 +35,13 @@ async fn https_cookie_is_secure_and_host_prefixed() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = common::settings(dir.path());
     settings.tls = Some(server::config::Tls::SelfSigned);
-    let running = server::start(settings, common::small_throttle()).await.unwrap();
-    let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let running = server::start(settings, common::small_throttle())
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
     let res = http
         .post(format!("https://{}/api/login", running.addr()))
         .json(&json!({"username": "publisher1", "password": "pass"}))
@@ -39,7 +51,10 @@ async fn https_cookie_is_secure_and_host_prefixed() {
     assert_eq!(res.status(), 200);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("__Host-session="), "{cookie}");
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Domain"), "{cookie}");
     running.shutdown().await;
 }
@@ -48,8 +63,22 @@ async fn https_cookie_is_secure_and_host_prefixed() {
 async fn unknown_user_and_wrong_password_look_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(dir.path()).await;
-    let wrong = app.post("/api/login", json!({"username": "publisher1", "password": "nope"}), None, &[]).await;
-    let unknown = app.post("/api/login", json!({"username": "nobody", "password": "nope"}), None, &[]).await;
+    let wrong = app
+        .post(
+            "/api/login",
+            json!({"username": "publisher1", "password": "nope"}),
+            None,
+            &[],
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/api/login",
+            json!({"username": "nobody", "password": "nope"}),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(unknown.status, 401);
     assert_eq!(wrong.text, unknown.text);
@@ -64,12 +93,21 @@ async fn unauthenticated_calls_are_refused() {
     for (path, body) in [
         ("/api/me", json!({})),
         ("/api/get-token", json!({"call": "SessionA"})),
-        ("/api/remove-user", json!({"call": "SessionA", "connection_id": "con_X"})),
+        (
+            "/api/remove-user",
+            json!({"call": "SessionA", "connection_id": "con_X"}),
+        ),
     ] {
         let a = app.post(path, body.clone(), None, &[]).await;
         assert_eq!(a.status, 401, "{path}: {}", a.text);
-        let forged = app.post(path, body, Some("session=AAAAAAAAAAAAAAAAAAAAAA"), &[]).await;
-        assert_eq!(forged.status, 401, "{path} with a made-up id: {}", forged.text);
+        let forged = app
+            .post(path, body, Some("session=AAAAAAAAAAAAAAAAAAAAAA"), &[])
+            .await;
+        assert_eq!(
+            forged.status, 401,
+            "{path} with a made-up id: {}",
+            forged.text
+        );
     }
     app.running.shutdown().await;
 }
@@ -80,21 +118,51 @@ async fn session_id_rotates_at_login_and_dies_at_logout() {
     let app = TestApp::start(dir.path()).await;
     let first = app.login("publisher1", "pass").await;
     // Logging in again from the same browser (sending the old cookie) issues a new id...
-    let a = app.post("/api/login", json!({"username": "publisher2", "password": "pass"}), Some(&first), &[]).await;
+    let a = app
+        .post(
+            "/api/login",
+            json!({"username": "publisher2", "password": "pass"}),
+            Some(&first),
+            &[],
+        )
+        .await;
     assert_eq!(a.status, 200);
     let second = a.cookie().unwrap();
     assert_ne!(first, second);
     // ...and the old one no longer works.
-    assert_eq!(app.post("/api/me", json!({}), Some(&first), &[]).await.status, 401);
+    assert_eq!(
+        app.post("/api/me", json!({}), Some(&first), &[])
+            .await
+            .status,
+        401
+    );
     let me = app.post("/api/me", json!({}), Some(&second), &[]).await;
     assert_eq!(me.json, json!({"user": "publisher2", "role": "PUBLISHER"}));
 
     let out = app.post("/api/logout", json!({}), Some(&second), &[]).await;
     assert_eq!(out.status, 200);
     let removal = out.set_cookie().unwrap();
-    assert!(removal.contains("Max-Age=0") || removal.contains("Expires=Thu, 01 Jan 1970"), "{removal}");
-    assert_eq!(app.post("/api/me", json!({}), Some(&second), &[]).await.status, 401);
-    assert_eq!(app.post("/api/get-token", json!({"call": "SessionA"}), Some(&second), &[]).await.status, 401);
+    assert!(
+        removal.contains("Max-Age=0") || removal.contains("Expires=Thu, 01 Jan 1970"),
+        "{removal}"
+    );
+    assert_eq!(
+        app.post("/api/me", json!({}), Some(&second), &[])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.post(
+            "/api/get-token",
+            json!({"call": "SessionA"}),
+            Some(&second),
+            &[]
+        )
+        .await
+        .status,
+        401
+    );
     app.running.shutdown().await;
 }
 
@@ -103,15 +171,29 @@ async fn failed_logins_are_throttled_per_account() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(dir.path()).await;
     for _ in 0..3 {
-        let a = app.post("/api/login", json!({"username": "publisher1", "password": "bad"}), None, &[]).await;
+        let a = app
+            .post(
+                "/api/login",
+                json!({"username": "publisher1", "password": "bad"}),
+                None,
+                &[],
+            )
+            .await;
         assert_eq!(a.status, 401);
     }
     // Locked: even the right password waits, and spelling the name differently does not help.
     for name in ["publisher1", " PUBLISHER1 "] {
-        let a = app.post("/api/login", json!({"username": name, "password": "pass"}), None, &[]).await;
+        let a = app
+            .post(
+                "/api/login",
+                json!({"username": name, "password": "pass"}),
+                None,
+                &[],
+            )
+            .await;
         assert_eq!(a.status, 429, "{name}: {}", a.text);
         let retry: u64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
-        assert!(retry >= 1 && retry <= 60, "{retry}");
+        assert!((1..=60).contains(&retry), "{retry}");
     }
     // Another account is not locked by this (the address limit is higher).
     app.login("publisher2", "pass").await;
@@ -124,10 +206,24 @@ async fn failed_logins_are_throttled_per_address() {
     let app = TestApp::start(dir.path()).await;
     // Six different names, one address: the body changes, the address limit holds.
     for i in 0..6 {
-        let a = app.post("/api/login", json!({"username": format!("guess{i}"), "password": "bad"}), None, &[]).await;
+        let a = app
+            .post(
+                "/api/login",
+                json!({"username": format!("guess{i}"), "password": "bad"}),
+                None,
+                &[],
+            )
+            .await;
         assert_eq!(a.status, 401);
     }
-    let a = app.post("/api/login", json!({"username": "subscriber", "password": "pass"}), None, &[]).await;
+    let a = app
+        .post(
+            "/api/login",
+            json!({"username": "subscriber", "password": "pass"}),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(a.status, 429, "{}", a.text);
     assert!(a.headers.contains_key("retry-after"));
     app.running.shutdown().await;
@@ -138,24 +234,72 @@ async fn cross_site_requests_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(dir.path()).await;
     let body = json!({"username": "publisher1", "password": "pass"});
-    let a = app.post("/api/login", body.clone(), None, &[("origin", "http://evil.example")]).await;
+    let a = app
+        .post(
+            "/api/login",
+            body.clone(),
+            None,
+            &[("origin", "http://evil.example")],
+        )
+        .await;
     assert_eq!(a.status, 403);
-    let a = app.post("/api/login", body.clone(), None, &[("sec-fetch-site", "cross-site")]).await;
+    let a = app
+        .post(
+            "/api/login",
+            body.clone(),
+            None,
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
     assert_eq!(a.status, 403);
-    let a = app.post("/api/login", body.clone(), None, &[("sec-fetch-site", "same-site")]).await;
+    let a = app
+        .post(
+            "/api/login",
+            body.clone(),
+            None,
+            &[("sec-fetch-site", "same-site")],
+        )
+        .await;
     assert_eq!(a.status, 403);
 
     // A logged-in victim's cookie does not help a cross-site request either.
     let cookie = app.login("publisher1", "pass").await;
-    let a = app.post("/api/get-token", json!({"call": "X"}), Some(&cookie), &[("sec-fetch-site", "cross-site")]).await;
+    let a = app
+        .post(
+            "/api/get-token",
+            json!({"call": "X"}),
+            Some(&cookie),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
     assert_eq!(a.status, 403);
-    let a = app.post("/api/logout", json!({}), Some(&cookie), &[("origin", "https://evil.example")]).await;
+    let a = app
+        .post(
+            "/api/logout",
+            json!({}),
+            Some(&cookie),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
     assert_eq!(a.status, 403);
-    assert_eq!(app.post("/api/me", json!({}), Some(&cookie), &[]).await.status, 200, "still logged in");
+    assert_eq!(
+        app.post("/api/me", json!({}), Some(&cookie), &[])
+            .await
+            .status,
+        200,
+        "still logged in"
+    );
 
     // Same origin passes.
     let origin = app.base.clone();
-    let a = app.post("/api/login", body, None, &[("origin", &origin), ("sec-fetch-site", "same-origin")]).await;
+    let a = app
+        .post(
+            "/api/login",
+            body,
+            None,
+            &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
     assert_eq!(a.status, 200);
     app.running.shutdown().await;
 }

@@ -18,17 +18,20 @@ pub async fn session() -> Result<Session, AppError> {
 
 /// The TCP peer. Forwarded-for headers are not trusted: put no proxy in front, or extend this.
 pub async fn peer_ip() -> Result<IpAddr, AppError> {
-    let ConnectInfo(addr) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.map_err(|e| {
-        tracing::error!("no peer address: {e}");
-        AppError::Internal
-    })?;
+    let ConnectInfo(addr) = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map_err(|e| {
+            tracing::error!("no peer address: {e}");
+            AppError::Internal
+        })?;
     Ok(addr.ip())
 }
 
 /// The logged-in user's name, or 401.
 pub async fn logged_in_user() -> Result<String, AppError> {
     let session = session().await?;
-    respond(super::sessions::current_user(&session).await)?.ok_or_else(|| fail(AppError::NotLoggedIn))
+    respond(super::sessions::current_user(&session).await)?
+        .ok_or_else(|| fail(AppError::NotLoggedIn))
 }
 
 /// Sets the response status (and `Retry-After`) of an error; passes success through.
@@ -38,9 +41,14 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 
 fn fail(error: AppError) -> AppError {
     if let Some(res) = use_context::<ResponseOptions>() {
-        res.set_status(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        res.set_status(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
         if let AppError::Throttled { retry_after_secs } = &error {
-            res.insert_header(http::header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            res.insert_header(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(*retry_after_secs),
+            );
         }
     }
     error

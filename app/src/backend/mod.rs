@@ -35,7 +35,10 @@ pub async fn open_db(path: &std::path::Path) -> anyhow::Result<sqlx::SqlitePool>
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(std::time::Duration::from_secs(5));
-    Ok(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?)
 }
 
 fn internal(context: &str, e: impl std::fmt::Display) -> AppError {
@@ -50,7 +53,11 @@ fn media(context: &str, e: OpenViduError) -> AppError {
 
 /// A connection id as the media server makes them; anything else is refused before any REST call.
 fn valid_connection_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The connection data this app attaches: `{"serverData":"<user>"}`, as the openvidu-js-node sample.
@@ -72,12 +79,19 @@ impl AppState {
 
     /// Checks a password, throttled per account and per address. Unknown user and wrong password give
     /// the same error after the same work.
-    pub async fn login(&self, username: &str, password: &str, peer: IpAddr) -> Result<Me, AppError> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        peer: IpAddr,
+    ) -> Result<Me, AppError> {
         let oversized = username.len() > 256 || password.len() > 1024;
         // Bounded, so that the throttling table cannot be filled with huge keys.
         let account: String = normalize_name(username).chars().take(256).collect();
         if let Err(wait) = self.throttle.check(&account, peer, Instant::now()) {
-            return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+            return Err(AppError::Throttled {
+                retry_after_secs: wait.as_secs().max(1),
+            });
         }
         // Oversized input is refused as a failure, without spending a hash on it.
         if oversized {
@@ -88,7 +102,10 @@ impl AppState {
             Ok(Some(user)) => {
                 self.throttle.succeed(&account);
                 tracing::info!(user = %user.name, "logged in");
-                Ok(Me { user: user.name, role: user.role })
+                Ok(Me {
+                    user: user.name,
+                    role: user.role,
+                })
             }
             Ok(None) => {
                 self.throttle.fail(&account, peer, Instant::now());
@@ -102,7 +119,10 @@ impl AppState {
     /// The user and their current role; a user removed meanwhile is logged out.
     pub async fn me(&self, user: &str) -> Result<Me, AppError> {
         match self.users.find(user).await {
-            Ok(Some(u)) => Ok(Me { user: u.name, role: u.role }),
+            Ok(Some(u)) => Ok(Me {
+                user: u.name,
+                role: u.role,
+            }),
             Ok(None) => Err(AppError::NotLoggedIn),
             Err(e) => Err(internal("reading a user", e)),
         }
@@ -117,15 +137,26 @@ impl AppState {
         let me = self.me(user).await?;
         let data = server_data(&me.user);
         for _ in 0..2 {
-            self.openvidu.create_session(call).await.map_err(|e| media("creating a session", e))?;
+            self.openvidu
+                .create_session(call)
+                .await
+                .map_err(|e| media("creating a session", e))?;
             let created = self.openvidu.create_connection(call, me.role, &data).await;
             match created.map_err(|e| media("creating a connection", e))? {
                 Some(connection) => {
                     let Some(token) = connection.token else {
-                        return Err(media("creating a connection", OpenViduError::Protocol("no token".into())));
+                        return Err(media(
+                            "creating a connection",
+                            OpenViduError::Protocol("no token".into()),
+                        ));
                     };
                     tracing::info!(user = %me.user, call, connection = %connection.connection_id, "token issued");
-                    return Ok(CallTicket { call: call.to_owned(), token, connection_id: connection.connection_id, role: me.role });
+                    return Ok(CallTicket {
+                        call: call.to_owned(),
+                        token,
+                        connection_id: connection.connection_id,
+                        role: me.role,
+                    });
                 }
                 None => continue,
             }
@@ -135,28 +166,55 @@ impl AppState {
 
     /// Removes `user`'s own connection `connection_id` from `call`. Already gone: nothing to do. Someone
     /// else's: `Forbidden`. A call left with no connection at all is closed.
-    pub async fn remove_user(&self, user: &str, call: &str, connection_id: &str) -> Result<(), AppError> {
+    pub async fn remove_user(
+        &self,
+        user: &str,
+        call: &str,
+        connection_id: &str,
+    ) -> Result<(), AppError> {
         if !valid_call_name(call) {
             return Err(AppError::InvalidCallName);
         }
         if !valid_connection_id(connection_id) {
             return Ok(());
         }
-        let session = self.openvidu.session(call).await.map_err(|e| media("reading a session", e))?;
-        let Some(session) = session else { return Ok(()) };
-        let Some(connection) = session.connections.content.iter().find(|c| c.connection_id == connection_id) else {
+        let session = self
+            .openvidu
+            .session(call)
+            .await
+            .map_err(|e| media("reading a session", e))?;
+        let Some(session) = session else {
+            return Ok(());
+        };
+        let Some(connection) = session
+            .connections
+            .content
+            .iter()
+            .find(|c| c.connection_id == connection_id)
+        else {
             return Ok(());
         };
         if owner_of(connection.server_data.as_deref()).as_deref() != Some(&normalize_name(user)) {
-            tracing::warn!(user, call, connection = connection_id, "refused to remove another user's connection");
+            tracing::warn!(
+                user,
+                call,
+                connection = connection_id,
+                "refused to remove another user's connection"
+            );
             return Err(AppError::Forbidden);
         }
-        self.openvidu.delete_connection(call, connection_id).await.map_err(|e| media("removing a connection", e))?;
+        self.openvidu
+            .delete_connection(call, connection_id)
+            .await
+            .map_err(|e| media("removing a connection", e))?;
         tracing::info!(user, call, connection = connection_id, "connection removed");
         if let Ok(Some(after)) = self.openvidu.session(call).await
             && after.connections.content.is_empty()
         {
-            self.openvidu.delete_session(call).await.map_err(|e| media("closing a session", e))?;
+            self.openvidu
+                .delete_session(call)
+                .await
+                .map_err(|e| media("closing a session", e))?;
             tracing::info!(call, "empty call closed");
         }
         Ok(())
@@ -170,7 +228,10 @@ mod tests {
     #[test]
     fn server_data_round_trips() {
         assert_eq!(server_data("publisher1"), r#"{"serverData":"publisher1"}"#);
-        assert_eq!(owner_of(Some(&server_data("a\"b"))).as_deref(), Some("a\"b"));
+        assert_eq!(
+            owner_of(Some(&server_data("a\"b"))).as_deref(),
+            Some("a\"b")
+        );
         assert_eq!(owner_of(Some("plain")), None);
         assert_eq!(owner_of(None), None);
     }

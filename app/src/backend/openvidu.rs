@@ -62,7 +62,9 @@ pub struct OpenVidu {
 
 impl fmt::Debug for OpenVidu {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenVidu").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("OpenVidu")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -121,7 +123,10 @@ impl OpenVidu {
         let (Some(scheme), Some(authority)) = (parsed.scheme_str(), parsed.authority()) else {
             anyhow::bail!("the OpenVidu URL must look like https://host[:port]");
         };
-        anyhow::ensure!(scheme == "http" || scheme == "https", "the OpenVidu URL must be http:// or https://");
+        anyhow::ensure!(
+            scheme == "http" || scheme == "https",
+            "the OpenVidu URL must be http:// or https://"
+        );
         let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
@@ -137,23 +142,34 @@ impl OpenVidu {
         let credentials = format!("OPENVIDUAPP:{}", settings.secret.expose());
         Ok(OpenVidu {
             base: format!("{scheme}://{authority}/openvidu/api"),
-            authorization: format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials)),
+            authorization: format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            ),
             http: http.build()?,
         })
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{}", self.base, path)).header("Authorization", &self.authorization)
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .header("Authorization", &self.authorization)
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, OpenViduError> {
         // The error text names the URL, which holds no secret.
-        req.send().await.map_err(|e| OpenViduError::Unreachable(e.without_url().to_string()))
+        req.send()
+            .await
+            .map_err(|e| OpenViduError::Unreachable(e.without_url().to_string()))
     }
 
     /// `POST /sessions` with `customSessionId`; 409 means it exists already, which is fine.
     pub async fn create_session(&self, id: &str) -> Result<Created, OpenViduError> {
-        let req = self.request(reqwest::Method::POST, "/sessions").json(&NewSession { custom_session_id: id });
+        let req = self
+            .request(reqwest::Method::POST, "/sessions")
+            .json(&NewSession {
+                custom_session_id: id,
+            });
         match self.send(req).await?.status().as_u16() {
             200 => Ok(Created::New),
             409 => Ok(Created::Existing),
@@ -162,12 +178,30 @@ impl OpenVidu {
     }
 
     /// `POST /sessions/{id}/connection`. `Ok(None)`: no such session (it closed meanwhile).
-    pub async fn create_connection(&self, session: &str, role: Role, data: &str) -> Result<Option<Connection>, OpenViduError> {
-        let body = NewConnection { kind: "WEBRTC", role, data };
-        let req = self.request(reqwest::Method::POST, &format!("/sessions/{session}/connection")).json(&body);
+    pub async fn create_connection(
+        &self,
+        session: &str,
+        role: Role,
+        data: &str,
+    ) -> Result<Option<Connection>, OpenViduError> {
+        let body = NewConnection {
+            kind: "WEBRTC",
+            role,
+            data,
+        };
+        let req = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/sessions/{session}/connection"),
+            )
+            .json(&body);
         let res = self.send(req).await?;
         match res.status().as_u16() {
-            200 => res.json().await.map(Some).map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
+            200 => res
+                .json()
+                .await
+                .map(Some)
+                .map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
             404 => Ok(None),
             s => Err(OpenViduError::Status(s)),
         }
@@ -175,18 +209,32 @@ impl OpenVidu {
 
     /// `GET /sessions/{id}?pendingConnections=true`. `Ok(None)`: no such session.
     pub async fn session(&self, id: &str) -> Result<Option<Session>, OpenViduError> {
-        let req = self.request(reqwest::Method::GET, &format!("/sessions/{id}?pendingConnections=true"));
+        let req = self.request(
+            reqwest::Method::GET,
+            &format!("/sessions/{id}?pendingConnections=true"),
+        );
         let res = self.send(req).await?;
         match res.status().as_u16() {
-            200 => res.json().await.map(Some).map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
+            200 => res
+                .json()
+                .await
+                .map(Some)
+                .map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
             404 => Ok(None),
             s => Err(OpenViduError::Status(s)),
         }
     }
 
     /// `DELETE /sessions/{id}/connection/{cid}`; whether it was there.
-    pub async fn delete_connection(&self, session: &str, connection: &str) -> Result<bool, OpenViduError> {
-        let req = self.request(reqwest::Method::DELETE, &format!("/sessions/{session}/connection/{connection}"));
+    pub async fn delete_connection(
+        &self,
+        session: &str,
+        connection: &str,
+    ) -> Result<bool, OpenViduError> {
+        let req = self.request(
+            reqwest::Method::DELETE,
+            &format!("/sessions/{session}/connection/{connection}"),
+        );
         match self.send(req).await?.status().as_u16() {
             204 => Ok(true),
             400 | 404 => Ok(false),
@@ -210,7 +258,12 @@ mod tests {
     use super::*;
 
     fn settings(url: &str) -> OpenViduSettings {
-        OpenViduSettings { url: url.into(), secret: Secret::new("s3cr3t"), ca_pem: None, insecure_tls: false }
+        OpenViduSettings {
+            url: url.into(),
+            secret: Secret::new("s3cr3t"),
+            ca_pem: None,
+            insecure_tls: false,
+        }
     }
 
     #[test]
@@ -225,13 +278,19 @@ mod tests {
     fn debug_hides_the_secret() {
         let ov = OpenVidu::new(&settings("http://127.0.0.1:1")).unwrap();
         let printed = format!("{ov:?}");
-        assert!(!printed.contains("s3cr3t") && !printed.contains("Basic"), "{printed}");
+        assert!(
+            !printed.contains("s3cr3t") && !printed.contains("Basic"),
+            "{printed}"
+        );
     }
 
     #[tokio::test]
     async fn unreachable_is_reported_as_such() {
         // Port 1 on loopback: nothing listens there.
         let ov = OpenVidu::new(&settings("http://127.0.0.1:1")).unwrap();
-        assert!(matches!(ov.create_session("x").await, Err(OpenViduError::Unreachable(_))));
+        assert!(matches!(
+            ov.create_session("x").await,
+            Err(OpenViduError::Unreachable(_))
+        ));
     }
 }

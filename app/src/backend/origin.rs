@@ -21,7 +21,10 @@ pub fn allowed(method: &Method, headers: &http::HeaderMap) -> bool {
         None => true,
         Some(origin) => {
             let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-            let origin = origin.to_str().ok().and_then(|o| o.split_once("://").map(|(_, rest)| rest));
+            let origin = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.split_once("://").map(|(_, rest)| rest));
             matches!((origin, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
         }
     }
@@ -34,7 +37,12 @@ pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
     }
     tracing::warn!(path = %req.uri().path(), "refused a cross-site request");
     let body = serde_json::to_string(&AppError::CrossSite).unwrap_or_default();
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], Body::from(body)).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -53,18 +61,49 @@ mod tests {
     #[test]
     fn decisions() {
         let post = Method::POST;
-        assert!(allowed(&Method::GET, &headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(allowed(
+            &Method::GET,
+            &headers(&[("sec-fetch-site", "cross-site")])
+        ));
         assert!(allowed(&post, &headers(&[])));
-        assert!(allowed(&post, &headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!allowed(&post, &headers(&[("sec-fetch-site", "same-site")])));
-        assert!(!allowed(&post, &headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(allowed(&post, &headers(&[("origin", "http://127.0.0.1:5000"), ("host", "127.0.0.1:5000")])));
-        assert!(!allowed(&post, &headers(&[("origin", "http://evil.example"), ("host", "127.0.0.1:5000")])));
-        assert!(!allowed(&post, &headers(&[("origin", "null"), ("host", "127.0.0.1:5000")])));
+        assert!(allowed(
+            &post,
+            &headers(&[("sec-fetch-site", "same-origin")])
+        ));
+        assert!(!allowed(
+            &post,
+            &headers(&[("sec-fetch-site", "same-site")])
+        ));
+        assert!(!allowed(
+            &post,
+            &headers(&[("sec-fetch-site", "cross-site")])
+        ));
+        assert!(allowed(
+            &post,
+            &headers(&[
+                ("origin", "http://127.0.0.1:5000"),
+                ("host", "127.0.0.1:5000")
+            ])
+        ));
+        assert!(!allowed(
+            &post,
+            &headers(&[
+                ("origin", "http://evil.example"),
+                ("host", "127.0.0.1:5000")
+            ])
+        ));
+        assert!(!allowed(
+            &post,
+            &headers(&[("origin", "null"), ("host", "127.0.0.1:5000")])
+        ));
         // Sec-Fetch-Site wins over a matching Origin.
         assert!(!allowed(
             &post,
-            &headers(&[("sec-fetch-site", "cross-site"), ("origin", "http://127.0.0.1:5000"), ("host", "127.0.0.1:5000")])
+            &headers(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://127.0.0.1:5000"),
+                ("host", "127.0.0.1:5000")
+            ])
         ));
     }
 }

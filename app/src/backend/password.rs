@@ -54,7 +54,9 @@ pub async fn verify(password: String, hash: PasswordHash) -> bool {
                 return false;
             }
         };
-        hasher().verify_password(password.as_bytes(), &parsed).is_ok()
+        hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .unwrap_or(false)

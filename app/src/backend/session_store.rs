@@ -32,7 +32,10 @@ impl SqliteSessionStore {
     /// Deletes every expired record; how many.
     pub async fn delete_expired(&self) -> anyhow::Result<u64> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let done = sqlx::query("DELETE FROM login_sessions WHERE expires_at < ?1").bind(now).execute(&self.db).await?;
+        let done = sqlx::query("DELETE FROM login_sessions WHERE expires_at < ?1")
+            .bind(now)
+            .execute(&self.db)
+            .await?;
         Ok(done.rows_affected())
     }
 }
@@ -43,14 +46,17 @@ impl SessionStore for SqliteSessionStore {
         // A fresh id until one is free (a collision of 128 random bits is not going to happen, but
         // overwriting someone else's session must not either).
         loop {
-            let json = serde_json::to_string(&*record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-            let done = sqlx::query("INSERT OR IGNORE INTO login_sessions (id, record, expires_at) VALUES (?1, ?2, ?3)")
-                .bind(record.id.to_string())
-                .bind(json)
-                .bind(record.expiry_date.unix_timestamp())
-                .execute(&self.db)
-                .await
-                .map_err(backend)?;
+            let json = serde_json::to_string(&*record)
+                .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            let done = sqlx::query(
+                "INSERT OR IGNORE INTO login_sessions (id, record, expires_at) VALUES (?1, ?2, ?3)",
+            )
+            .bind(record.id.to_string())
+            .bind(json)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
             if done.rows_affected() == 1 {
                 return Ok(());
             }
@@ -59,7 +65,8 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let json = serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let json = serde_json::to_string(record)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         sqlx::query(
             "INSERT INTO login_sessions (id, record, expires_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(id) DO UPDATE SET record = ?2, expires_at = ?3",
@@ -75,18 +82,25 @@ impl SessionStore for SqliteSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let row: Option<(String,)> = sqlx::query_as("SELECT record FROM login_sessions WHERE id = ?1 AND expires_at >= ?2")
-            .bind(id.to_string())
-            .bind(now)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(backend)?;
-        row.map(|(json,)| serde_json::from_str(&json).map_err(|e| session_store::Error::Decode(e.to_string())))
-            .transpose()
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT record FROM login_sessions WHERE id = ?1 AND expires_at >= ?2")
+                .bind(id.to_string())
+                .bind(now)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(backend)?;
+        row.map(|(json,)| {
+            serde_json::from_str(&json).map_err(|e| session_store::Error::Decode(e.to_string()))
+        })
+        .transpose()
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM login_sessions WHERE id = ?1").bind(id.to_string()).execute(&self.db).await.map_err(backend)?;
+        sqlx::query("DELETE FROM login_sessions WHERE id = ?1")
+            .bind(id.to_string())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }
@@ -98,11 +112,15 @@ mod tests {
     #[tokio::test]
     async fn save_load_delete() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::backend::open_db(&dir.path().join("t.db")).await.unwrap();
+        let db = crate::backend::open_db(&dir.path().join("t.db"))
+            .await
+            .unwrap();
         let store = SqliteSessionStore::open(db).await.unwrap();
         let mut record = Record {
             id: Id::default(),
-            data: [("user".to_owned(), serde_json::json!("alice"))].into_iter().collect(),
+            data: [("user".to_owned(), serde_json::json!("alice"))]
+                .into_iter()
+                .collect(),
             expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
         };
         store.create(&mut record).await.unwrap();
@@ -110,7 +128,10 @@ mod tests {
         store.delete(&record.id).await.unwrap();
         assert_eq!(store.load(&record.id).await.unwrap(), None);
 
-        let mut expired = Record { expiry_date: time::OffsetDateTime::now_utc() - time::Duration::hours(1), ..record.clone() };
+        let mut expired = Record {
+            expiry_date: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+            ..record.clone()
+        };
         store.create(&mut expired).await.unwrap();
         assert_eq!(store.load(&expired.id).await.unwrap(), None);
         assert_eq!(store.delete_expired().await.unwrap(), 1);

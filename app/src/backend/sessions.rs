@@ -4,13 +4,13 @@
 //! expire after [`IDLE_TIMEOUT`] without a request. Absolute timeout: a login older than
 //! [`ABSOLUTE_TIMEOUT`] is refused and destroyed, however active.
 
+use super::session_store::SqliteSessionStore;
 use super::users::normalize_name;
 use crate::api::AppError;
 use sqlx::SqlitePool;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use super::session_store::SqliteSessionStore;
 
 pub const IDLE_TIMEOUT: time::Duration = time::Duration::hours(8);
 pub const ABSOLUTE_TIMEOUT_SECS: u64 = 24 * 3600;
@@ -25,7 +25,10 @@ pub fn cookie_name(https: bool) -> &'static str {
 }
 
 /// The session store (its table is created when missing) and the layer that loads sessions.
-pub async fn layer(db: SqlitePool, https: bool) -> anyhow::Result<SessionManagerLayer<SqliteSessionStore>> {
+pub async fn layer(
+    db: SqlitePool,
+    https: bool,
+) -> anyhow::Result<SessionManagerLayer<SqliteSessionStore>> {
     let store = SqliteSessionStore::open(db).await?;
     tokio::spawn(delete_expired(store.clone()));
     Ok(SessionManagerLayer::new(store)
@@ -48,7 +51,10 @@ async fn delete_expired(store: SqliteSessionStore) {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
@@ -60,8 +66,14 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 pub async fn log_in(session: &Session, user: &str) -> Result<(), AppError> {
     session.cycle_id().await.map_err(internal)?;
     session.clear().await;
-    session.insert(USER, normalize_name(user)).await.map_err(internal)?;
-    session.insert(LOGIN_AT, now_secs()).await.map_err(internal)?;
+    session
+        .insert(USER, normalize_name(user))
+        .await
+        .map_err(internal)?;
+    session
+        .insert(LOGIN_AT, now_secs())
+        .await
+        .map_err(internal)?;
     Ok(())
 }
 
@@ -75,7 +87,11 @@ pub async fn current_user(session: &Session) -> Result<Option<String>, AppError>
     let Some(user) = session.get::<String>(USER).await.map_err(internal)? else {
         return Ok(None);
     };
-    let login_at = session.get::<u64>(LOGIN_AT).await.map_err(internal)?.unwrap_or(0);
+    let login_at = session
+        .get::<u64>(LOGIN_AT)
+        .await
+        .map_err(internal)?
+        .unwrap_or(0);
     if now_secs().saturating_sub(login_at) > ABSOLUTE_TIMEOUT_SECS {
         session.flush().await.map_err(internal)?;
         return Ok(None);
@@ -90,9 +106,14 @@ mod tests {
 
     async fn session() -> (Session, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::backend::open_db(&dir.path().join("s.db")).await.unwrap();
+        let db = crate::backend::open_db(&dir.path().join("s.db"))
+            .await
+            .unwrap();
         let store = Arc::new(SqliteSessionStore::open(db).await.unwrap());
-        (Session::new(None, store, Some(Expiry::OnInactivity(IDLE_TIMEOUT))), dir)
+        (
+            Session::new(None, store, Some(Expiry::OnInactivity(IDLE_TIMEOUT))),
+            dir,
+        )
     }
 
     #[tokio::test]
@@ -109,7 +130,9 @@ mod tests {
     async fn absolute_timeout_ends_even_an_active_login() {
         let (s, _dir) = session().await;
         log_in(&s, "alice").await.unwrap();
-        s.insert(LOGIN_AT, now_secs() - ABSOLUTE_TIMEOUT_SECS - 1).await.unwrap();
+        s.insert(LOGIN_AT, now_secs() - ABSOLUTE_TIMEOUT_SECS - 1)
+            .await
+            .unwrap();
         assert_eq!(current_user(&s).await.unwrap(), None);
         assert!(s.is_empty().await, "the session was destroyed");
     }

@@ -58,7 +58,10 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(policy: ThrottlePolicy) -> Throttle {
-        Throttle { policy, entries: Mutex::default() }
+        Throttle {
+            policy,
+            entries: Mutex::default(),
+        }
     }
 
     /// `Err(retry_after)` while the account or the address is locked.
@@ -81,18 +84,37 @@ impl Throttle {
         let mut entries = self.entries.lock().expect("throttle lock");
         if entries.len() >= MAX_ENTRIES {
             let window = self.policy.window;
-            entries.retain(|_, f| now.duration_since(f.first) < window || f.locked_until.is_some_and(|u| u > now));
+            entries.retain(|_, f| {
+                now.duration_since(f.first) < window || f.locked_until.is_some_and(|u| u > now)
+            });
         }
-        let limits = [(Key::Account(account.to_owned()), self.policy.per_account), (Key::Address(addr), self.policy.per_address)];
+        let limits = [
+            (Key::Account(account.to_owned()), self.policy.per_account),
+            (Key::Address(addr), self.policy.per_address),
+        ];
         for (key, limit) in limits {
-            let f = entries.entry(key).or_insert(Failures { count: 0, first: now, locked_until: None });
-            if now.duration_since(f.first) >= self.policy.window && f.locked_until.is_none_or(|u| u <= now) {
-                *f = Failures { count: 0, first: now, locked_until: None };
+            let f = entries.entry(key).or_insert(Failures {
+                count: 0,
+                first: now,
+                locked_until: None,
+            });
+            if now.duration_since(f.first) >= self.policy.window
+                && f.locked_until.is_none_or(|u| u <= now)
+            {
+                *f = Failures {
+                    count: 0,
+                    first: now,
+                    locked_until: None,
+                };
             }
             f.count += 1;
             if f.count >= limit {
                 let doublings = (f.count - limit).min(16);
-                let lock = self.policy.lockout.saturating_mul(1 << doublings).min(self.policy.max_lockout);
+                let lock = self
+                    .policy
+                    .lockout
+                    .saturating_mul(1 << doublings)
+                    .min(self.policy.max_lockout);
                 f.locked_until = Some(now + lock);
             }
         }
@@ -101,7 +123,10 @@ impl Throttle {
     /// Records a successful login: the account starts afresh (the address does not, so that one valid
     /// account cannot be used to reset an address that is guessing others).
     pub fn succeed(&self, account: &str) {
-        self.entries.lock().expect("throttle lock").remove(&Key::Account(account.to_owned()));
+        self.entries
+            .lock()
+            .expect("throttle lock")
+            .remove(&Key::Account(account.to_owned()));
     }
 }
 

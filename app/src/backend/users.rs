@@ -37,7 +37,9 @@ pub fn normalize_name(name: &str) -> String {
 pub fn valid_new_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 impl Users {
@@ -65,7 +67,10 @@ impl Users {
     /// Adds a user, or replaces the password and role of an existing one.
     pub async fn upsert(&self, name: &str, password: &str, role: Role) -> anyhow::Result<()> {
         let name = normalize_name(name);
-        anyhow::ensure!(valid_new_name(&name), "a user name is 1 to 64 of a-z 0-9 . _ -");
+        anyhow::ensure!(
+            valid_new_name(&name),
+            "a user name is 1 to 64 of a-z 0-9 . _ -"
+        );
         anyhow::ensure!(!password.is_empty(), "the password must not be empty");
         let hash = password::hash(password.to_owned()).await?;
         sqlx::query(
@@ -116,7 +121,10 @@ impl Users {
             .await
             .context("reading a user")?;
         let (user, hash) = match &row {
-            Some(row) => (Some(user_from_row(row)?), PasswordHash::from_phc(row.try_get("password_hash")?)),
+            Some(row) => (
+                Some(user_from_row(row)?),
+                PasswordHash::from_phc(row.try_get("password_hash")?),
+            ),
             None => (None, (*self.dummy).clone()),
         };
         let matches = password::verify(password.to_owned(), hash).await;
@@ -136,5 +144,8 @@ impl Users {
 
 fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<User> {
     let role: String = row.try_get("role")?;
-    Ok(User { name: row.try_get("name")?, role: role.parse().map_err(anyhow::Error::msg)? })
+    Ok(User {
+        name: row.try_get("name")?,
+        role: role.parse().map_err(anyhow::Error::msg)?,
+    })
 }

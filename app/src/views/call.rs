@@ -117,7 +117,9 @@ pub fn CallView(
     });
     let main_tile = move || {
         let id = state.main.get()?;
-        state.tiles.with(|tiles| tiles.iter().find(|t| t.id == id).cloned())
+        state
+            .tiles
+            .with(|tiles| tiles.iter().find(|t| t.id == id).cloned())
     };
 
     view! {

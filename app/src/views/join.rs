@@ -27,13 +27,20 @@ pub fn JoinView(
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (c, n) = (call.get_untracked().trim().to_owned(), nickname.get_untracked().trim().to_owned());
+        let (c, n) = (
+            call.get_untracked().trim().to_owned(),
+            nickname.get_untracked().trim().to_owned(),
+        );
         if !valid_call_name(&c) {
-            error.set(Some("A call name is 1 to 64 letters, digits, '-' or '_'.".into()));
+            error.set(Some(
+                "A call name is 1 to 64 letters, digits, '-' or '_'.".into(),
+            ));
             return;
         }
         if n.is_empty() || n.chars().count() > MAX_NICKNAME {
-            error.set(Some(format!("A nickname is 1 to {MAX_NICKNAME} characters.")));
+            error.set(Some(format!(
+                "A nickname is 1 to {MAX_NICKNAME} characters."
+            )));
             return;
         }
         on_join(c, n);

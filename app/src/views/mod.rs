@@ -38,7 +38,11 @@ pub enum Screen {
     Loading,
     Login,
     Join(Me),
-    Call { me: Me, call: String, nickname: String },
+    Call {
+        me: Me,
+        call: String,
+        nickname: String,
+    },
 }
 
 #[component]

@@ -22,7 +22,11 @@ pub fn settings(data_dir: &Path) -> Settings {
         public_url: None,
         data_dir: data_dir.to_owned(),
         demo: true,
-        media: Media::Embedded { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None, secret: None },
+        media: Media::Embedded {
+            udp: "127.0.0.1:0".parse().unwrap(),
+            public_ip: None,
+            secret: None,
+        },
         site_root: data_dir.join("site"),
     }
 }
@@ -43,14 +47,29 @@ impl TestApp {
     }
 
     pub async fn start_with(settings: Settings, throttle: ThrottlePolicy) -> TestApp {
-        let running = server::start(settings, throttle).await.expect("server starts");
+        let running = server::start(settings, throttle)
+            .await
+            .expect("server starts");
         let base = format!("http://{}", running.addr());
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { running, base, http }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            running,
+            base,
+            http,
+        }
     }
 
     /// POSTs JSON to `path` with an optional session cookie and extra headers.
-    pub async fn post(&self, path: &str, body: Value, cookie: Option<&str>, extra: &[(&'static str, &str)]) -> Answer {
+    pub async fn post(
+        &self,
+        path: &str,
+        body: Value,
+        cookie: Option<&str>,
+        extra: &[(&'static str, &str)],
+    ) -> Answer {
         let mut headers = HeaderMap::new();
         if let Some(c) = cookie {
             headers.insert("cookie", HeaderValue::from_str(c).unwrap());
@@ -58,17 +77,36 @@ impl TestApp {
         for (k, v) in extra {
             headers.insert(*k, HeaderValue::from_str(v).unwrap());
         }
-        let res = self.http.post(format!("{}{}", self.base, path)).headers(headers).json(&body).send().await.unwrap();
+        let res = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .headers(headers)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, headers, text, json }
+        Answer {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 
     /// Logs in; the `name=value` session cookie.
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let a = self.post("/api/login", serde_json::json!({"username": user, "password": password}), None, &[]).await;
+        let a = self
+            .post(
+                "/api/login",
+                serde_json::json!({"username": user, "password": password}),
+                None,
+                &[],
+            )
+            .await;
         assert_eq!(a.status, 200, "login of {user}: {}", a.text);
         a.cookie().expect("a session cookie")
     }
@@ -83,7 +121,9 @@ pub struct Answer {
 
 impl Answer {
     pub fn set_cookie(&self) -> Option<String> {
-        self.headers.get("set-cookie").map(|v| v.to_str().unwrap().to_owned())
+        self.headers
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
     }
     /// The `name=value` part of Set-Cookie.
     pub fn cookie(&self) -> Option<String> {

@@ -4,12 +4,12 @@
 use super::{CallState, LOCAL, Status, Tile};
 use crate::api::{AppError, get_token, remove_user};
 use crate::openvidu::{Call, CallEvent, StreamView};
+use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlVideoElement;
-use leptos::prelude::*;
 
 struct Active {
     generation: u64,
@@ -26,7 +26,12 @@ thread_local! {
 }
 
 fn with_active<R>(generation: u64, f: impl FnOnce(&mut Active) -> R) -> Option<R> {
-    ACTIVE.with(|a| a.borrow_mut().as_mut().filter(|a| a.generation == generation).map(f))
+    ACTIVE.with(|a| {
+        a.borrow_mut()
+            .as_mut()
+            .filter(|a| a.generation == generation)
+            .map(f)
+    })
 }
 
 /// Shows the stream of tile `id` in `video`.
@@ -68,12 +73,19 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
         let call = match Call::new(move |event| on_event(generation, state, event)) {
             Ok(c) => Rc::new(c),
             Err(e) => {
-                state.error.set(Some(format!("The video library could not start ({}). Reload the page.", e.message)));
+                state.error.set(Some(format!(
+                    "The video library could not start ({}). Reload the page.",
+                    e.message
+                )));
                 state.status.set(Status::Ended);
                 return;
             }
         };
-        let on_pagehide = pagehide_handler(call.clone(), ticket.call.clone(), ticket.connection_id.clone());
+        let on_pagehide = pagehide_handler(
+            call.clone(),
+            ticket.call.clone(),
+            ticket.connection_id.clone(),
+        );
         ACTIVE.with(|a| {
             *a.borrow_mut() = Some(Active {
                 generation,
@@ -87,7 +99,10 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
 
         state.status.set(Status::Connecting);
         if let Err(e) = call.connect(&ticket.token, &nickname).await {
-            state.error.set(Some(format!("Could not connect to the media server: {}. Leave and try again.", e.message)));
+            state.error.set(Some(format!(
+                "Could not connect to the media server: {}. Leave and try again.",
+                e.message
+            )));
             state.status.set(Status::Ended);
             return;
         }
@@ -124,12 +139,19 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
 fn on_event(generation: u64, state: CallState, event: CallEvent) {
     match event {
         CallEvent::StreamCreated(stream) => {
-            let Some(call) = with_active(generation, |a| a.call.clone()) else { return };
+            let Some(call) = with_active(generation, |a| a.call.clone()) else {
+                return;
+            };
             let view = call.subscribe(&stream);
             with_active(generation, |a| {
                 a.views.insert(stream.stream_id.clone(), view);
             });
-            let tile = Tile { id: stream.stream_id.clone(), nickname: stream.nickname, user: stream.user, local: false };
+            let tile = Tile {
+                id: stream.stream_id.clone(),
+                nickname: stream.nickname,
+                user: stream.user,
+                local: false,
+            };
             state.tiles.update(|t| {
                 t.retain(|x| x.id != tile.id);
                 t.push(tile)
@@ -143,7 +165,10 @@ fn on_event(generation: u64, state: CallState, event: CallEvent) {
             state.tiles.update(|t| t.retain(|x| x.id != stream_id));
             if state.main.get_untracked().as_deref() == Some(stream_id.as_str()) {
                 let next = state.tiles.with_untracked(|t| {
-                    t.iter().find(|x| !x.local).or_else(|| t.first()).map(|x| x.id.clone())
+                    t.iter()
+                        .find(|x| !x.local)
+                        .or_else(|| t.first())
+                        .map(|x| x.id.clone())
                 });
                 state.main.set(next);
             }
@@ -153,9 +178,15 @@ fn on_event(generation: u64, state: CallState, event: CallEvent) {
                 return;
             }
             let message = match reason.as_str() {
-                "networkDisconnect" => "You were disconnected: the network connection was lost. Leave and join again.",
-                "forceDisconnectByServer" | "forceDisconnectByUser" => "You were removed from the call.",
-                "sessionClosedByServer" | "openviduServerStopped" => "The call was ended by the server.",
+                "networkDisconnect" => {
+                    "You were disconnected: the network connection was lost. Leave and join again."
+                }
+                "forceDisconnectByServer" | "forceDisconnectByUser" => {
+                    "You were removed from the call."
+                }
+                "sessionClosedByServer" | "openviduServerStopped" => {
+                    "The call was ended by the server."
+                }
                 _ => "You were disconnected from the call. Leave and join again.",
             };
             state.error.set(Some(message.into()));
@@ -169,10 +200,15 @@ fn on_event(generation: u64, state: CallState, event: CallEvent) {
 }
 
 /// Closing the tab: leave the call and tell the server, with a request that outlives the page.
-fn pagehide_handler(call: Rc<Call>, call_name: String, connection_id: String) -> Closure<dyn FnMut(JsValue)> {
+fn pagehide_handler(
+    call: Rc<Call>,
+    call_name: String,
+    connection_id: String,
+) -> Closure<dyn FnMut(JsValue)> {
     let closure = Closure::<dyn FnMut(JsValue)>::new(move |_| {
         call.disconnect();
-        let body = serde_json::json!({ "call": call_name, "connection_id": connection_id }).to_string();
+        let body =
+            serde_json::json!({ "call": call_name, "connection_id": connection_id }).to_string();
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         // keepalive: the request outlives the page (web-sys only has the setter as an unstable API).
@@ -187,7 +223,8 @@ fn pagehide_handler(call: Rc<Call>, call_name: String, connection_id: String) ->
         }
     });
     if let Some(window) = web_sys::window() {
-        let _ = window.add_event_listener_with_callback("pagehide", closure.as_ref().unchecked_ref());
+        let _ =
+            window.add_event_listener_with_callback("pagehide", closure.as_ref().unchecked_ref());
     }
     closure
 }
@@ -196,7 +233,8 @@ fn take_active() -> Option<Active> {
     GENERATION.with(|g| *g.borrow_mut() += 1);
     let active = ACTIVE.with(|a| a.borrow_mut().take())?;
     if let (Some(window), Some(handler)) = (web_sys::window(), &active.on_pagehide) {
-        let _ = window.remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+        let _ = window
+            .remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
     }
     active.call.disconnect();
     Some(active)
@@ -204,14 +242,24 @@ fn take_active() -> Option<Active> {
 
 /// Leaves the call and waits until the server has removed the connection.
 pub async fn leave() {
-    if let Some(Active { call_name, connection_id: Some(cid), .. }) = take_active() {
+    if let Some(Active {
+        call_name,
+        connection_id: Some(cid),
+        ..
+    }) = take_active()
+    {
         let _ = remove_user(call_name, cid).await;
     }
 }
 
 /// Leaves without waiting (the screen is going away).
 pub fn leave_in_background() {
-    if let Some(Active { call_name, connection_id: Some(cid), .. }) = take_active() {
+    if let Some(Active {
+        call_name,
+        connection_id: Some(cid),
+        ..
+    }) = take_active()
+    {
         leptos::task::spawn_local(async move {
             let _ = remove_user(call_name, cid).await;
         });
