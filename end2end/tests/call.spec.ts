@@ -77,6 +77,13 @@ test.describe.serial('a call', () => {
     }).toBe(1);
   });
 
+  test('a publisher who closes the tab disappears from the others', async () => {
+    await join(p2, call, 'Bob again');
+    await expectPlaying(tileOf(p1, 'publisher2'));
+    await p2.close();
+    await expect(tileOf(p1, 'publisher2')).toHaveCount(0);
+  });
+
   test('when the last one leaves, the call is gone from the media server', async () => {
     expect(await server.mediaApi(`/sessions/${call}`)).toBe(200);
     await p1.getByTestId('leave').click();
