@@ -10,7 +10,7 @@ use anyhow::Context;
 use app::backend::openvidu::{OpenVidu, OpenViduSettings, Secret};
 use app::backend::throttle::{Throttle, ThrottlePolicy};
 use app::backend::users::Users;
-use app::backend::{AppState, open_db, origin, sessions};
+use app::backend::{AppState, ConnectSources, open_db, origin, sessions};
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{Next, from_fn};
@@ -157,7 +157,11 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
         throttle: Arc::new(Throttle::new(throttle)),
         openvidu: OpenVidu::new(&openvidu_settings)?,
     };
-    let mut router = site_router(&settings, addr, state.clone());
+    let connect = match &settings.media {
+        Media::Embedded { .. } => ConnectSources::default(),
+        Media::External(ov) => ConnectSources(websocket_origin(&ov.url)),
+    };
+    let mut router = site_router(&settings, addr, state.clone(), connect);
     if let Some(media) = &media {
         router = router.merge(media.router());
     }
@@ -217,7 +221,15 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
 }
 
 /// The Leptos pages, the server functions, and the built files (pkg/, js/).
-fn site_router(settings: &Settings, addr: SocketAddr, state: AppState) -> Router {
+/// `https://host:port/path` → `wss://host:port`, the origin openvidu-browser opens its WebSocket on.
+fn websocket_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let ws = if scheme == "http" { "ws" } else { "wss" };
+    format!("{ws}://{authority}")
+}
+
+fn site_router(settings: &Settings, addr: SocketAddr, state: AppState, connect: ConnectSources) -> Router {
     let env = std::env::var("LEPTOS_ENV")
         .ok()
         .and_then(|e| e.parse().ok())
@@ -235,7 +247,10 @@ fn site_router(settings: &Settings, addr: SocketAddr, state: AppState) -> Router
         .leptos_routes_with_context(
             &options,
             routes,
-            move || provide_context(state.clone()),
+            move || {
+                provide_context(state.clone());
+                provide_context(connect.clone());
+            },
             move || app::shell(shell_options.clone()),
         )
         .fallback_service(ServeDir::new(&settings.site_root))
@@ -254,4 +269,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
 
 fn http_value(v: &'static str) -> axum::http::HeaderValue {
     axum::http::HeaderValue::from_static(v)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn websocket_origins() {
+        assert_eq!(super::websocket_origin("https://media.example.com/x/"), "wss://media.example.com");
+        assert_eq!(super::websocket_origin("http://10.0.0.2:4443"), "ws://10.0.0.2:4443");
+    }
 }

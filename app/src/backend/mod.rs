@@ -27,6 +27,22 @@ pub struct AppState {
     pub openvidu: OpenVidu,
 }
 
+/// Where pages may open connections besides their own origin (the CSP `connect-src`): the WebSocket
+/// origin of an external OpenVidu, or nothing when the media server is embedded.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectSources(pub String);
+
+/// The Content-Security-Policy of the pages: scripts only from this origin or with this response's
+/// nonce (Leptos's hydration script), WASM compilation allowed, no framing, no plugins.
+pub fn content_security_policy(nonce: &str, connect: &ConnectSources) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self' {}; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+        connect.0
+    )
+}
+
 /// Opens (creating when missing) the SQLite database at `path`.
 pub async fn open_db(path: &std::path::Path) -> anyhow::Result<sqlx::SqlitePool> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};

@@ -11,6 +11,8 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 
 /// The HTML document around the app. The openvidu-browser bundle loads before the (deferred) WASM.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,6 +30,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Sets this response's Content-Security-Policy, with a fresh nonce for Leptos's inline script.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    use crate::backend::{ConnectSources, content_security_policy};
+    leptos::nonce::provide_nonce();
+    let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
+        return;
+    };
+    let connect = use_context::<ConnectSources>().unwrap_or_default();
+    if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce, &connect)) {
+        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
