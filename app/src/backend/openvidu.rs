@@ -195,16 +195,7 @@ impl OpenVidu {
                 &format!("/sessions/{session}/connection"),
             )
             .json(&body);
-        let res = self.send(req).await?;
-        match res.status().as_u16() {
-            200 => res
-                .json()
-                .await
-                .map(Some)
-                .map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
-            404 => Ok(None),
-            s => Err(OpenViduError::Status(s)),
-        }
+        json_or_none(self.send(req).await?).await
     }
 
     /// `GET /sessions/{id}?pendingConnections=true`. `Ok(None)`: no such session.
@@ -213,16 +204,7 @@ impl OpenVidu {
             reqwest::Method::GET,
             &format!("/sessions/{id}?pendingConnections=true"),
         );
-        let res = self.send(req).await?;
-        match res.status().as_u16() {
-            200 => res
-                .json()
-                .await
-                .map(Some)
-                .map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
-            404 => Ok(None),
-            s => Err(OpenViduError::Status(s)),
-        }
+        json_or_none(self.send(req).await?).await
     }
 
     /// `DELETE /sessions/{id}/connection/{cid}`; whether it was there.
@@ -250,6 +232,15 @@ impl OpenVidu {
             404 => Ok(false),
             s => Err(OpenViduError::Status(s)),
         }
+    }
+}
+
+/// 200: the JSON body; 404: `None` (no such session); anything else an error.
+async fn json_or_none<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Result<Option<T>, OpenViduError> {
+    match res.status().as_u16() {
+        200 => res.json().await.map(Some).map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
+        404 => Ok(None),
+        s => Err(OpenViduError::Status(s)),
     }
 }
 
