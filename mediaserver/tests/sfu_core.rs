@@ -516,8 +516,9 @@ fn a_subscriber_offering_more_than_is_published_gets_what_there_is() {
     assert_eq!(w.received(bob, MediaKind::Audio), Vec::<Vec<u8>>::new());
 }
 
-#[test]
-fn a_subscriber_back_from_a_network_outage_receives_again() {
+/// Alice publishes to Bob; `offline` (one of them) loses the network for each `outage`, then Bob must
+/// get Alice's new frames again; `check` then looks at each world.
+fn back_from_outage(offline: impl Fn(B, B) -> B, check: impl Fn(&World, B, B)) {
     // 16 s: past the SFU's ICE-lite timeout (15 s without a binding request: it reports the peer
     // disconnected), short of the browser's ICE giving up (which takes an ICE restart to recover).
     for outage in [Duration::from_secs(3), Duration::from_secs(16)] {
@@ -528,38 +529,27 @@ fn a_subscriber_back_from_a_network_outage_receives_again() {
         w.connect(&[bob]);
         receives(&mut w, bob, MediaKind::Video, 5);
 
-        w.b_mut(bob).offline = true;
+        let who = offline(alice, bob);
+        w.b_mut(who).offline = true;
         w.run_for(outage);
-        w.b_mut(bob).offline = false;
+        w.b_mut(who).offline = false;
         let sent_before = w.sent(alice, MediaKind::Video).len();
         w.run_until(&format!("bob sees alice again after a {outage:?} outage"), 3 * STEPS, |w| {
             let late = sent_since(w, alice, MediaKind::Video, sent_before);
             w.received(bob, MediaKind::Video).iter().any(|f| late.contains(f))
         });
-        assert_eq!(w.sfu.peer_count(), 2);
+        check(&w, alice, bob);
     }
 }
 
 #[test]
-fn a_publisher_back_from_a_network_outage_is_forwarded_again() {
-    for outage in [Duration::from_secs(3), Duration::from_secs(16)] {
-        let mut w = World::new();
-        let alice = live_publisher(&mut w);
-        let bob = w.browser("bob");
-        w.subscribe(bob, SUB, PUB).unwrap();
-        w.connect(&[bob]);
-        receives(&mut w, bob, MediaKind::Video, 5);
+fn a_subscriber_back_from_a_network_outage_receives_again() {
+    back_from_outage(|_alice, bob| bob, |w, _, _| assert_eq!(w.sfu.peer_count(), 2));
+}
 
-        w.b_mut(alice).offline = true;
-        w.run_for(outage);
-        w.b_mut(alice).offline = false;
-        let sent_before = w.sent(alice, MediaKind::Video).len();
-        w.run_until(&format!("bob sees alice again after her {outage:?} outage"), 3 * STEPS, |w| {
-            let late = sent_since(w, alice, MediaKind::Video, sent_before);
-            w.received(bob, MediaKind::Video).iter().any(|f| late.contains(f))
-        });
-        assert_faithful(&w, alice, bob, MediaKind::Video);
-    }
+#[test]
+fn a_publisher_back_from_a_network_outage_is_forwarded_again() {
+    back_from_outage(|alice, _bob| alice, |w, alice, bob| assert_faithful(w, alice, bob, MediaKind::Video));
 }
 
 #[test]
