@@ -17,15 +17,7 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
 impl SqliteSessionStore {
     /// Creates the table when missing.
     pub async fn open(db: SqlitePool) -> anyhow::Result<SqliteSessionStore> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS login_sessions (
-                id TEXT PRIMARY KEY NOT NULL,
-                record TEXT NOT NULL,
-                expires_at INTEGER NOT NULL
-            )",
-        )
-        .execute(&db)
-        .await?;
+        create_table(&db).await?;
         Ok(SqliteSessionStore { db })
     }
 
@@ -38,6 +30,32 @@ impl SqliteSessionStore {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+async fn create_table(db: &SqlitePool) -> anyhow::Result<()> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS login_sessions (
+            id TEXT PRIMARY KEY NOT NULL,
+            record TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        )",
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Deletes every login session of `user` (a normalized name, as [`super::sessions`] stores it under
+/// the `user` key); how many. Used when a user is removed or their password changes. Works on a
+/// database the server has not opened yet (the `server user` commands).
+pub async fn delete_user_sessions(db: &SqlitePool, user: &str) -> anyhow::Result<u64> {
+    create_table(db).await?;
+    let done =
+        sqlx::query("DELETE FROM login_sessions WHERE json_extract(record, '$.data.user') = ?1")
+            .bind(user)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected())
 }
 
 #[async_trait::async_trait]
@@ -64,19 +82,19 @@ impl SessionStore for SqliteSessionStore {
         }
     }
 
+    /// Updates an existing record only: a record deleted meanwhile (logout, absolute timeout, the old id
+    /// after `cycle_id`, a removed user) stays deleted even when a request that loaded it before the
+    /// deletion writes it back at its end. Only [`create`](Self::create) inserts.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let json = serde_json::to_string(record)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO login_sessions (id, record, expires_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(id) DO UPDATE SET record = ?2, expires_at = ?3",
-        )
-        .bind(record.id.to_string())
-        .bind(json)
-        .bind(record.expiry_date.unix_timestamp())
-        .execute(&self.db)
-        .await
-        .map_err(backend)?;
+        sqlx::query("UPDATE login_sessions SET record = ?2, expires_at = ?3 WHERE id = ?1")
+            .bind(record.id.to_string())
+            .bind(json)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -135,5 +153,57 @@ mod tests {
         store.create(&mut expired).await.unwrap();
         assert_eq!(store.load(&expired.id).await.unwrap(), None);
         assert_eq!(store.delete_expired().await.unwrap(), 1);
+    }
+
+    fn alice() -> Record {
+        Record {
+            id: Id::default(),
+            data: [("user".to_owned(), serde_json::json!("alice"))]
+                .into_iter()
+                .collect(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn save_does_not_resurrect_a_deleted_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::backend::open_db(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let store = SqliteSessionStore::open(db).await.unwrap();
+        let mut record = alice();
+        store.create(&mut record).await.unwrap();
+        // A request in flight loaded the record; logout deletes it; the request ends and saves.
+        let mut in_flight = store.load(&record.id).await.unwrap().unwrap();
+        store.delete(&record.id).await.unwrap();
+        in_flight.expiry_date += time::Duration::minutes(5);
+        store.save(&in_flight).await.unwrap();
+        assert_eq!(store.load(&record.id).await.unwrap(), None);
+        // A save of a live record still updates it.
+        let mut live = alice();
+        store.create(&mut live).await.unwrap();
+        live.data.insert("x".into(), serde_json::json!(1));
+        store.save(&live).await.unwrap();
+        assert_eq!(store.load(&live.id).await.unwrap(), Some(live));
+    }
+
+    #[tokio::test]
+    async fn a_users_sessions_are_deleted_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::backend::open_db(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let store = SqliteSessionStore::open(db.clone()).await.unwrap();
+        let (mut a1, mut a2) = (alice(), alice());
+        let mut bob = alice();
+        bob.data.insert("user".into(), serde_json::json!("bob"));
+        for r in [&mut a1, &mut a2, &mut bob] {
+            store.create(r).await.unwrap();
+        }
+        assert_eq!(delete_user_sessions(&db, "alice").await.unwrap(), 2);
+        assert_eq!(store.load(&a1.id).await.unwrap(), None);
+        assert_eq!(store.load(&a2.id).await.unwrap(), None);
+        assert!(store.load(&bob.id).await.unwrap().is_some());
     }
 }

@@ -103,6 +103,7 @@ pub async fn current_user(session: &Session) -> Result<Option<String>, AppError>
 mod tests {
     use super::*;
     use std::sync::Arc;
+    use tower_sessions::SessionStore;
 
     async fn session() -> (Session, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -124,6 +125,37 @@ mod tests {
         assert_eq!(current_user(&s).await.unwrap().as_deref(), Some("alice"));
         log_out(&s).await.unwrap();
         assert_eq!(current_user(&s).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn logout_is_not_undone_by_a_request_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::backend::open_db(&dir.path().join("s.db"))
+            .await
+            .unwrap();
+        let store = Arc::new(SqliteSessionStore::open(db).await.unwrap());
+        let expiry = Some(Expiry::OnInactivity(IDLE_TIMEOUT));
+        let login = Session::new(None, store.clone(), expiry);
+        log_in(&login, "alice").await.unwrap();
+        login.save().await.unwrap();
+        let id = login.id().unwrap();
+        // Two requests with the same cookie: one is in flight (it has loaded the session), the other
+        // logs out; then the first ends and saves, as `with_always_save` does.
+        let in_flight = Session::new(Some(id), store.clone(), expiry);
+        assert_eq!(
+            current_user(&in_flight).await.unwrap().as_deref(),
+            Some("alice")
+        );
+        let logout = Session::new(Some(id), store.clone(), expiry);
+        log_out(&logout).await.unwrap();
+        in_flight.save().await.unwrap();
+        assert_eq!(
+            store.load(&id).await.unwrap(),
+            None,
+            "the session stays gone"
+        );
+        let later = Session::new(Some(id), store, expiry);
+        assert_eq!(current_user(&later).await.unwrap(), None);
     }
 
     #[tokio::test]

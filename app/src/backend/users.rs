@@ -1,5 +1,6 @@
 //! The user accounts, in SQLite: name, argon2id hash, role. It owns adding, listing, removing and
-//! checking passwords; it does not own throttling or login sessions.
+//! checking passwords; it does not own throttling or login sessions, but ends a user's login sessions
+//! when the user is removed or their password changes.
 
 use super::password::{self, PasswordHash};
 use crate::model::Role;
@@ -83,17 +84,31 @@ impl Users {
         .execute(&self.db)
         .await
         .context("storing a user")?;
+        // A changed password (or a user re-created under an old name) ends every login made before.
+        self.end_sessions(&name).await?;
         Ok(())
     }
 
-    /// Removes a user; whether it existed.
+    /// Removes a user and ends their login sessions; whether it existed.
     pub async fn remove(&self, name: &str) -> anyhow::Result<bool> {
+        let name = normalize_name(name);
         let done = sqlx::query("DELETE FROM users WHERE name = ?1")
-            .bind(normalize_name(name))
+            .bind(&name)
             .execute(&self.db)
             .await
             .context("removing a user")?;
+        self.end_sessions(&name).await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn end_sessions(&self, name: &str) -> anyhow::Result<()> {
+        let ended = super::session_store::delete_user_sessions(&self.db, name)
+            .await
+            .context("ending a user's login sessions")?;
+        if ended > 0 {
+            tracing::info!(user = %name, sessions = ended, "login sessions ended");
+        }
+        Ok(())
     }
 
     pub async fn list(&self) -> anyhow::Result<Vec<User>> {
@@ -139,6 +154,19 @@ impl Users {
             }
         }
         Ok(())
+    }
+
+    /// Removes the demo accounts that still have the demo password (an account of the same name that
+    /// was given a real password stays); the names removed. Run at start-up outside demo mode, so that
+    /// a data dir once used in demo mode does not keep accepting `pass`.
+    pub async fn remove_demo_users(&self) -> anyhow::Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for (name, password, _) in DEMO_USERS {
+            if self.check_password(name, password).await?.is_some() && self.remove(name).await? {
+                removed.push(name.to_owned());
+            }
+        }
+        Ok(removed)
     }
 }
 
