@@ -104,7 +104,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataDir,
     /// Create the demo accounts (publisher1, publisher2, subscriber; password "pass") [default: on with
-    /// the embedded media server, off otherwise].
+    /// the embedded media server on a loopback listen address, off otherwise]. Without demo mode, demo
+    /// accounts left from an earlier run are removed at start-up.
     #[arg(long, env = "DEMO")]
     pub demo: bool,
     /// No demo accounts, even with the embedded media server.
@@ -213,7 +214,8 @@ impl ServeArgs {
             tls,
             public_url: self.public_url,
             data_dir: self.data.data_dir,
-            demo: self.demo || (embedded && !self.no_demo),
+            // Demo accounts by default only where nobody else can reach them.
+            demo: self.demo || (embedded && !self.no_demo && listen.ip().is_loopback()),
             media,
             site_root,
         })
@@ -257,6 +259,18 @@ mod tests {
         assert!(s.demo);
         let s = parse(&["--listen", "127.0.0.1:5000", "--no-demo"]).unwrap();
         assert!(!s.demo);
+    }
+
+    #[test]
+    fn no_default_demo_off_loopback() {
+        let s = parse(&["--listen", "0.0.0.0:5000"]).unwrap();
+        assert!(!s.demo, "not loopback: no demo by default");
+        let s = parse(&["--listen", "192.168.1.10:5000"]).unwrap();
+        assert!(!s.demo);
+        let s = parse(&["--listen", "0.0.0.0:5000", "--demo"]).unwrap();
+        assert!(s.demo, "an explicit --demo still works");
+        let s = parse(&["--listen", "[::1]:5000"]).unwrap();
+        assert!(s.demo);
     }
 
     #[test]

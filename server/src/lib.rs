@@ -13,7 +13,7 @@ use app::backend::users::Users;
 use app::backend::{AppState, ConnectSources, open_db, origin, sessions};
 use axum::Router;
 use axum::extract::Request;
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use config::{Media, Settings, Tls};
 use leptos::prelude::*;
@@ -22,6 +22,7 @@ use rand::Rng;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
@@ -63,6 +64,10 @@ impl Running {
     }
 }
 
+/// The largest request body accepted (413 beyond): server-function arguments and the media server's
+/// REST bodies are small.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
 fn random_secret() -> String {
     let mut rng = rand::rng();
     (0..32)
@@ -82,6 +87,15 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
         tracing::warn!(
             "demo mode: accounts publisher1, publisher2 and subscriber exist with password \"pass\""
         );
+    } else {
+        // A data dir once used in demo mode must not keep accepting the demo password.
+        let removed = users.remove_demo_users().await?;
+        if !removed.is_empty() {
+            tracing::warn!(
+                "not in demo mode: removed the demo accounts left from an earlier demo run: {}",
+                removed.join(", ")
+            );
+        }
     }
 
     let listener = std::net::TcpListener::bind(settings.listen)
@@ -165,10 +179,13 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
     if let Some(media) = &media {
         router = router.merge(media.router());
     }
+    let site = origin::Site::new(&public_url, addr, settings.tls.is_some());
     let router = router
-        .layer(from_fn(origin::refuse_cross_site))
+        .layer(from_fn_with_state(site.clone(), origin::refuse_cross_site))
         .layer(from_fn(security_headers))
         .layer(sessions::layer(db, settings.tls.is_some()).await?)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(site, origin::refuse_other_hosts))
         .layer(TraceLayer::new_for_http());
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
 
