@@ -95,40 +95,66 @@ impl AppState {
 
     /// Checks a password, throttled per account and per address. Unknown user and wrong password give
     /// the same error after the same work.
+    ///
+    /// The attempt is admitted and counted by the throttle in one step before any work, so concurrent
+    /// requests cannot get past the limit together; the hash runs under one of a few hashing permits
+    /// (none free promptly: answered as throttled), in its own task that keeps the permit until the
+    /// hash is done even when this request is dropped (which then counts as a failure).
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         peer: IpAddr,
     ) -> Result<Me, AppError> {
+        let throttled = |wait: std::time::Duration| AppError::Throttled {
+            retry_after_secs: wait.as_secs().max(1),
+        };
         let oversized = username.len() > 256 || password.len() > 1024;
-        // Bounded, so that the throttling table cannot be filled with huge keys.
+        // Bounded, so that huge names cost nothing (the throttle keeps a hash of them anyway).
         let account: String = normalize_name(username).chars().take(256).collect();
-        if let Err(wait) = self.throttle.check(&account, peer, Instant::now()) {
-            return Err(AppError::Throttled {
-                retry_after_secs: wait.as_secs().max(1),
-            });
-        }
+        let attempt = self
+            .throttle
+            .begin(&account, peer, Instant::now())
+            .map_err(throttled)?;
         // Oversized input is refused as a failure, without spending a hash on it.
         if oversized {
-            self.throttle.fail(&account, peer, Instant::now());
+            attempt.fail(Instant::now());
             return Err(AppError::BadCredentials);
         }
-        match self.users.check_password(&account, password).await {
-            Ok(Some(user)) => {
-                self.throttle.succeed(&account);
+        let Some(permit) = self.throttle.hash_slot().await else {
+            attempt.abandon(Instant::now());
+            tracing::warn!(%peer, "login refused: password hashing is saturated");
+            return Err(throttled(std::time::Duration::from_secs(1)));
+        };
+        let users = self.users.clone();
+        let (name, secret) = (account.clone(), password.to_owned());
+        let checked = tokio::spawn(async move {
+            let _permit = permit;
+            users.check_password(&name, &secret).await
+        })
+        .await;
+        match checked {
+            Ok(Ok(Some(user))) => {
+                attempt.succeed(Instant::now());
                 tracing::info!(user = %user.name, "logged in");
                 Ok(Me {
                     user: user.name,
                     role: user.role,
                 })
             }
-            Ok(None) => {
-                self.throttle.fail(&account, peer, Instant::now());
+            Ok(Ok(None)) => {
+                attempt.fail(Instant::now());
                 tracing::info!(%peer, "failed login");
                 Err(AppError::BadCredentials)
             }
-            Err(e) => Err(internal("checking a password", e)),
+            Ok(Err(e)) => {
+                attempt.abandon(Instant::now());
+                Err(internal("checking a password", e))
+            }
+            Err(e) => {
+                attempt.abandon(Instant::now());
+                Err(internal("checking a password", e))
+            }
         }
     }
 
