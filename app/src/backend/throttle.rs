@@ -261,9 +261,10 @@ impl Throttle {
             .ok()
     }
 
-    /// `Err(retry_after)` while the account or the address may not try (locked, or its allowance in
-    /// flight). Counts nothing: to try, use [`Throttle::begin`].
-    pub fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
+    /// Test helper: `Err(retry_after)` while the account or the address may not try (locked, or its
+    /// allowance in flight). Counts nothing: logins go through [`Throttle::begin`].
+    #[cfg(test)]
+    fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let table = self.lock();
         let limits = [
             (self.account_key(account), self.policy.per_account),
@@ -403,8 +404,9 @@ impl Throttle {
         }
     }
 
-    /// Records a failed attempt that was not admitted with [`Throttle::begin`] (whatever the limits).
-    pub fn fail(&self, account: &str, addr: IpAddr, now: Instant) {
+    /// Test helper: records a failed attempt without [`Throttle::begin`] (whatever the limits).
+    #[cfg(test)]
+    fn fail(&self, account: &str, addr: IpAddr, now: Instant) {
         let account = self.account_key(account);
         let address = address_key(addr);
         let mut table = self.lock();
@@ -422,9 +424,10 @@ impl Throttle {
         self.resolve(account, address, Outcome::Failure, now);
     }
 
-    /// Records a successful login that was not admitted with [`Throttle::begin`]: the account starts
-    /// afresh, the address does not.
-    pub fn succeed(&self, account: &str) {
+    /// Test helper: records a successful login without [`Throttle::begin`]: the account starts afresh,
+    /// the address does not.
+    #[cfg(test)]
+    fn succeed(&self, account: &str) {
         let key = self.account_key(account);
         let mut table = self.lock();
         if let Some(e) = table.entries.get_mut(&key) {
