@@ -1094,3 +1094,51 @@ async fn a_publish_with_an_unknown_type_of_video_is_refused() {
     let s = server.rest("GET", &format!("/openvidu/api/sessions/{session}"), None).await.json();
     assert_eq!(s["connections"]["content"][0]["publishers"], json!([]), "{s}");
 }
+
+/// Sessions, participants, peer connections and sockets are all freed once everyone has gone, whether
+/// they left, were evicted or just dropped their socket.
+#[tokio::test]
+async fn nothing_is_left_behind_once_everyone_has_gone() {
+    let server = spawn_server().await;
+    let stats = || async { server.handle.as_ref().expect("in-process").stats().await };
+    for round in 0..3 {
+        let session = server.create_session().await;
+        let (mut alice, _) = server.join(&session, "PUBLISHER", "").await;
+        let (mut bob, _) = server.join(&session, "MODERATOR", "").await;
+        let (mut carol, _) = server.join(&session, "SUBSCRIBER", "").await;
+        let stream = publish(&mut alice).await["id"].as_str().unwrap().to_owned();
+        publish(&mut bob).await;
+        for viewer in [&mut bob, &mut carol] {
+            let offer = viewer.request("prepareReceiveVideoFrom", json!({ "sender": stream, "reconnect": false })).await.unwrap();
+            let (_rtc, answer) = answer_offer(offer["sdpOffer"].as_str().unwrap());
+            viewer.request("receiveVideoFrom", json!({ "sender": stream, "sdpAnswer": answer })).await.unwrap();
+        }
+        let busy = stats().await;
+        assert_eq!((busy.sessions, busy.participants, busy.peers), (1, 3, 4), "round {round}: {busy:?}");
+
+        // Three ways to go: evicted by a moderator, dropping the socket, leaving.
+        let carol_id = server.rest("GET", &format!("/openvidu/api/sessions/{session}/connection"), None).await.json()["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["role"] == "SUBSCRIBER")
+            .map(|c| c["connectionId"].as_str().unwrap().to_owned())
+            .unwrap();
+        bob.request("forceDisconnect", json!({ "connectionId": carol_id })).await.unwrap();
+        alice.drop_abruptly();
+        bob.next_notification("participantLeft").await; // carol
+        bob.next_notification("participantLeft").await; // alice, after the grace
+        bob.request("leaveRoom", json!({})).await.unwrap();
+        server.wait_session_gone(&session).await;
+        drop((bob, carol));
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let s = stats().await;
+        if (s.sessions, s.participants, s.peers, s.sockets) == (0, 0, 0, 0) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still held after everyone left: {s:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await; // polling interval, not a synchronisation
+    }
+}
