@@ -266,16 +266,8 @@ async fn media_server_unreachable_is_a_clear_error() {
 #[tokio::test]
 async fn under_https_tokens_point_at_the_same_origin_over_wss() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = common::settings(dir.path());
-    settings.tls = Some(server::config::Tls::SelfSigned);
-    let running = server::start(settings, common::small_throttle())
-        .await
-        .unwrap();
+    let (running, http) = common::start_https(dir.path()).await;
     let base = format!("https://{}", running.addr());
-    let http = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
     let login = http
         .post(format!("{base}/api/login"))
         .json(&json!({"username": "publisher1", "password": "pass"}))

@@ -33,15 +33,7 @@ async fn login_sets_a_hardened_cookie() {
 #[tokio::test]
 async fn https_cookie_is_secure_and_host_prefixed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = common::settings(dir.path());
-    settings.tls = Some(server::config::Tls::SelfSigned);
-    let running = server::start(settings, common::small_throttle())
-        .await
-        .unwrap();
-    let http = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
+    let (running, http) = common::start_https(dir.path()).await;
     let res = http
         .post(format!("https://{}/api/login", running.addr()))
         .json(&json!({"username": "publisher1", "password": "pass"}))

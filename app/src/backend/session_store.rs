@@ -129,18 +129,8 @@ mod tests {
 
     #[tokio::test]
     async fn save_load_delete() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::backend::open_db(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        let store = SqliteSessionStore::open(db).await.unwrap();
-        let mut record = Record {
-            id: Id::default(),
-            data: [("user".to_owned(), serde_json::json!("alice"))]
-                .into_iter()
-                .collect(),
-            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        };
+        let (_dir, store) = store().await;
+        let mut record = alice();
         store.create(&mut record).await.unwrap();
         assert_eq!(store.load(&record.id).await.unwrap(), Some(record.clone()));
         store.delete(&record.id).await.unwrap();
@@ -155,6 +145,13 @@ mod tests {
         assert_eq!(store.delete_expired().await.unwrap(), 1);
     }
 
+    /// A store on a fresh SQLite file; the directory lives as long as the returned guard.
+    async fn store() -> (tempfile::TempDir, SqliteSessionStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::backend::open_db(&dir.path().join("t.db")).await.unwrap();
+        (dir, SqliteSessionStore::open(db).await.unwrap())
+    }
+
     fn alice() -> Record {
         Record {
             id: Id::default(),
@@ -167,11 +164,7 @@ mod tests {
 
     #[tokio::test]
     async fn save_does_not_resurrect_a_deleted_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::backend::open_db(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        let store = SqliteSessionStore::open(db).await.unwrap();
+        let (_dir, store) = store().await;
         let mut record = alice();
         store.create(&mut record).await.unwrap();
         // A request in flight loaded the record; logout deletes it; the request ends and saves.

@@ -130,3 +130,12 @@ impl Answer {
         Some(self.set_cookie()?.split(';').next()?.trim().to_owned())
     }
 }
+
+/// The app under HTTPS with a generated self-signed certificate, and a client that accepts it.
+pub async fn start_https(data_dir: &Path) -> (server::Running, reqwest::Client) {
+    let mut settings = settings(data_dir);
+    settings.tls = Some(server::config::Tls::SelfSigned);
+    let running = server::start(settings, small_throttle()).await.unwrap();
+    let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    (running, http)
+}
