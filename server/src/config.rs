@@ -103,7 +103,7 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     #[command(flatten)]
     pub data: DataDir,
-    /// Create the demo accounts (publisher1, publisher2, subscriber; password "pass") [default: on with
+    /// Create the demo accounts (publisher1, publisher2, subscriber, moderator; password "pass") [default: on with
     /// the embedded media server on a loopback listen address, off otherwise]. Without demo mode, demo
     /// accounts left from an earlier run are removed at start-up.
     #[arg(long, env = "DEMO")]

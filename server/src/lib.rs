@@ -85,7 +85,7 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
     if settings.demo {
         users.ensure_demo_users().await?;
         tracing::warn!(
-            "demo mode: accounts publisher1, publisher2 and subscriber exist with password \"pass\""
+            "demo mode: accounts publisher1, publisher2, subscriber and moderator exist with password \"pass\""
         );
     } else {
         // A data dir once used in demo mode must not keep accepting the demo password.

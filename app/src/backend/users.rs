@@ -9,10 +9,11 @@ use sqlx::{Row, SqlitePool};
 use std::sync::Arc;
 
 /// The sample's accounts, created only in demo mode.
-pub const DEMO_USERS: [(&str, &str, Role); 3] = [
+pub const DEMO_USERS: [(&str, &str, Role); 4] = [
     ("publisher1", "pass", Role::Publisher),
     ("publisher2", "pass", Role::Publisher),
     ("subscriber", "pass", Role::Subscriber),
+    ("moderator", "pass", Role::Moderator),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
