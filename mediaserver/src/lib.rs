@@ -17,7 +17,7 @@ mod rest;
 pub mod sfu;
 mod signaling;
 
-pub use config::{Config, Secret, TlsFiles};
+pub use config::{Config, Limits, Secret, TlsFiles};
 pub use hub::Stats;
 
 use std::net::SocketAddr;
@@ -96,6 +96,7 @@ impl MediaServer {
     /// `http(s)://host:port` under which browsers reach [`MediaServer::router`]; tokens point there.
     pub async fn bind(config: Config, public_url: String) -> anyhow::Result<MediaServer> {
         anyhow::ensure!(!config.secret.expose().is_empty(), "the OpenVidu secret must not be empty");
+        config.validate().map_err(anyhow::Error::msg)?;
         let ws_base = ws_base(&public_url)?;
         let (sfu, udp_addr) = sfu::edge::spawn(config.udp, config.public_ip)
             .await
@@ -105,6 +106,8 @@ impl MediaServer {
                 ws_base,
                 unused_session_timeout: config.unused_session_timeout,
                 reconnect_grace: config.reconnect_grace,
+                pending_connection_ttl: config.pending_connection_ttl,
+                limits: config.limits,
             },
             sfu,
         );
@@ -122,9 +125,17 @@ impl MediaServer {
 
     /// `/openvidu` (WebSocket) and `/openvidu/api/*` (REST). Merge it into an app's router.
     pub fn router(&self) -> Router {
-        rest::router(self.state.clone()).merge(
-            Router::new().route("/openvidu", get(signaling::ws::handler)).with_state(self.state.clone()),
-        )
+        self.rest_router().merge(self.websocket_router())
+    }
+
+    /// `/openvidu` only, the signaling WebSocket: what browsers need on an app's public listener.
+    pub fn websocket_router(&self) -> Router {
+        Router::new().route("/openvidu", get(signaling::ws::handler)).with_state(self.state.clone())
+    }
+
+    /// `/openvidu/api/*` only, the REST API: for a listener that only the token-issuing app reaches.
+    pub fn rest_router(&self) -> Router {
+        rest::router(self.state.clone())
     }
 
     /// The UDP address media flows through.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use mediaserver::{Config, Secret, TlsFiles};
+use mediaserver::{Config, Limits, Secret, TlsFiles};
 use tracing_subscriber::EnvFilter;
 
 /// An OpenVidu-2-compatible media server (REST API, JSON-RPC signaling, str0m SFU).
@@ -40,6 +40,18 @@ struct Args {
     /// Seconds a participant whose socket dropped may take to reconnect before it is evicted.
     #[arg(long, env = "MEDIASERVER_RECONNECT_GRACE", default_value_t = 15)]
     reconnect_grace: u64,
+    /// Seconds a connection (a token) created over REST may wait to be joined before it is removed.
+    #[arg(long, env = "MEDIASERVER_PENDING_CONNECTION_TTL", default_value_t = 120)]
+    pending_connection_ttl: u64,
+    /// Sessions at once.
+    #[arg(long, env = "MEDIASERVER_MAX_SESSIONS", default_value_t = Limits::default().max_sessions)]
+    max_sessions: usize,
+    /// Connections (pending and joined) per session.
+    #[arg(long, env = "MEDIASERVER_MAX_PARTICIPANTS_PER_SESSION", default_value_t = Limits::default().max_participants_per_session)]
+    max_participants_per_session: usize,
+    /// Open WebSocket connections per client IP address.
+    #[arg(long, env = "MEDIASERVER_MAX_SOCKETS_PER_ADDRESS", default_value_t = Limits::default().max_sockets_per_address)]
+    max_sockets_per_address: usize,
 }
 
 #[tokio::main]
@@ -62,6 +74,13 @@ async fn main() -> anyhow::Result<()> {
     config.public_url = args.public_url;
     config.unused_session_timeout = Duration::from_secs(args.unused_session_timeout);
     config.reconnect_grace = Duration::from_secs(args.reconnect_grace);
+    config.pending_connection_ttl = Duration::from_secs(args.pending_connection_ttl);
+    config.limits = Limits {
+        max_sessions: args.max_sessions,
+        max_participants_per_session: args.max_participants_per_session,
+        max_sockets_per_address: args.max_sockets_per_address,
+    };
+    config.validate().map_err(anyhow::Error::msg)?;
     let mut handle = mediaserver::start(config).await?;
     tokio::select! {
         r = handle.wait() => r?,

@@ -137,7 +137,7 @@ async fn exercise(server: &TestServer) -> Secrets {
     secrets.add("a forged token", forged.clone());
     assert_eq!(again.join(&forged_url, "").await.unwrap_err().code, 401, "a forged token");
     let elsewhere = api_token.replace(&session, "ses_Elsewhere");
-    assert_eq!(again.join(&elsewhere, "").await.unwrap_err().code, 202, "a token for an unknown session");
+    assert_eq!(again.join(&elsewhere, "").await.unwrap_err().code, 401, "a token for an unknown session");
     let r = server.rest("DELETE", &format!("/openvidu/api/sessions/{session}/connection/{revoked_id}"), None).await;
     assert_eq!(r.status, 204);
     assert_eq!(again.join(&revoked_token, "").await.unwrap_err().code, 401, "a revoked token");

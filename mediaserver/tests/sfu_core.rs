@@ -750,3 +750,87 @@ impl XorShift {
         v
     }
 }
+
+/// The datagrams `b` sent whose first byte says they are of `kind` (RFC 7983).
+fn logged(w: &World, b: B, kind: std::ops::RangeInclusive<u8>) -> Vec<Vec<u8>> {
+    w.b(b).sent_log.iter().filter(|d| d.first().is_some_and(|x| kind.contains(x))).cloned().collect()
+}
+
+#[test]
+fn a_peer_reached_from_ever_new_ports_keeps_a_bounded_address_map_and_its_media() {
+    let mut w = World::new();
+    let alice = live_publisher(&mut w);
+    let bob = w.browser("bob");
+    w.subscribe(bob, SUB, PUB).unwrap();
+    w.connect(&[bob]);
+    receives(&mut w, bob, MediaKind::Video, 5);
+
+    // Alice's own STUN checks, replayed from 200 source ports: each passes the check, as a browser
+    // roaming between networks would.
+    let checks = logged(&w, alice, 0..=3);
+    assert!(!checks.is_empty(), "alice sent STUN checks");
+    let base = w.b(alice).addr;
+    for port in 0..200u16 {
+        let from = SocketAddr::new(base.ip(), 20000 + port);
+        let now = w.now;
+        w.sfu.handle_receive(now, from, &checks[usize::from(port) % checks.len()]);
+        while w.sfu.poll_transmit().is_some() {}
+    }
+    let stats = w.sfu.stats();
+    assert!(stats.addresses <= 2 * 4, "at most four addresses per peer: {stats:?}");
+
+    // Alice's real address is still hers: media keeps flowing to Bob.
+    let before = w.received(bob, MediaKind::Video).len();
+    w.run_until("bob receives more video", STEPS, |w| w.received(bob, MediaKind::Video).len() >= before + 10);
+    w.sfu.close(PUB);
+    w.sfu.close(SUB);
+    assert_eq!(w.sfu.stats().addresses, 0, "closing the peers forgets their addresses");
+}
+
+#[test]
+fn mangled_and_random_datagrams_are_dropped_and_counted_and_the_call_goes_on() {
+    let mut w = World::new();
+    let alice = live_publisher(&mut w);
+    let bob = w.browser("bob");
+    w.subscribe(bob, SUB, PUB).unwrap();
+    w.connect(&[bob]);
+    receives(&mut w, bob, MediaKind::Video, 5);
+
+    // Real STUN, DTLS and RTP datagrams of alice with bytes flipped, truncated or extended, from her
+    // own address (as a forger would send them), then plain noise. A fixed seed, so a failure replays.
+    let real: Vec<Vec<u8>> = w.b(alice).sent_log.clone();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let from = w.b(alice).addr;
+    let mut sent = 0u64;
+    for i in 0..3000usize {
+        let mut d = real[i % real.len()].clone();
+        match next() % 4 {
+            0 => {
+                let at = (next() as usize) % d.len();
+                d[at] ^= 1 << (next() % 8);
+            }
+            1 => d.truncate((next() as usize) % d.len()),
+            2 => d.extend((0..1 + next() % 64).map(|_| next() as u8)),
+            _ => d = (0..next() % 1500).map(|_| next() as u8).collect(),
+        }
+        let now = w.now;
+        w.sfu.handle_receive(now, from, &d);
+        while w.sfu.poll_transmit().is_some() {}
+        sent += 1;
+        if i % 100 == 0 {
+            w.step();
+        }
+    }
+    assert!(w.sfu.stats().dropped_datagrams > 0, "some of {sent} mangled datagrams were refused and counted");
+    assert_eq!(w.sfu.peer_count(), 2, "no peer was ended by bad input");
+
+    let before = w.received(bob, MediaKind::Video).len();
+    w.run_until("bob receives more video", STEPS, |w| w.received(bob, MediaKind::Video).len() >= before + 10);
+    assert_faithful(&w, alice, bob, MediaKind::Video);
+}

@@ -9,8 +9,10 @@
 pub mod model;
 mod rest;
 mod rpc;
+pub mod socket;
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -20,14 +22,16 @@ use tracing::{Instrument, debug, info, info_span};
 
 use crate::sfu::PeerId;
 use crate::sfu::edge::{Command as SfuCommand, SfuHandle};
+use crate::config::Limits;
 use crate::signaling::protocol::{self, Request, RpcError, RpcId};
-pub use model::{Outbound, Reason, SocketId};
+pub use model::{Reason, SocketId};
+pub use socket::{CloseReason, Outbound, SocketLink};
 
 use model::{Connection, Session};
 pub use rest::{RestError, RestRequest, SessionProps, ConnectionProps};
 
 pub enum HubCommand {
-    SocketOpened { socket: SocketId, out: mpsc::Sender<Outbound>, ip: String },
+    SocketOpened { socket: SocketId, link: SocketLink, ip: String },
     Rpc { socket: SocketId, id: RpcId, request: Request },
     /// The socket is gone; `last_seen` is when the browser was last heard from on it.
     SocketClosed { socket: SocketId, last_seen: Instant },
@@ -45,6 +49,10 @@ pub struct Stats {
     pub peers: usize,
     /// Open signaling sockets.
     pub sockets: usize,
+    /// Remote UDP addresses the SFU maps to peers.
+    pub addresses: usize,
+    /// Datagrams the SFU dropped because no peer could make sense of them.
+    pub dropped_datagrams: u64,
 }
 
 #[derive(Clone)]
@@ -89,14 +97,48 @@ pub struct HubConfig {
     pub ws_base: String,
     pub unused_session_timeout: Duration,
     pub reconnect_grace: Duration,
+    pub pending_connection_ttl: Duration,
+    pub limits: Limits,
 }
 
 struct SocketState {
-    out: mpsc::Sender<Outbound>,
+    link: SocketLink,
     ip: String,
-    opened: Instant,
     /// (session id, connection id) once `joinRoom` succeeded.
     joined: Option<(String, String)>,
+}
+
+/// What the hub must look at later, each in the order it falls due, so that a tick costs what is due
+/// rather than a walk over everything. An entry may be stale (the thing was used or removed since):
+/// each is checked against the current state when it falls due.
+#[derive(Default)]
+struct Deadlines {
+    /// Sockets that must have joined by then; opened in order, so the queue is sorted.
+    join: VecDeque<(Instant, SocketId)>,
+    /// Pending connections that expire then (created in order, one TTL for all: sorted).
+    pending: VecDeque<(Instant, String, String)>,
+    /// Sessions to close then if nobody joined (created in order: sorted).
+    unused: VecDeque<(Instant, String)>,
+    /// Participants whose socket was lost, to evict then unless they came back.
+    evict: BinaryHeap<Reverse<(Instant, String, String)>>,
+}
+
+/// Logs a refusal once per cause and then at most once a minute with a count: a client hammering a
+/// quota must not flood the log.
+#[derive(Default)]
+struct RefusalLog {
+    last: HashMap<&'static str, (Instant, u64)>,
+}
+
+impl RefusalLog {
+    fn refused(&mut self, cause: &'static str, now: Instant) {
+        let entry = self.last.entry(cause).or_insert((now - Duration::from_secs(3600), 0));
+        entry.1 += 1;
+        if now.saturating_duration_since(entry.0) >= Duration::from_secs(60) {
+            tracing::warn!(cause, refused = entry.1, "refusing requests over a quota");
+            *entry = (now, 0);
+        }
+    }
 }
 
 pub struct Hub {
@@ -108,10 +150,14 @@ pub struct Hub {
     sockets: HashMap<SocketId, SocketState>,
     /// RPC session id → (session id, connection id), for reconnecting sockets.
     rpc_sessions: HashMap<String, (String, String)>,
+    /// Open sockets per client address, for the per-address quota.
+    sockets_per_ip: HashMap<String, usize>,
+    deadlines: Deadlines,
+    refusals: RefusalLog,
     next_peer: u64,
     /// Sockets to close once the current command has been answered (a moderator that evicts itself
     /// still gets its reply first).
-    closing: Vec<mpsc::Sender<Outbound>>,
+    closing: Vec<SocketLink>,
 }
 
 pub fn spawn(config: HubConfig, sfu: SfuHandle) -> HubHandle {
@@ -123,6 +169,9 @@ pub fn spawn(config: HubConfig, sfu: SfuHandle) -> HubHandle {
         tokens: HashMap::new(),
         sockets: HashMap::new(),
         rpc_sessions: HashMap::new(),
+        sockets_per_ip: HashMap::new(),
+        deadlines: Deadlines::default(),
+        refusals: RefusalLog::default(),
         next_peer: 1,
         closing: Vec::new(),
     };
@@ -144,8 +193,8 @@ impl Hub {
                 command = rx.recv() => match command {
                     Some(HubCommand::Shutdown { done }) => {
                         self.shutdown();
-                        for out in self.closing.drain(..) {
-                            let _ = out.try_send(Outbound::Close);
+                        for link in self.closing.drain(..) {
+                            link.close(CloseReason::Evicted);
                         }
                         let _ = done.send(());
                         break;
@@ -155,8 +204,8 @@ impl Hub {
                 },
                 _ = tick.tick() => self.on_tick(Instant::now()),
             }
-            for out in self.closing.drain(..) {
-                let _ = out.try_send(Outbound::Close);
+            for link in self.closing.drain(..) {
+                link.close(CloseReason::Evicted);
             }
         }
         debug!("hub stopped");
@@ -164,9 +213,7 @@ impl Hub {
 
     async fn handle(&mut self, command: HubCommand) {
         match command {
-            HubCommand::SocketOpened { socket, out, ip } => {
-                self.sockets.insert(socket, SocketState { out, ip, opened: Instant::now(), joined: None });
-            }
+            HubCommand::SocketOpened { socket, link, ip } => self.on_socket_opened(socket, link, ip),
             HubCommand::Rpc { socket, id, request } => {
                 let (sid, cid) = self.sockets.get(&socket).and_then(|s| s.joined.clone()).unwrap_or_default();
                 let span = info_span!("rpc", method = request.method(), session = %sid, connection = %cid);
@@ -179,12 +226,14 @@ impl Hub {
                 let _ = reply.send(span.in_scope(|| self.on_rest(request)));
             }
             HubCommand::Stats { reply } => {
-                let peers = self.sfu.peer_count().await.unwrap_or(0);
+                let sfu = self.sfu.stats().await.unwrap_or_default();
                 let _ = reply.send(Stats {
                     sessions: self.sessions.len(),
                     participants: self.sessions.values().map(|s| s.active().count()).sum(),
-                    peers,
+                    peers: sfu.peers,
                     sockets: self.sockets.len(),
+                    addresses: sfu.addresses,
+                    dropped_datagrams: sfu.dropped_datagrams,
                 });
             }
             HubCommand::Shutdown { .. } => unreachable!("handled in run"),
@@ -197,6 +246,19 @@ impl Hub {
         id
     }
 
+    fn on_socket_opened(&mut self, socket: SocketId, link: SocketLink, ip: String) {
+        let now = Instant::now();
+        let count = self.sockets_per_ip.entry(ip.clone()).or_default();
+        if *count >= self.config.limits.max_sockets_per_address {
+            self.refusals.refused("sockets per address", now);
+            link.close(CloseReason::TooManySockets);
+            return;
+        }
+        *count += 1;
+        self.sockets.insert(socket, SocketState { link, ip, joined: None });
+        self.deadlines.join.push_back((now + JOIN_DEADLINE, socket));
+    }
+
     fn reply(&self, socket: SocketId, id: &RpcId, result: Result<Value, RpcError>) {
         let Some(s) = self.sockets.get(&socket) else { return };
         let text = match result {
@@ -207,49 +269,85 @@ impl Hub {
                 protocol::error(Some(id), &e)
             }
         };
-        let _ = s.out.try_send(Outbound::Text(text.into()));
+        s.link.send(text.into());
     }
 
     fn on_socket_closed(&mut self, socket: SocketId, last_seen: Instant) {
         let Some(state) = self.sockets.remove(&socket) else { return };
+        if let Some(count) = self.sockets_per_ip.get_mut(&state.ip) {
+            *count -= 1;
+            if *count == 0 {
+                self.sockets_per_ip.remove(&state.ip);
+            }
+        }
         let Some((sid, cid)) = state.joined else { return };
-        let grace = self.config.reconnect_grace;
+        // The grace was checked at start-up to be small, so this cannot overflow.
+        let evict_at = last_seen + self.config.reconnect_grace;
         if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.connection_mut(&cid)).and_then(|c| c.participant.as_mut())
             && p.socket == Some(socket) {
                 info!(session = %sid, connection = %cid, "socket lost; waiting for a reconnection");
                 p.socket = None;
-                p.out = None;
-                p.evict_at = Some(last_seen + grace);
+                p.link = None;
+                p.evict_at = Some(evict_at);
+                self.deadlines.evict.push(Reverse((evict_at, sid, cid)));
             }
     }
 
     fn on_tick(&mut self, now: Instant) {
         // A socket has this long to join (or rejoin) a session; an idle one only holds resources.
-        for s in self.sockets.values_mut().filter(|s| s.joined.is_none()) {
-            if now.saturating_duration_since(s.opened) >= JOIN_DEADLINE {
-                s.opened = now; // once: the socket task closes it and reports back
-                self.closing.push(s.out.clone());
+        while let Some(&(due, socket)) = self.deadlines.join.front() {
+            if due > now {
+                break;
+            }
+            self.deadlines.join.pop_front();
+            if let Some(s) = self.sockets.get(&socket).filter(|s| s.joined.is_none()) {
+                s.link.close(CloseReason::JoinDeadline);
             }
         }
-        let mut lost = Vec::new();
-        let mut unused = Vec::new();
-        for s in self.sessions.values() {
-            for c in s.active() {
-                if c.participant.as_ref().and_then(|p| p.evict_at).is_some_and(|t| t <= now) {
-                    lost.push((s.id.clone(), c.id.clone()));
-                }
+        while let Some((due, _, _)) = self.deadlines.pending.front() {
+            if *due > now {
+                break;
             }
-            if !s.ever_joined && now.saturating_duration_since(s.created) >= self.config.unused_session_timeout {
-                unused.push(s.id.clone());
+            let (_, sid, cid) = self.deadlines.pending.pop_front().expect("front exists");
+            let expired = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.connection(&cid))
+                .is_some_and(|c| c.participant.is_none() && c.created + self.config.pending_connection_ttl <= now);
+            if expired {
+                info!(session = %sid, connection = %cid, "a connection nobody joined expired");
+                self.remove_participant(&sid, &cid, Reason::Disconnect);
             }
         }
-        for (sid, cid) in lost {
-            info!(session = %sid, connection = %cid, "participant lost its connection");
-            self.remove_participant(&sid, &cid, Reason::NetworkDisconnect);
+        while let Some(Reverse((due, _, _))) = self.deadlines.evict.peek() {
+            if *due > now {
+                break;
+            }
+            let Reverse((due, sid, cid)) = self.deadlines.evict.pop().expect("peeked");
+            let lost = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.connection(&cid))
+                .and_then(|c| c.participant.as_ref())
+                .is_some_and(|p| p.evict_at == Some(due));
+            if lost {
+                info!(session = %sid, connection = %cid, "participant lost its connection");
+                self.remove_participant(&sid, &cid, Reason::NetworkDisconnect);
+            }
         }
-        for sid in unused {
-            info!(session = %sid, "closing a session nobody joined");
-            self.close_session(&sid, Reason::SessionClosedByServer);
+        while let Some((due, _)) = self.deadlines.unused.front() {
+            if *due > now {
+                break;
+            }
+            let (due, sid) = self.deadlines.unused.pop_front().expect("front exists");
+            let unused = self
+                .sessions
+                .get(&sid)
+                .is_some_and(|s| !s.ever_joined && s.created + self.config.unused_session_timeout == due);
+            if unused {
+                info!(session = %sid, "closing a session nobody joined");
+                self.close_session(&sid, Reason::SessionClosedByServer);
+            }
         }
     }
 
@@ -264,7 +362,9 @@ impl Hub {
     fn notify(&self, session: &Session, to: impl Fn(&Connection) -> bool, method: &str, params: Value) {
         let text: Utf8Bytes = protocol::notification(method, params).into();
         for c in session.active().filter(|c| to(c)) {
-            send(c, Outbound::Text(text.clone()));
+            if let Some(link) = c.participant.as_ref().and_then(|p| p.link.as_ref()) {
+                link.send(text.clone());
+            }
         }
     }
 
@@ -273,8 +373,8 @@ impl Hub {
     fn remove_participant(&mut self, sid: &str, cid: &str, reason: Reason) {
         let Some(session) = self.sessions.get_mut(sid) else { return };
         let Some(index) = session.connections.iter().position(|c| c.id == cid) else { return };
-        let snapshot: Vec<mpsc::Sender<Outbound>> =
-            session.active().filter_map(|c| c.participant.as_ref().and_then(|p| p.out.clone())).collect();
+        let snapshot: Vec<SocketLink> =
+            session.active().filter_map(|c| c.participant.as_ref().and_then(|p| p.link.clone())).collect();
         let conn = session.connections.remove(index);
         let Some(participant) = conn.participant else {
             self.tokens.remove(&conn.token);
@@ -290,6 +390,9 @@ impl Hub {
         if let Some(socket) = participant.socket
             && let Some(state) = self.sockets.get_mut(&socket) {
                 state.joined = None;
+                state.link.set_joined(false);
+                // It may join again (a new token), within the usual time.
+                self.deadlines.join.push_back((Instant::now() + JOIN_DEADLINE, socket));
             }
         info!(session = %sid, connection = %cid, reason = reason.as_str(), "participant left");
         let session = &self.sessions[sid];
@@ -297,10 +400,10 @@ impl Hub {
         if reason.is_eviction() {
             let text: Utf8Bytes =
                 protocol::notification("participantEvicted", json!({ "connectionId": cid, "reason": reason.as_str() })).into();
-            for out in &snapshot {
-                let _ = out.try_send(Outbound::Text(text.clone()));
+            for link in &snapshot {
+                link.send(text.clone());
             }
-            self.closing.extend(participant.out.clone());
+            self.closing.extend(participant.link.clone());
         }
         if session.active().next().is_none() && reason != Reason::SessionClosedByServer && reason != Reason::OpenviduServerStopped {
             info!(session = %sid, "last participant left; closing the session");
@@ -361,12 +464,3 @@ fn end_publication(sfu: &SfuHandle, session: &mut Session, publisher: &model::Pu
     }
 }
 
-/// Queues a message for a participant. A full queue means its socket task is stuck writing to a
-/// browser that reads nothing; that task gives up on its own (and the participant is then treated
-/// as disconnected), so the message is dropped, quietly: one line per message would flood the log.
-fn send(c: &Connection, message: Outbound) {
-    if let Some(out) = c.participant.as_ref().and_then(|p| p.out.as_ref())
-        && out.try_send(message).is_err() {
-            debug!(connection = %c.id, "participant's outbound queue is full or closed; message dropped");
-        }
-}

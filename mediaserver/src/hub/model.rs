@@ -4,18 +4,9 @@
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
+use super::socket::SocketLink;
 use crate::sfu::PeerId;
-
-/// What a socket task is sent. The text is reference-counted: a notification to everyone in a
-/// session is one allocation, however many receive it.
-#[derive(Debug)]
-pub enum Outbound {
-    Text(axum::extract::ws::Utf8Bytes),
-    /// Close the socket (after an eviction).
-    Close,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SocketId(pub u64);
@@ -121,6 +112,8 @@ impl MediaOptions {
 pub struct Publisher {
     pub stream_id: String,
     pub peer: PeerId,
+    /// ICE candidates the browser trickled for this peer.
+    pub candidates: usize,
     pub created_at: u64,
     pub media: MediaOptions,
 }
@@ -151,6 +144,8 @@ pub struct Subscription {
     pub stream_id: String,
     pub publisher: String,
     pub peer: PeerId,
+    /// ICE candidates the browser trickled for this peer.
+    pub candidates: usize,
     pub created_at: u64,
     pub state: SubscriptionState,
 }
@@ -159,7 +154,7 @@ pub struct Subscription {
 #[derive(Debug)]
 pub struct Participant {
     pub socket: Option<SocketId>,
-    pub out: Option<mpsc::Sender<Outbound>>,
+    pub link: Option<SocketLink>,
     pub rpc_session: String,
     pub active_at: u64,
     pub ip: String,
@@ -197,6 +192,8 @@ pub struct Connection {
     pub kurento_options: Value,
     pub custom_ice_servers: Vec<Value>,
     pub created_at: u64,
+    /// When it was created, for the pending-connection TTL.
+    pub created: Instant,
     /// `None` while pending (token not used yet).
     pub participant: Option<Participant>,
 }

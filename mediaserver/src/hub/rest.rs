@@ -157,7 +157,13 @@ impl Hub {
     }
 
     fn create_session(&mut self, props: SessionProps) -> Result<Value, RestError> {
+        let now = Instant::now();
         let custom = props.properties.custom_session_id.clone();
+        // An existing session answers 409 whatever the quota: callers join it next.
+        if self.sessions.len() >= self.config.limits.max_sessions && !self.sessions.contains_key(&custom) {
+            self.refusals.refused("sessions", now);
+            return Err(RestError::new(429, "The media server holds as many sessions as it may"));
+        }
         let id = if custom.is_empty() {
             loop {
                 let id = ids::session_id();
@@ -173,20 +179,26 @@ impl Hub {
         let session = Session {
             id: id.clone(),
             created_at: ids::now_millis(),
-            created: Instant::now(),
+            created: now,
             properties: props.properties,
             connections: Vec::new(),
             ever_joined: false,
         };
         let json = session.to_rest(false);
         info!(session = %id, "session created");
+        self.deadlines.unused.push_back((now + self.config.unused_session_timeout, id.clone()));
         self.sessions.insert(id, session);
         Ok(json)
     }
 
     fn create_connection(&mut self, session: &str, props: ConnectionProps) -> Result<(String, String), RestError> {
         let ws_base = self.config.ws_base.clone();
+        let now = Instant::now();
         let s = self.sessions.get_mut(session).ok_or_else(|| RestError::not_found("Session"))?;
+        if s.connections.len() >= self.config.limits.max_participants_per_session {
+            self.refusals.refused("participants per session", now);
+            return Err(RestError::new(429, "The session is full"));
+        }
         let id = loop {
             let id = ids::connection_id();
             if s.connection(&id).is_none() {
@@ -203,9 +215,11 @@ impl Hub {
             kurento_options: props.kurento_options,
             custom_ice_servers: props.custom_ice_servers,
             created_at: ids::now_millis(),
+            created: now,
             participant: None,
         });
         self.tokens.insert(token, (s.id.clone(), id.clone()));
+        self.deadlines.pending.push_back((now + self.config.pending_connection_ttl, s.id.clone(), id.clone()));
         Ok((s.id.clone(), id))
     }
 }

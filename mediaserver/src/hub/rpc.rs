@@ -11,6 +11,11 @@ use crate::sfu::SfuError;
 use crate::signaling::protocol::*;
 
 
+/// A browser's candidate line is about 100 to 200 bytes.
+const MAX_CANDIDATE_LEN: usize = 1024;
+/// A browser trickles a handful of candidates per peer connection.
+const MAX_CANDIDATES_PER_PEER: usize = 32;
+
 fn sdp_error(e: SfuError) -> RpcError {
     RpcError::new(302, format!("Error negotiating media: {e}"))
 }
@@ -117,18 +122,15 @@ impl Hub {
         if state.joined.is_some() {
             return Err(RpcError::new(999, "This socket has already joined a session"));
         }
-        let Some((sid, cid)) = self.tokens.get(&p.token).cloned() else {
-            return Err(if self.sessions.contains_key(&p.session) {
-                RpcError::unauthorized("Token is not valid")
-            } else {
-                RpcError::new(202, "Session not found")
-            });
-        };
+        // One answer for an unknown session, a bad token and a token of another session: anything
+        // more would tell a stranger which calls exist.
+        let invalid = || RpcError::unauthorized("Token is not valid");
+        let Some((sid, cid)) = self.tokens.get(&p.token).cloned() else { return Err(invalid()) };
         if sid != p.session {
-            return Err(RpcError::unauthorized("Token is not valid for this session"));
+            return Err(invalid());
         }
         self.tokens.remove(&p.token);
-        let out = state.out.clone();
+        let link = state.link.clone();
         let ip = state.ip.clone();
         let rpc_session = ids::rpc_session_id();
         let version = p
@@ -139,12 +141,13 @@ impl Hub {
             // than one, so a 2.x browser is told its own version.
             .unwrap_or(crate::OPENVIDU_VERSION)
             .to_owned();
-        let session = self.sessions.get_mut(&sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
+        let session = self.sessions.get_mut(&sid).ok_or_else(invalid)?;
         session.ever_joined = true;
-        let conn = session.connection_mut(&cid).ok_or_else(|| RpcError::unauthorized("Token is not valid"))?;
+        let conn = session.connection_mut(&cid).ok_or_else(invalid)?;
+        link.set_joined(true);
         conn.participant = Some(Participant {
             socket: Some(socket),
-            out: Some(out),
+            link: Some(link),
             rpc_session: rpc_session.clone(),
             active_at: ids::now_millis(),
             ip,
@@ -185,15 +188,17 @@ impl Hub {
         if state.joined.is_some() {
             return Err(reconnection_error());
         }
-        let out = state.out.clone();
+        let link = state.link.clone();
         let Some(participant) = self.participant_mut(&sid, &cid) else { return Err(reconnection_error()) };
         let old = participant.socket.replace(socket);
-        participant.out = Some(out);
+        link.set_joined(true);
+        participant.link = Some(link);
         participant.evict_at = None;
         if let Some(old) = old
             && let Some(s) = self.sockets.get_mut(&old) {
                 s.joined = None;
-                let _ = s.out.try_send(super::Outbound::Close);
+                s.link.set_joined(false);
+                s.link.close(super::CloseReason::Evicted);
             }
         if let Some(s) = self.sockets.get_mut(&socket) {
             s.joined = Some((sid.clone(), cid.clone()));
@@ -220,6 +225,7 @@ impl Hub {
         let has_audio = p.has_audio.unwrap_or(true);
         let has_video = p.has_video.unwrap_or(true);
         let publisher = Publisher {
+            candidates: 0,
             stream_id: ids::stream_id(if has_video { p.type_of_video.as_deref().or(Some("CAMERA")) } else { None }, cid),
             peer,
             created_at: ids::now_millis(),
@@ -282,7 +288,7 @@ impl Hub {
         }
         let peer = self.next_peer();
         let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
-        let sub = Subscription { stream_id, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Active };
+        let sub = Subscription { stream_id, publisher, peer, candidates: 0, created_at: ids::now_millis(), state: SubscriptionState::Active };
         if !self.store_subscription(sid, cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
             return Err(RpcError::new(105, "The stream ended"));
@@ -297,7 +303,7 @@ impl Hub {
         }
         let peer = self.next_peer();
         let offer = self.sfu.offer_subscription(peer, source, p.sender.clone()).await.map_err(sdp_error)?;
-        let sub = Subscription { stream_id: p.sender, publisher, peer, created_at: ids::now_millis(), state: SubscriptionState::Offered };
+        let sub = Subscription { stream_id: p.sender, publisher, peer, candidates: 0, created_at: ids::now_millis(), state: SubscriptionState::Offered };
         if !self.store_subscription(sid, cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
             return Err(RpcError::new(105, "The stream ended"));
@@ -340,24 +346,31 @@ impl Hub {
     }
 
     fn on_ice_candidate(&mut self, sid: &str, cid: &str, p: IceCandidateParams) -> Result<Value, RpcError> {
+        if p.candidate.len() > MAX_CANDIDATE_LEN {
+            return Err(RpcError::invalid_params("the ICE candidate is too long"));
+        }
         let Some(participant) = self.participant_mut(sid, cid) else { return Err(RpcError::not_joined()) };
         // endpointName is the own connection id for the publisher peer, else the publisher's id.
-        let peer = if p.endpoint_name == cid {
-            participant.publisher.as_ref().map(|pb| pb.peer)
+        let target = if p.endpoint_name == cid {
+            participant.publisher.as_mut().map(|pb| (pb.peer, &mut pb.candidates))
         } else {
-            participant.subscriptions.iter().find(|s| s.publisher == p.endpoint_name).map(|s| s.peer)
+            participant.subscriptions.iter_mut().find(|s| s.publisher == p.endpoint_name).map(|s| (s.peer, &mut s.candidates))
         };
         // Candidates may arrive before the peer exists; ICE-lite learns the address from the
-        // browser's connectivity checks, so dropping those loses nothing.
-        if let Some(peer) = peer {
-            self.sfu.send(SfuCommand::AddCandidate { peer, candidate: p.candidate });
-        }
+        // browser's connectivity checks, so dropping those loses nothing. Past the count a browser
+        // ever sends they are dropped here, before they cost the SFU anything.
+        if let Some((peer, count)) = target
+            && *count < MAX_CANDIDATES_PER_PEER {
+                *count += 1;
+                self.sfu.send(SfuCommand::AddCandidate { peer, candidate: p.candidate });
+            }
         Ok(json!({}))
     }
 
     fn send_message(&mut self, sid: &str, cid: &str, p: SendMessageParams) -> Result<Value, RpcError> {
         let message: SignalMessage = serde_json::from_str(&p.message)
             .map_err(|_| RpcError::new(600, "Signal message is not valid JSON of {to, data, type}"))?;
+        message.check().map_err(|e| RpcError::new(600, e))?;
         let session = self.sessions.get(sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
         // The message names no value the client sent: whatever it put there stays out of logs.
         if message.to.iter().any(|to| session.connection(to).and_then(|c| c.participant.as_ref()).is_none()) {
@@ -406,7 +419,10 @@ impl Hub {
                 self.sfu.send(SfuCommand::MoveSubscribers { from: old, to: peer });
                 self.sfu.send(SfuCommand::Close { peer: old });
                 match self.publisher_mut(sid, cid) {
-                    Some(pb) => pb.peer = peer,
+                    Some(pb) => {
+                        pb.peer = peer;
+                        pb.candidates = 0;
+                    }
                     None => self.sfu.send(SfuCommand::Close { peer }),
                 }
                 Ok(json!({ "sdpAnswer": answer, "id": stream_id, "createdAt": created_at }))

@@ -296,6 +296,7 @@ async fn signal(State(state): State<AppState>, body: Bytes) -> ApiResult {
     };
     let kind = opt_str(&m, "type", path)?;
     let data = opt_str(&m, "data", path)?;
+    crate::signaling::protocol::check_signal(&to, kind.as_deref(), data.as_deref()).map_err(|e| err(400, e, path))?;
     run(&state, RestRequest::Signal { session, to, kind, data }, StatusCode::OK, path).await
 }
 

@@ -8,7 +8,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
-use super::{PeerId, Sfu, SfuError, VideoCodec};
+use super::{PeerId, Sfu, SfuError, SfuStats, VideoCodec};
 
 pub type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
 
@@ -20,7 +20,7 @@ pub enum Command {
     MoveSubscribers { from: PeerId, to: PeerId },
     AddCandidate { peer: PeerId, candidate: String },
     Close { peer: PeerId },
-    PeerCount { reply: oneshot::Sender<usize> },
+    Stats { reply: oneshot::Sender<SfuStats> },
 }
 
 /// Signaling's handle on the SFU task. The channel is unbounded so that no command is ever dropped
@@ -50,10 +50,10 @@ impl SfuHandle {
     pub async fn accept_subscription_offer(&self, peer: PeerId, source: PeerId, offer: String) -> Result<String, SfuError> {
         self.ask(|reply| Command::AcceptSubscriptionOffer { peer, source, offer, reply }).await
     }
-    /// How many peer connections the SFU holds.
-    pub async fn peer_count(&self) -> Option<usize> {
+    /// What the SFU holds (peer connections, addresses) and has dropped.
+    pub async fn stats(&self) -> Option<SfuStats> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Command::PeerCount { reply }).ok()?;
+        self.tx.send(Command::Stats { reply }).ok()?;
         rx.await.ok()
     }
 
@@ -130,8 +130,8 @@ fn handle(sfu: &mut Sfu, command: Command) {
         Command::MoveSubscribers { from, to } => sfu.move_subscribers(now, from, to),
         Command::AddCandidate { peer, candidate } => sfu.add_remote_candidate(peer, &candidate),
         Command::Close { peer } => sfu.close(peer),
-        Command::PeerCount { reply } => {
-            let _ = reply.send(sfu.peer_count());
+        Command::Stats { reply } => {
+            let _ = reply.send(sfu.stats());
         }
     }
 }

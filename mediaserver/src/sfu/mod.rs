@@ -45,6 +45,8 @@ pub enum VideoCodec {
 pub enum SfuError {
     #[error("the SDP could not be parsed")]
     BadSdp,
+    #[error("the SDP was refused: {0}")]
+    BadShape(&'static str),
     #[error("the SDP was refused")]
     Refused,
     #[error("no such peer connection")]
@@ -136,17 +138,35 @@ struct Peer {
     connected: bool,
     /// DTLS completed once; ICE coming back makes the peer usable again.
     dtls_done: bool,
+    /// The remote addresses this peer was reached from, oldest first (at most [`MAX_ADDRS`]), each
+    /// also a key of [`Sfu::by_addr`].
+    addrs: Vec<SocketAddr>,
 }
 
 impl Peer {
     fn new(rtc: Rtc, role: Role, codec: Option<VideoCodec>, now: Instant) -> Peer {
-        Peer { rtc, role, candidates: 0, codec, next_timeout: now, connected: false, dtls_done: false }
+        Peer { rtc, role, candidates: 0, codec, next_timeout: now, connected: false, dtls_done: false, addrs: Vec::new() }
     }
 }
 
 /// A browser trickles a handful of candidates per peer; past this many, they are dropped, since each
 /// one costs str0m a scan of the others.
 const MAX_REMOTE_CANDIDATES: usize = 32;
+
+/// Addresses remembered per peer: a browser changes address on a network change (Wi-Fi to mobile),
+/// and each one that passed a STUN check is kept; past this many the oldest is forgotten, so that a
+/// client cycling source ports cannot grow the address map.
+const MAX_ADDRS: usize = 4;
+
+/// What the core holds and has refused, for [`crate::Stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SfuStats {
+    pub peers: usize,
+    /// Remote addresses mapped to peers.
+    pub addresses: usize,
+    /// Datagrams dropped because no peer could make sense of them.
+    pub dropped_datagrams: u64,
+}
 
 /// Everything a frame needs on its way from a publisher to its subscribers. `Media` is large, but
 /// boxing it would cost an allocation per frame; the queue's slots are reused.
@@ -170,6 +190,7 @@ pub struct Sfu {
     forwards: VecDeque<(PeerId, Forward)>,
     /// Reused by `handle_timeout`, so that a timer tick allocates nothing.
     scratch: Vec<PeerId>,
+    dropped_datagrams: u64,
 }
 
 impl Sfu {
@@ -184,11 +205,16 @@ impl Sfu {
             transmits: VecDeque::new(),
             forwards: VecDeque::new(),
             scratch: Vec::new(),
+            dropped_datagrams: 0,
         }
     }
 
     pub fn peer_count(&self) -> usize {
         self.peers.len()
+    }
+
+    pub fn stats(&self) -> SfuStats {
+        SfuStats { peers: self.peers.len(), addresses: self.by_addr.len(), dropped_datagrams: self.dropped_datagrams }
     }
 
     /// A peer with Opus and VP8 + H.264 (VP8 preferred), or only the forced video codec.
@@ -217,6 +243,7 @@ impl Sfu {
 
     /// [`Sfu::publish`], restricted to one video codec (the session's `forcedVideoCodec`).
     pub fn publish_with_codec(&mut self, now: Instant, peer: PeerId, offer: &str, codec: Option<VideoCodec>) -> Result<String, SfuError> {
+        sdp::check_shape(offer).map_err(SfuError::BadShape)?;
         let tracks: Vec<TrackIn> = sdp::sections(offer)
             .into_iter()
             .filter(|s| s.browser_sends)
@@ -258,6 +285,7 @@ impl Sfu {
 
     /// The browser's answer to [`Sfu::offer_subscription`].
     pub fn accept_answer(&mut self, now: Instant, peer: PeerId, answer: &str) -> Result<(), SfuError> {
+        sdp::check_shape(answer).map_err(SfuError::BadShape)?;
         let answer = SdpAnswer::from_sdp_string(answer).map_err(|_| SfuError::BadSdp)?;
         let p = self.peers.get_mut(&peer).ok_or(SfuError::NoSuchPeer)?;
         let Role::Subscriber { pending, .. } = &mut p.role else { return Err(SfuError::NoPendingOffer) };
@@ -269,6 +297,7 @@ impl Sfu {
 
     /// A browser-offered subscription (`receiveVideoFrom` with `sdpOffer`, recv-only m-lines).
     pub fn accept_subscription_offer(&mut self, now: Instant, peer: PeerId, source: PeerId, offer: &str) -> Result<String, SfuError> {
+        sdp::check_shape(offer).map_err(SfuError::BadShape)?;
         let codec = match self.peers.get(&source) {
             Some(Peer { role: Role::Publisher { .. }, codec, .. }) => *codec,
             _ => return Err(SfuError::NoSuchPeer),
@@ -336,7 +365,9 @@ impl Sfu {
     pub fn close(&mut self, peer: PeerId) {
         let Some(mut p) = self.peers.remove(&peer) else { return };
         p.rtc.disconnect();
-        self.by_addr.retain(|_, id| *id != peer);
+        for addr in &p.addrs {
+            self.by_addr.remove(addr);
+        }
         match p.role {
             Role::Subscriber { source, .. } => {
                 if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&source) {
@@ -349,7 +380,10 @@ impl Sfu {
 
     /// One datagram from the UDP socket.
     pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
-        let Ok(contents) = data.try_into() else { return };
+        let Ok(contents) = data.try_into() else {
+            self.dropped_datagrams += 1;
+            return;
+        };
         let input = Input::Receive(
             now,
             Receive { proto: Protocol::Udp, source, destination: self.candidate_addr, contents },
@@ -361,23 +395,49 @@ impl Sfu {
             Some(id) => id,
             // ICE-lite: a browser's first datagram from a new address is a STUN check (RFC 7983:
             // first byte 0..=3). Anything else from an unknown address is dropped without a scan.
-            None if data.first().is_none_or(|b| *b > 3) => return,
+            None if data.first().is_none_or(|b| *b > 3) => {
+                self.dropped_datagrams += 1;
+                return;
+            }
             None => {
                 let Some(id) = self.peers.iter().find(|(_, p)| p.rtc.accepts(&input)).map(|(id, _)| *id) else {
                     debug!(%source, "no peer accepts datagram");
+                    self.dropped_datagrams += 1;
                     return;
                 };
-                self.by_addr.insert(source, id);
+                self.remember_addr(id, source);
                 id
             }
         };
+        // A datagram the peer cannot make sense of (mangled, replayed, forged with the browser's
+        // address) is dropped: only the peer's own timers end it, never one bad packet.
         if let Some(p) = self.peers.get_mut(&peer)
             && let Err(e) = p.rtc.handle_input(input) {
-                warn!(%peer, "peer failed on input: {e}");
-                p.rtc.disconnect();
+                debug!(%peer, "dropping a datagram the peer refused: {e}");
+                self.dropped_datagrams += 1;
             }
         self.drive(now, peer);
         self.run_forwards(now);
+    }
+
+    /// Maps `addr` to `peer`, forgetting the peer's oldest address past [`MAX_ADDRS`].
+    fn remember_addr(&mut self, peer: PeerId, addr: SocketAddr) {
+        if !self.peers.contains_key(&peer) {
+            return;
+        }
+        // An address belongs to one peer: a port reused by another browser moves to it.
+        if let Some(previous) = self.by_addr.insert(addr, peer)
+            && let Some(old) = self.peers.get_mut(&previous) {
+                old.addrs.retain(|a| *a != addr);
+            }
+        let p = self.peers.get_mut(&peer).expect("checked above");
+        if !p.addrs.contains(&addr) {
+            p.addrs.push(addr);
+        }
+        if p.addrs.len() > MAX_ADDRS {
+            let oldest = p.addrs.remove(0);
+            self.by_addr.remove(&oldest);
+        }
     }
 
     /// Advances time for every peer that asked to be woken by now.

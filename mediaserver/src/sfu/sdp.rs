@@ -38,6 +38,53 @@ impl Partial {
     }
 }
 
+/// Longest SDP accepted: a browser's offer for one audio and one video track is 100 to 300 lines.
+const MAX_LINES: usize = 2000;
+/// Most simulcast layers of one track (openvidu-browser sends three).
+const MAX_LAYERS: usize = 3;
+
+/// Checks that `sdp` has the shape of one OpenVidu stream: at most one audio and one video m-line,
+/// nothing else, each with its own mid, and at most three simulcast layers. Anything more only costs
+/// the server (and every subscriber's answer) without serving a browser, so it is refused before str0m
+/// parses it. The message is for the client.
+pub fn check_shape(sdp: &str) -> Result<(), &'static str> {
+    let (mut audio, mut video) = (0, 0);
+    let mut mids: Vec<&str> = Vec::new();
+    let mut rids = 0;
+    for (n, line) in sdp.lines().map(str::trim).enumerate() {
+        if n >= MAX_LINES {
+            return Err("the SDP is too long");
+        }
+        if let Some(m) = line.strip_prefix("m=") {
+            match m.split(' ').next() {
+                Some("audio") => audio += 1,
+                Some("video") => video += 1,
+                _ => return Err("only audio and video media are accepted"),
+            }
+            if audio > 1 || video > 1 {
+                return Err("at most one audio and one video track per stream");
+            }
+            rids = 0;
+        } else if let Some(mid) = line.strip_prefix("a=mid:") {
+            if mids.contains(&mid) {
+                return Err("two media sections have the same mid");
+            }
+            mids.push(mid);
+        } else if line.starts_with("a=rid:") {
+            rids += 1;
+            if rids > MAX_LAYERS {
+                return Err("at most three simulcast layers");
+            }
+        } else if let Some(v) = line.strip_prefix("a=simulcast:") {
+            let layers = v.split(' ').nth(1).unwrap_or("");
+            if layers.split(';').count() > MAX_LAYERS {
+                return Err("at most three simulcast layers");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The audio and video sections of `sdp`, in order; others (data channels) are skipped.
 pub fn sections(sdp: &str) -> Vec<Section> {
     let mut out = Vec::new();
@@ -91,6 +138,25 @@ a=simulcast:send r0;~r1\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na
         assert_eq!((s[0].kind, s[0].mid, s[0].browser_sends, s[0].browser_receives), (MediaKind::Audio, Mid::from("0"), true, false));
         assert_eq!(s[1].kind, MediaKind::Video);
         assert_eq!(s[1].send_rids, vec![Rid::from("r0"), Rid::from("r1")]);
+    }
+
+    #[test]
+    fn a_browser_offer_has_an_acceptable_shape() {
+        assert_eq!(check_shape(&OFFER.replace("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n", "")), Ok(()));
+    }
+
+    #[test]
+    fn offers_beyond_one_stream_are_refused() {
+        let audio = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\n";
+        let video = |mid: &str| format!("m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:{mid}\r\n");
+        assert!(check_shape(&format!("{audio}{audio}")).is_err(), "two audio m-lines");
+        assert!(check_shape(&format!("{}{}", video("1"), video("2"))).is_err(), "two video m-lines");
+        assert!(check_shape(&format!("{audio}{}", video("a"))).is_err(), "a repeated mid");
+        assert!(check_shape(OFFER).is_err(), "a data channel");
+        let four = format!("{}a=rid:a send\r\na=rid:b send\r\na=rid:c send\r\na=rid:d send\r\n", video("1"));
+        assert!(check_shape(&four).is_err(), "four simulcast layers");
+        assert!(check_shape(&format!("{}a=simulcast:send a;b;c;d\r\n", video("1"))).is_err());
+        assert!(check_shape(&"a=x\r\n".repeat(3000)).is_err(), "too many lines");
     }
 
     #[test]

@@ -153,6 +153,35 @@ pub struct SignalMessage {
     pub kind: Option<String>,
 }
 
+/// The largest `data` of a signal (`sendMessage`, REST `/signal`): chat lines and small app state,
+/// not files.
+pub const MAX_SIGNAL_DATA: usize = 8 * 1024;
+/// Longest signal `type` (openvidu-browser prefixes the app's type with `signal:`).
+pub const MAX_SIGNAL_TYPE: usize = 128;
+/// Most recipients one signal may name.
+pub const MAX_SIGNAL_TARGETS: usize = 1000;
+
+impl SignalMessage {
+    /// The size limits of a signal, as a message for the sender.
+    pub fn check(&self) -> Result<(), &'static str> {
+        check_signal(&self.to, self.kind.as_deref(), self.data.as_deref())
+    }
+}
+
+/// The size limits of a signal, shared by JSON-RPC and REST.
+pub fn check_signal(to: &[String], kind: Option<&str>, data: Option<&str>) -> Result<(), &'static str> {
+    if data.is_some_and(|d| d.len() > MAX_SIGNAL_DATA) {
+        return Err("Signal data is over 8 KiB");
+    }
+    if kind.is_some_and(|k| k.len() > MAX_SIGNAL_TYPE) {
+        return Err("Signal type is over 128 bytes");
+    }
+    if to.len() > MAX_SIGNAL_TARGETS {
+        return Err("Signal has too many recipients");
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamPropertyParams {

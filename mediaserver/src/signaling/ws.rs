@@ -1,7 +1,11 @@
 //! One task per WebSocket: it parses frames, answers pings itself (a keepalive needs no state),
 //! forwards requests to the hub, writes what the hub sends back, and notices a silent browser.
+//!
+//! It is also the first line against a hostile client: a socket that has not joined may only join,
+//! reconnect or ping, and every socket's requests are rate-limited here, before the hub sees them.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -9,13 +13,13 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
-use tokio::sync::mpsc;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span};
 
 use super::protocol::{self, Incoming, Request, RpcError};
 use crate::AppState;
-use crate::hub::{HubCommand, HubHandle, Outbound, SocketId};
+use crate::hub::{HubCommand, HubHandle, Outbound, SocketId, SocketLink};
 
 /// Frames above this are refused with close code 1009; SDP offers are a few kilobytes.
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -26,6 +30,55 @@ const MISSED_PINGS: u32 = 3;
 const MAX_PING_INTERVAL_MS: u64 = 10_000;
 /// A browser that does not read what it is sent for this long is treated as gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Request rates per socket: (sustained per second, burst). A browser joining a full session of 100
+/// publishers negotiates 100 subscriptions and sends several hundred ICE candidates at once, so the
+/// bursts are wide; the sustained rates are far above what a browser sends and far below what hurts.
+const ANY_REQUEST: (u32, u32) = (100, 1000);
+/// Requests that make the SFU negotiate a peer connection (build it, parse SDP): the costly ones,
+/// and while the hub is one task, every session waits for them.
+const NEGOTIATION: (u32, u32) = (5, 110);
+/// `sendMessage`: each one fans out to every participant of the session.
+const SIGNAL_REQUEST: (u32, u32) = (30, 100);
+
+fn limiter((per_second, burst): (u32, u32)) -> DefaultDirectRateLimiter {
+    let nz = |n| NonZeroU32::new(n).expect("nonzero constant");
+    RateLimiter::direct(Quota::per_second(nz(per_second)).allow_burst(nz(burst)))
+}
+
+/// The rate limits of one socket.
+struct Limits {
+    any: DefaultDirectRateLimiter,
+    negotiation: DefaultDirectRateLimiter,
+    signal: DefaultDirectRateLimiter,
+}
+
+impl Limits {
+    fn new() -> Limits {
+        Limits { any: limiter(ANY_REQUEST), negotiation: limiter(NEGOTIATION), signal: limiter(SIGNAL_REQUEST) }
+    }
+
+    /// Whether a frame is within the socket's rates (and counts it); `request` is what it parsed to.
+    fn admit(&self, request: Option<&Request>) -> bool {
+        let Some(request) = request else { return self.any.check().is_ok() };
+        let specific = match request {
+            // An answer completes a negotiation counted at its `prepareReceiveVideoFrom`.
+            Request::ReceiveVideoFrom(p) if p.sdp_answer.is_some() => None,
+            Request::PublishVideo(_)
+            | Request::PrepareReceiveVideoFrom(_)
+            | Request::ReceiveVideoFrom(_)
+            | Request::ReconnectStream(_) => Some(&self.negotiation),
+            Request::SendMessage(_) => Some(&self.signal),
+            _ => None,
+        };
+        self.any.check().is_ok() && specific.is_none_or(|l| l.check().is_ok())
+    }
+}
+
+/// What a socket that has not joined may ask for: everything else needs a participant.
+fn allowed_before_join(request: &Request) -> bool {
+    matches!(request, Request::Ping(_) | Request::JoinRoom(_) | Request::Connect(_))
+}
 
 /// The peer's address when the server was started with connect info, else nothing.
 pub struct PeerAddr(pub Option<SocketAddr>);
@@ -51,20 +104,32 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, PeerAd
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
 async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
-    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(256);
-    if !hub.send(HubCommand::SocketOpened { socket: id, out: out_tx.clone(), ip }).await {
+    let (link, mut out_rx) = SocketLink::new();
+    if !hub.send(HubCommand::SocketOpened { socket: id, link: link.clone(), ip }).await {
         return;
     }
+    let limits = Limits::new();
     debug!(socket = id.0, "socket opened");
     let mut last_seen = Instant::now();
     let mut ping_interval = DEFAULT_PING_INTERVAL;
     loop {
         let deadline = last_seen + ping_interval * MISSED_PINGS;
         tokio::select! {
+            // An overflow first: every frame still queued is one the browser would get after a gap.
+            biased;
+            _ = link.overflowed() => {
+                // Frames were lost: the browser must reconnect (`connect`) rather than go on wrong.
+                close(&mut socket, 1013, "too far behind").await;
+                break;
+            }
             frame = socket.recv() => {
                 let text = match frame {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Binary(_))) => {
+                        if !limits.admit(None) {
+                            close(&mut socket, 1008, "too many requests").await;
+                            break;
+                        }
                         let e = RpcError::new(-32700, "Binary frames are not JSON-RPC");
                         if send(&mut socket, protocol::error(None, &e)).await.is_err() { break; }
                         continue;
@@ -86,7 +151,22 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                     drain(&mut socket).await;
                     break;
                 }
-                match protocol::parse(&text) {
+                let incoming = protocol::parse(&text);
+                let request = match &incoming {
+                    Incoming::Request { request, .. } => Some(request),
+                    _ => None,
+                };
+                if !limits.admit(request) {
+                    info!(socket = id.0, method = request.map_or("-", Request::method), "closing a socket over its request rate");
+                    close(&mut socket, 1008, "too many requests").await;
+                    drain(&mut socket).await;
+                    break;
+                }
+                match incoming {
+                    Incoming::Request { id: rpc_id, request } if !allowed_before_join(&request) && !link.joined() => {
+                        let error = protocol::error(Some(&rpc_id), &RpcError::not_joined());
+                        if send(&mut socket, error).await.is_err() { break; }
+                    }
                     Incoming::Request { id: rpc_id, request: Request::Ping(p) } => {
                         if let Some(ms) = p.interval {
                             ping_interval = Duration::from_millis(ms.clamp(1_000, MAX_PING_INTERVAL_MS));
@@ -105,7 +185,11 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
             }
             out = out_rx.recv() => match out {
                 Some(Outbound::Text(text)) => if send(&mut socket, text).await.is_err() { break; },
-                Some(Outbound::Close) => { close(&mut socket, 1000, "evicted").await; drain(&mut socket).await; break; }
+                Some(Outbound::Close(reason)) => {
+                    close(&mut socket, reason.code(), reason.text()).await;
+                    drain(&mut socket).await;
+                    break;
+                }
                 None => break,
             },
             _ = tokio::time::sleep_until(deadline) => {

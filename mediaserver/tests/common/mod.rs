@@ -326,6 +326,41 @@ impl Rpc {
         self.ws.send(Message::binary(data)).await.expect("sending a frame");
     }
 
+    /// Sends a request without waiting for the reply; false once the socket is gone (a flooder's
+    /// last sends may find it closed).
+    pub async fn try_send_request(&mut self, method: &str, params: Value) -> bool {
+        let id = self.next_id;
+        self.next_id += 1;
+        let text = json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": id }).to_string();
+        self.ws.send(Message::text(text)).await.is_ok()
+    }
+
+    /// Takes in whatever has already arrived, without waiting: a client that floods must still read,
+    /// or both ends end up blocked on full buffers.
+    pub fn read_ready(&mut self) {
+        use futures_util::FutureExt;
+        while let Some(Some(v)) = self.read().now_or_never() {
+            if v.get("method").is_some() {
+                self.notifications.push_back(v);
+            } else {
+                self.stray_replies.push_back(v);
+            }
+        }
+    }
+
+    /// Reads as a slow client does, pausing after each message, until the socket is closed or quiet for
+    /// `quiet`; returns the notifications read. The pause is the behaviour under test, not a wait.
+    pub async fn read_slowly(&mut self, pause: Duration, quiet: Duration) -> Vec<Value> {
+        let mut all: Vec<Value> = self.notifications.drain(..).collect();
+        while let Ok(Some(v)) = tokio::time::timeout(quiet, self.read()).await {
+            if v.get("method").is_some() {
+                all.push(v);
+            }
+            tokio::time::sleep(pause).await;
+        }
+        all
+    }
+
     /// Sends a request and returns its id, without waiting for the reply.
     pub async fn send_request(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
@@ -446,6 +481,25 @@ impl Rpc {
             .await?;
         self.rpc_session = result["sessionId"].as_str().map(str::to_owned);
         Ok(result)
+    }
+
+    /// A ping that tolerates whatever else arrives first: true once answered, false if the server
+    /// closed the socket instead. Not answering at all within [`WAIT`] fails the test.
+    pub async fn try_ping(&mut self) -> bool {
+        let id = self.next_id;
+        if !self.try_send_request("ping", json!({})).await {
+            return false;
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.read()).await {
+                Err(_) => panic!("no answer to a ping within {WAIT:?}"),
+                Ok(None) => return false,
+                Ok(Some(v)) if v.get("method").is_none() && v["id"] == json!(id) => return true,
+                Ok(Some(v)) if v.get("method").is_some() => self.notifications.push_back(v),
+                Ok(Some(_)) => {}
+            }
+        }
     }
 
     /// `ping` with the first-ping params: proves the socket is served.

@@ -98,7 +98,13 @@ pub struct Browser {
     pub offline: bool,
     /// Percentage of RTP and RTCP datagrams lost each way (ICE and DTLS get through).
     pub loss_percent: u64,
+    /// The first datagrams it sent (STUN, DTLS, RTP, RTCP), up to [`SENT_LOG`], for replaying and
+    /// mutating real traffic.
+    pub sent_log: Vec<Vec<u8>>,
 }
+
+/// How many datagrams a browser's `sent_log` keeps.
+pub const SENT_LOG: usize = 3000;
 
 pub struct World {
     pub start: Instant,
@@ -147,6 +153,7 @@ impl World {
             gone: false,
             offline: false,
             loss_percent: 0,
+            sent_log: Vec::new(),
         });
         B(self.browsers.len() - 1)
     }
@@ -397,7 +404,12 @@ fn drain(b: &mut Browser, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
                 b.next_timeout = t;
                 return;
             }
-            Output::Transmit(t) => out.push((t.source, t.destination, t.contents.to_vec())),
+            Output::Transmit(t) => {
+                if b.sent_log.len() < SENT_LOG {
+                    b.sent_log.push(t.contents.to_vec());
+                }
+                out.push((t.source, t.destination, t.contents.to_vec()))
+            }
             Output::Event(Event::Connected) => b.connected = true,
             Output::Event(Event::MediaData(data)) => {
                 let kind = b.rtc.media(data.mid).map(|m| m.kind()).expect("media data on a known m-line");
