@@ -72,7 +72,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_sessions: 1000, max_participants_per_session: 100, max_sockets_per_address: 256 }
+        Limits {
+            max_sessions: 1000,
+            max_participants_per_session: 100,
+            max_sockets_per_address: 256,
+        }
     }
 }
 
@@ -103,7 +107,11 @@ impl Config {
 
     /// Checks every setting that could otherwise misbehave later; the error names the setting.
     pub fn validate(&self) -> Result<(), String> {
-        let values = [self.unused_session_timeout, self.reconnect_grace, self.pending_connection_ttl];
+        let values = [
+            self.unused_session_timeout,
+            self.reconnect_grace,
+            self.pending_connection_ttl,
+        ];
         for ((name, min, max), value) in DURATION_LIMITS.iter().zip(values) {
             if value < Duration::from_secs(*min) || value > Duration::from_secs(*max) {
                 return Err(format!("--{name} must be between {min} and {max} seconds"));
@@ -112,7 +120,10 @@ impl Config {
         let l = &self.limits;
         for (name, value) in [
             ("max-sessions", l.max_sessions),
-            ("max-participants-per-session", l.max_participants_per_session),
+            (
+                "max-participants-per-session",
+                l.max_participants_per_session,
+            ),
             ("max-sockets-per-address", l.max_sockets_per_address),
         ] {
             if value == 0 || value > 1_000_000 {
@@ -133,10 +144,17 @@ mod tests {
         assert_eq!(ok.validate(), Ok(()));
         let mut c = ok.clone();
         c.reconnect_grace = Duration::from_secs(u64::MAX);
-        assert_eq!(c.validate(), Err("--reconnect-grace must be between 1 and 3600 seconds".into()));
+        assert_eq!(
+            c.validate(),
+            Err("--reconnect-grace must be between 1 and 3600 seconds".into())
+        );
         let mut c = ok.clone();
         c.pending_connection_ttl = Duration::ZERO;
-        assert!(c.validate().unwrap_err().contains("--pending-connection-ttl"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("--pending-connection-ttl")
+        );
         let mut c = ok;
         c.limits.max_sessions = 0;
         assert!(c.validate().unwrap_err().contains("--max-sessions"));

@@ -45,7 +45,9 @@ pub fn stream_id(type_of_video: Option<&str>, connection_id: &str) -> String {
 pub fn is_valid_custom_session_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 200
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 pub fn now_millis() -> u64 {

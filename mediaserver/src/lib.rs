@@ -31,8 +31,16 @@ use tracing::info;
 /// Log directives that keep crates which print whole frames and headers at debug/trace level
 /// (WebSocket frames carry tokens; headers carry credentials) at `info`, whatever `RUST_LOG` asks.
 /// Any binary that serves the media server, standalone or embedded, applies them to its filter.
-pub fn quiet_log_directives(mut filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
-    for quiet in ["tungstenite=info", "tokio_tungstenite=info", "hyper=info", "hyper_util=info", "h2=info"] {
+pub fn quiet_log_directives(
+    mut filter: tracing_subscriber::EnvFilter,
+) -> tracing_subscriber::EnvFilter {
+    for quiet in [
+        "tungstenite=info",
+        "tokio_tungstenite=info",
+        "hyper=info",
+        "hyper_util=info",
+        "h2=info",
+    ] {
         filter = filter.add_directive(quiet.parse().expect("static directive"));
     }
     filter
@@ -52,7 +60,11 @@ pub(crate) struct AppState {
 
 impl AppState {
     fn authority(&self) -> &str {
-        let rest = self.public_url.split_once("://").map(|(_, r)| r).unwrap_or(&self.public_url);
+        let rest = self
+            .public_url
+            .split_once("://")
+            .map(|(_, r)| r)
+            .unwrap_or(&self.public_url);
         rest.split('/').next().unwrap_or(rest)
     }
     fn public_host(&self) -> String {
@@ -74,7 +86,9 @@ impl AppState {
 
 /// `https://h:p/x/` → `wss://h:p`: what tokens start with (the browser ignores the path).
 fn ws_base(public_url: &str) -> anyhow::Result<String> {
-    let (scheme, rest) = public_url.split_once("://").context("the public URL needs a scheme")?;
+    let (scheme, rest) = public_url
+        .split_once("://")
+        .context("the public URL needs a scheme")?;
     let ws = match scheme {
         "https" | "wss" => "wss",
         "http" | "ws" => "ws",
@@ -95,7 +109,10 @@ impl MediaServer {
     /// Binds the UDP media port and starts the signaling and SFU tasks. `public_url` is the
     /// `http(s)://host:port` under which browsers reach [`MediaServer::router`]; tokens point there.
     pub async fn bind(config: Config, public_url: String) -> anyhow::Result<MediaServer> {
-        anyhow::ensure!(!config.secret.expose().is_empty(), "the OpenVidu secret must not be empty");
+        anyhow::ensure!(
+            !config.secret.expose().is_empty(),
+            "the OpenVidu secret must not be empty"
+        );
         config.validate().map_err(anyhow::Error::msg)?;
         let ws_base = ws_base(&public_url)?;
         let (sfu, udp_addr) = sfu::edge::spawn(config.udp, config.public_ip)
@@ -130,7 +147,9 @@ impl MediaServer {
 
     /// `/openvidu` only, the signaling WebSocket: what browsers need on an app's public listener.
     pub fn websocket_router(&self) -> Router {
-        Router::new().route("/openvidu", get(signaling::ws::handler)).with_state(self.state.clone())
+        Router::new()
+            .route("/openvidu", get(signaling::ws::handler))
+            .with_state(self.state.clone())
     }
 
     /// `/openvidu/api/*` only, the REST API: for a listener that only the token-issuing app reaches.
@@ -183,12 +202,16 @@ impl Handle {
     /// Stops the listener and the media core.
     pub async fn shutdown(self) {
         self.media.shutdown().await;
-        self.server.graceful_shutdown(Some(std::time::Duration::from_secs(1)));
+        self.server
+            .graceful_shutdown(Some(std::time::Duration::from_secs(1)));
         let _ = self.task.await;
     }
     /// Waits until the listener stops (it only stops on error or shutdown).
     pub async fn wait(&mut self) -> anyhow::Result<()> {
-        (&mut self.task).await.context("the HTTP task panicked")?.context("the HTTP listener failed")
+        (&mut self.task)
+            .await
+            .context("the HTTP task panicked")?
+            .context("the HTTP listener failed")
     }
 }
 
@@ -199,13 +222,20 @@ fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
         .with_context(|| format!("reading {}", files.cert.display()))?
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("parsing {}", files.cert.display()))?;
-    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", files.cert.display());
-    let key = PrivateKeyDer::from_pem_file(&files.key).with_context(|| format!("reading {}", files.key.display()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("the TLS certificate and key do not fit together")?;
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "{} holds no certificate",
+        files.cert.display()
+    );
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .with_context(|| format!("reading {}", files.key.display()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("the TLS certificate and key do not fit together")?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -213,31 +243,57 @@ fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
 /// Starts a standalone server as configured.
 pub async fn start(config: Config) -> anyhow::Result<Handle> {
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
-    let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("binding {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let http_addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{http_addr}"));
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{http_addr}"));
     let media = MediaServer::bind(config, public_url.clone()).await?;
-    let app = media.router().into_make_service_with_connect_info::<SocketAddr>();
+    let app = media
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
     let server = axum_server::Handle::new();
     let task = match tls {
         Some(tls) => {
             let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
-            tokio::spawn(axum_server::from_tcp_rustls(listener, tls).handle(server.clone()).serve(app))
+            tokio::spawn(
+                axum_server::from_tcp_rustls(listener, tls)
+                    .handle(server.clone())
+                    .serve(app),
+            )
         }
-        None => tokio::spawn(axum_server::from_tcp(listener).handle(server.clone()).serve(app)),
+        None => tokio::spawn(
+            axum_server::from_tcp(listener)
+                .handle(server.clone())
+                .serve(app),
+        ),
     };
     info!("listening on {scheme}://{http_addr}");
-    Ok(Handle { http_addr, public_url, media, server, task })
+    Ok(Handle {
+        http_addr,
+        public_url,
+        media,
+        server,
+        task,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn tokens_point_at_the_websocket_of_the_public_url() {
-        assert_eq!(super::ws_base("https://media.example.com:4443/").unwrap(), "wss://media.example.com:4443");
-        assert_eq!(super::ws_base("http://127.0.0.1:5000").unwrap(), "ws://127.0.0.1:5000");
+        assert_eq!(
+            super::ws_base("https://media.example.com:4443/").unwrap(),
+            "wss://media.example.com:4443"
+        );
+        assert_eq!(
+            super::ws_base("http://127.0.0.1:5000").unwrap(),
+            "ws://127.0.0.1:5000"
+        );
         assert!(super::ws_base("ftp://x").is_err());
         assert!(super::ws_base("127.0.0.1:5000").is_err());
     }

@@ -35,13 +35,21 @@ struct Args {
     #[arg(long, env = "OPENVIDU_PUBLICURL")]
     public_url: Option<String>,
     /// Seconds after which a session created but never joined is closed.
-    #[arg(long, env = "MEDIASERVER_UNUSED_SESSION_TIMEOUT", default_value_t = 3600)]
+    #[arg(
+        long,
+        env = "MEDIASERVER_UNUSED_SESSION_TIMEOUT",
+        default_value_t = 3600
+    )]
     unused_session_timeout: u64,
     /// Seconds a participant whose socket dropped may take to reconnect before it is evicted.
     #[arg(long, env = "MEDIASERVER_RECONNECT_GRACE", default_value_t = 15)]
     reconnect_grace: u64,
     /// Seconds a connection (a token) created over REST may wait to be joined before it is removed.
-    #[arg(long, env = "MEDIASERVER_PENDING_CONNECTION_TTL", default_value_t = 120)]
+    #[arg(
+        long,
+        env = "MEDIASERVER_PENDING_CONNECTION_TTL",
+        default_value_t = 120
+    )]
     pending_connection_ttl: u64,
     /// Sessions at once.
     #[arg(long, env = "MEDIASERVER_MAX_SESSIONS", default_value_t = Limits::default().max_sessions)]
@@ -56,7 +64,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn"));
     let filter = mediaserver::quiet_log_directives(filter);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -70,7 +79,10 @@ async fn main() -> anyhow::Result<()> {
     config.listen = args.listen;
     config.udp = args.udp;
     config.public_ip = args.public_ip;
-    config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key });
+    config.tls = args
+        .tls_cert
+        .zip(args.tls_key)
+        .map(|(cert, key)| TlsFiles { cert, key });
     config.public_url = args.public_url;
     config.unused_session_timeout = Duration::from_secs(args.unused_session_timeout);
     config.reconnect_grace = Duration::from_secs(args.reconnect_grace);

@@ -27,11 +27,18 @@ use str0m::media::MediaKind;
 
 /// Cases per target: `FUZZ_CASES`, else `default`.
 fn cases(default: u32) -> u32 {
-    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn runner(default_cases: u32) -> TestRunner {
-    TestRunner::new(RunnerConfig { cases: cases(default_cases), failure_persistence: None, ..RunnerConfig::default() })
+    TestRunner::new(RunnerConfig {
+        cases: cases(default_cases),
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    })
 }
 
 /// Any JSON value, nested a few levels, with strings that look like ids, SDP and tokens now and then.
@@ -42,35 +49,85 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(|f| json!(f)),
         ".{0,40}".prop_map(Value::from),
-        prop_oneof![Just("con_"), Just("ses_"), Just("str_CAM_"), Just("v=0\r\nm=video 9 x 96\r\n"), Just("wss://x?token=tok_")]
-            .prop_map(Value::from),
+        prop_oneof![
+            Just("con_"),
+            Just("ses_"),
+            Just("str_CAM_"),
+            Just("v=0\r\nm=video 9 x 96\r\n"),
+            Just("wss://x?token=tok_")
+        ]
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::hash_map("[a-zA-Z]{1,12}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::hash_map("[a-zA-Z]{1,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 static METHODS: [&str; 20] = [
-    "ping", "joinRoom", "publishVideo", "unpublishVideo", "prepareReceiveVideoFrom", "receiveVideoFrom",
-    "unsubscribeFromVideo", "onIceCandidate", "leaveRoom", "sendMessage", "streamPropertyChanged", "videoData",
-    "echo", "connect", "reconnectStream", "forceDisconnect", "forceUnpublish", "applyFilter", "sessionStatus", "",
+    "ping",
+    "joinRoom",
+    "publishVideo",
+    "unpublishVideo",
+    "prepareReceiveVideoFrom",
+    "receiveVideoFrom",
+    "unsubscribeFromVideo",
+    "onIceCandidate",
+    "leaveRoom",
+    "sendMessage",
+    "streamPropertyChanged",
+    "videoData",
+    "echo",
+    "connect",
+    "reconnectStream",
+    "forceDisconnect",
+    "forceUnpublish",
+    "applyFilter",
+    "sessionStatus",
+    "",
 ];
 
 /// A JSON-RPC frame: mostly well-formed requests with fuzzed params, sometimes anything at all.
 fn rpc_frame() -> impl Strategy<Value = String> {
-    let request = (prop::sample::select(METHODS.to_vec()), json_value(), prop_oneof![any::<i64>().prop_map(Value::from), json_value()])
-        .prop_map(|(method, params, id)| json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": id }).to_string());
-    let typed_params = (prop::sample::select(METHODS.to_vec()), prop::collection::hash_map(
-        prop::sample::select(vec!["sdpOffer", "sdpAnswer", "sender", "stream", "streamId", "candidate", "endpointName",
-            "message", "token", "session", "connectionId", "property", "newValue", "sessionId", "interval", "hasAudio"]),
+    let request = (
+        prop::sample::select(METHODS.to_vec()),
         json_value(),
-        0..6,
-    ))
+        prop_oneof![any::<i64>().prop_map(Value::from), json_value()],
+    )
+        .prop_map(|(method, params, id)| {
+            json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": id }).to_string()
+        });
+    let typed_params = (
+        prop::sample::select(METHODS.to_vec()),
+        prop::collection::hash_map(
+            prop::sample::select(vec![
+                "sdpOffer",
+                "sdpAnswer",
+                "sender",
+                "stream",
+                "streamId",
+                "candidate",
+                "endpointName",
+                "message",
+                "token",
+                "session",
+                "connectionId",
+                "property",
+                "newValue",
+                "sessionId",
+                "interval",
+                "hasAudio",
+            ]),
+            json_value(),
+            0..6,
+        ),
+    )
         .prop_map(|(method, params)| {
-            let params: serde_json::Map<String, Value> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let params: serde_json::Map<String, Value> =
+                params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": 7 }).to_string()
         });
     prop_oneof![
@@ -83,7 +140,10 @@ fn rpc_frame() -> impl Strategy<Value = String> {
 
 #[test]
 fn json_rpc_frames_get_replies_and_break_nothing() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let server = rt.block_on(spawn_server());
     let session = rt.block_on(server.create_session());
     let (mut witness, _) = rt.block_on(server.join(&session, "PUBLISHER", "witness"));
@@ -107,7 +167,10 @@ fn json_rpc_frames_get_replies_and_break_nothing() {
                 // disconnect of itself.
                 frames.set(frames.get() + 1);
                 if frames.get() % 20 == 0 {
-                    assert!(witness.borrow_mut().try_ping().await, "the witness is served");
+                    assert!(
+                        witness.borrow_mut().try_ping().await,
+                        "the witness is served"
+                    );
                 }
                 if frames.get() % 50 == 0 || slot.as_ref().is_none_or(|r| r.closed.is_some()) {
                     *slot = Some(join_fuzzer().await);
@@ -125,28 +188,37 @@ fn json_rpc_frames_get_replies_and_break_nothing() {
     rt.block_on(async {
         witness.ping().await;
         let (mut late, joined) = server.join(&session, "PUBLISHER", "late").await;
-        assert!(joined["value"].as_array().unwrap().iter().any(|p| p["metadata"] == "witness"), "the witness is still in the call");
+        assert!(
+            joined["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["metadata"] == "witness"),
+            "the witness is still in the call"
+        );
         let marker = json!({ "to": [], "data": "after the fuzz", "type": "signal:x" }).to_string();
-        late.request("sendMessage", json!({ "message": marker })).await.unwrap();
-        witness.next_notification_where("sendMessage", |p| p["data"] == "after the fuzz").await;
+        late.request("sendMessage", json!({ "message": marker }))
+            .await
+            .unwrap();
+        witness
+            .next_notification_where("sendMessage", |p| p["data"] == "after the fuzz")
+            .await;
     });
 }
 
 /// A REST call: an endpoint, and a body that is mostly JSON of roughly the right shape.
 fn rest_call() -> impl Strategy<Value = (&'static str, String, Vec<u8>)> {
-    let endpoint = prop::sample::select(
-        vec![
-            ("POST", "/openvidu/api/sessions"),
-            ("POST", "/openvidu/api/sessions/{s}/connection"),
-            ("POST", "/openvidu/api/tokens"),
-            ("POST", "/openvidu/api/signal"),
-            ("GET", "/openvidu/api/sessions/{s}?pendingConnections={j}"),
-            ("GET", "/openvidu/api/sessions/{j}/connection/{j}"),
-            ("DELETE", "/openvidu/api/sessions/{j}/connection/{j}"),
-            ("DELETE", "/openvidu/api/sessions/{s}/stream/{j}"),
-            ("POST", "/openvidu/api/sessions/{j}"),
-        ],
-    );
+    let endpoint = prop::sample::select(vec![
+        ("POST", "/openvidu/api/sessions"),
+        ("POST", "/openvidu/api/sessions/{s}/connection"),
+        ("POST", "/openvidu/api/tokens"),
+        ("POST", "/openvidu/api/signal"),
+        ("GET", "/openvidu/api/sessions/{s}?pendingConnections={j}"),
+        ("GET", "/openvidu/api/sessions/{j}/connection/{j}"),
+        ("DELETE", "/openvidu/api/sessions/{j}/connection/{j}"),
+        ("DELETE", "/openvidu/api/sessions/{s}/stream/{j}"),
+        ("POST", "/openvidu/api/sessions/{j}"),
+    ]);
     let body = prop_oneof![
         3 => prop::collection::hash_map(
             prop::sample::select(vec!["customSessionId", "mediaMode", "recordingMode", "forcedVideoCodec", "role", "data",
@@ -161,12 +233,16 @@ fn rest_call() -> impl Strategy<Value = (&'static str, String, Vec<u8>)> {
         1 => json_value().prop_map(|v| v.to_string().into_bytes()),
         1 => prop::collection::vec(any::<u8>(), 0..300),
     ];
-    (endpoint, "[a-zA-Z0-9_%.-]{0,20}", body).prop_map(|((method, path), junk, body)| (method, path.replace("{j}", &junk), body))
+    (endpoint, "[a-zA-Z0-9_%.-]{0,20}", body)
+        .prop_map(|((method, path), junk, body)| (method, path.replace("{j}", &junk), body))
 }
 
 #[test]
 fn rest_bodies_get_client_errors_and_break_nothing() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let server = rt.block_on(spawn_server());
     let session = rt.block_on(server.create_session());
     let witness = RefCell::new(rt.block_on(server.join(&session, "PUBLISHER", "witness")).0);
@@ -177,11 +253,26 @@ fn rest_bodies_get_client_errors_and_break_nothing() {
         .run(&rest_call(), |(method, path, body)| {
             calls.set(calls.get() + 1);
             if calls.get() % 20 == 0 {
-                assert!(rt.block_on(witness.borrow_mut().try_ping()), "the witness is served");
+                assert!(
+                    rt.block_on(witness.borrow_mut().try_ping()),
+                    "the witness is served"
+                );
             }
             let path = path.replace("{s}", &session);
-            let r = rt.block_on(http(server.addr, method, &path, Some(&auth), Some("application/json"), &body));
-            prop_assert!(r.status < 500, "{method} {path} answered {}: {}", r.status, r.text());
+            let r = rt.block_on(http(
+                server.addr,
+                method,
+                &path,
+                Some(&auth),
+                Some("application/json"),
+                &body,
+            ));
+            prop_assert!(
+                r.status < 500,
+                "{method} {path} answered {}: {}",
+                r.status,
+                r.text()
+            );
             Ok(())
         })
         .unwrap();
@@ -189,7 +280,10 @@ fn rest_bodies_get_client_errors_and_break_nothing() {
     let mut witness = witness.into_inner();
     rt.block_on(async {
         witness.ping().await;
-        assert!(server.session_exists(&session).await, "the witness's session is still there");
+        assert!(
+            server.session_exists(&session).await,
+            "the witness's session is still there"
+        );
         let fresh = server.create_session().await;
         let (mut a, _) = server.join(&fresh, "PUBLISHER", "").await;
         a.ping().await;
@@ -253,40 +347,57 @@ fn mutated(sdp: String) -> impl Strategy<Value = String> {
 fn sdp_offers_and_answers_never_break_the_core() {
     let mut w = World::new();
     let alice = w.browser("alice");
-    w.publish_with(alice, PeerId(1), Publish { rids: vec!["q", "h", "f"], ..Publish::audio_video() }).unwrap();
+    w.publish_with(
+        alice,
+        PeerId(1),
+        Publish {
+            rids: vec!["q", "h", "f"],
+            ..Publish::audio_video()
+        },
+    )
+    .unwrap();
     w.connect(&[alice]);
     let (_, _, offer) = publisher_offer();
     let now = w.now;
-    let sub_offer = w.sfu.offer_subscription(now, PeerId(2), PeerId(1), "s").unwrap();
+    let sub_offer = w
+        .sfu
+        .offer_subscription(now, PeerId(2), PeerId(1), "s")
+        .unwrap();
     let (_, answer) = answer_offer(&sub_offer);
 
     let w = RefCell::new(w);
     let next_peer = Cell::new(100u64);
     runner(300)
-        .run(&(mutated(offer), mutated(answer), any::<u8>()), |(offer, answer, which)| {
-            let mut w = w.borrow_mut();
-            let now = w.now;
-            next_peer.set(next_peer.get() + 1);
-            let peer = PeerId(next_peer.get());
-            let sfu: &mut Sfu = &mut w.sfu;
-            match which % 3 {
-                0 => {
-                    if let Ok(answer) = sfu.publish(now, peer, &offer) {
-                        prop_assert!(str0m::change::SdpAnswer::from_sdp_string(&answer).is_ok(), "an answer that does not parse");
+        .run(
+            &(mutated(offer), mutated(answer), any::<u8>()),
+            |(offer, answer, which)| {
+                let mut w = w.borrow_mut();
+                let now = w.now;
+                next_peer.set(next_peer.get() + 1);
+                let peer = PeerId(next_peer.get());
+                let sfu: &mut Sfu = &mut w.sfu;
+                match which % 3 {
+                    0 => {
+                        if let Ok(answer) = sfu.publish(now, peer, &offer) {
+                            prop_assert!(
+                                str0m::change::SdpAnswer::from_sdp_string(&answer).is_ok(),
+                                "an answer that does not parse"
+                            );
+                        }
+                    }
+                    1 => {
+                        let _ = sfu.accept_subscription_offer(now, peer, PeerId(1), &offer);
+                    }
+                    _ => {
+                        if sfu.offer_subscription(now, peer, PeerId(1), "s").is_ok() {
+                            let _ = sfu.accept_answer(now, peer, &answer);
+                        }
                     }
                 }
-                1 => {
-                    let _ = sfu.accept_subscription_offer(now, peer, PeerId(1), &offer);
-                }
-                _ => {
-                    if sfu.offer_subscription(now, peer, PeerId(1), "s").is_ok() {
-                        let _ = sfu.accept_answer(now, peer, &answer);
-                    }
-                }
-            }
-            sfu.close(peer);
-            Ok(())
-        })
+                sfu.close(peer);
+                Ok(())
+            },
+        )
         .unwrap();
 
     // The publisher is untouched: a new subscriber still gets its media.
@@ -296,15 +407,26 @@ fn sdp_offers_and_answers_never_break_the_core() {
     w.subscribe(bob, PeerId(9), PeerId(1)).unwrap();
     w.connect(&[bob]);
     let before = w.received(bob, MediaKind::Video).len();
-    w.run_until("bob receives video", 2000, |w| w.received(bob, MediaKind::Video).len() > before + 5);
+    w.run_until("bob receives video", 2000, |w| {
+        w.received(bob, MediaKind::Video).len() > before + 5
+    });
 }
 
 /// Mutations of a real datagram: (index into the log, operation, position, value, extra bytes).
 fn datagram_mutation() -> impl Strategy<Value = (usize, u8, usize, u8, Vec<u8>)> {
-    (any::<usize>(), 0u8..5, any::<usize>(), any::<u8>(), prop::collection::vec(any::<u8>(), 0..80))
+    (
+        any::<usize>(),
+        0u8..5,
+        any::<usize>(),
+        any::<u8>(),
+        prop::collection::vec(any::<u8>(), 0..80),
+    )
 }
 
-fn apply_mutation(real: &[Vec<u8>], (index, op, at, value, extra): (usize, u8, usize, u8, Vec<u8>)) -> Vec<u8> {
+fn apply_mutation(
+    real: &[Vec<u8>],
+    (index, op, at, value, extra): (usize, u8, usize, u8, Vec<u8>),
+) -> Vec<u8> {
     let mut d = real[index % real.len()].clone();
     let at = at % d.len().max(1);
     match op {
@@ -326,10 +448,22 @@ fn mutated_datagrams_into_a_live_core_break_no_call() {
     let bob = w.browser("bob");
     w.subscribe(bob, PeerId(2), PeerId(1)).unwrap();
     w.connect(&[bob]);
-    w.run_until("bob receives video", 2000, |w| w.received(bob, MediaKind::Video).len() > 5);
+    w.run_until("bob receives video", 2000, |w| {
+        w.received(bob, MediaKind::Video).len() > 5
+    });
 
-    let real: Vec<Vec<u8>> = w.b(alice).sent_log.iter().chain(w.b(bob).sent_log.iter()).cloned().collect();
-    let addrs = [w.b(alice).addr, w.b(bob).addr, "127.0.0.1:33333".parse().unwrap()];
+    let real: Vec<Vec<u8>> = w
+        .b(alice)
+        .sent_log
+        .iter()
+        .chain(w.b(bob).sent_log.iter())
+        .cloned()
+        .collect();
+    let addrs = [
+        w.b(alice).addr,
+        w.b(bob).addr,
+        "127.0.0.1:33333".parse().unwrap(),
+    ];
     let w = RefCell::new(w);
     let case = Cell::new(0usize);
     runner(3000)
@@ -350,5 +484,7 @@ fn mutated_datagrams_into_a_live_core_break_no_call() {
     let mut w = w.into_inner();
     assert_eq!(w.sfu.peer_count(), 2, "no peer was ended by bad input");
     let before = w.received(bob, MediaKind::Video).len();
-    w.run_until("bob receives video again", 2000, |w| w.received(bob, MediaKind::Video).len() > before + 10);
+    w.run_until("bob receives video again", 2000, |w| {
+        w.received(bob, MediaKind::Video).len() > before + 10
+    });
 }

@@ -52,7 +52,8 @@ fn capture() -> &'static Capture {
             .with_ansi(false)
             .with_writer(capture.clone())
             .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("the only subscriber of this test binary");
         capture
     })
 }
@@ -64,7 +65,10 @@ struct Secrets(Vec<(String, String)>);
 impl Secrets {
     fn add(&mut self, what: impl Into<String>, value: impl Into<String>) {
         let value = value.into();
-        assert!(value.len() >= 8, "too short to search for meaningfully: {value:?}");
+        assert!(
+            value.len() >= 8,
+            "too short to search for meaningfully: {value:?}"
+        );
         self.0.push((what.into(), value));
     }
 
@@ -78,7 +82,10 @@ impl Secrets {
     fn add_secret(&mut self, secret: &str) {
         self.add("the secret", secret);
         let header = basic_auth(secret);
-        self.add("the Basic credentials", header.trim_start_matches("Basic ").to_owned());
+        self.add(
+            "the Basic credentials",
+            header.trim_start_matches("Basic ").to_owned(),
+        );
         self.add("the Authorization header", header);
     }
 
@@ -88,11 +95,18 @@ impl Secrets {
             .iter()
             .filter(|(_, v)| logs.contains(v.as_str()))
             .map(|(what, v)| {
-                let line = logs.lines().find(|l| l.contains(v.as_str())).unwrap_or_default();
+                let line = logs
+                    .lines()
+                    .find(|l| l.contains(v.as_str()))
+                    .unwrap_or_default();
                 format!("{what} ({v}) appears in: {line}")
             })
             .collect();
-        assert!(leaks.is_empty(), "secrets in the logs:\n{}", leaks.join("\n"));
+        assert!(
+            leaks.is_empty(),
+            "secrets in the logs:\n{}",
+            leaks.join("\n")
+        );
     }
 }
 
@@ -106,9 +120,25 @@ async fn exercise(server: &TestServer) -> Secrets {
     let session = server.create_session().await;
     let wrong = format!("{}-typo", server.secret);
     secrets.add_secret(&wrong);
-    let r = http(server.addr, "GET", "/openvidu/api/sessions", Some(&basic_auth(&wrong)), None, b"").await;
+    let r = http(
+        server.addr,
+        "GET",
+        "/openvidu/api/sessions",
+        Some(&basic_auth(&wrong)),
+        None,
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 401);
-    let r = http(server.addr, "GET", "/openvidu/api/sessions", Some("Basic bm90LWEtdmFsaWQtcGFpcg=="), None, b"").await;
+    let r = http(
+        server.addr,
+        "GET",
+        "/openvidu/api/sessions",
+        Some("Basic bm90LWEtdmFsaWQtcGFpcg=="),
+        None,
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 401);
 
     // Tokens: used, reused, revoked, never used, and tokens from the deprecated token API.
@@ -116,59 +146,139 @@ async fn exercise(server: &TestServer) -> Secrets {
     let (_, bob_token) = server.create_connection(&session, "PUBLISHER").await;
     let (revoked_id, revoked_token) = server.create_connection(&session, "SUBSCRIBER").await;
     let (_, unused_token) = server.create_connection(&session, "PUBLISHER").await;
-    let t = server.rest("POST", "/openvidu/api/tokens", Some(json!({ "session": session, "role": "PUBLISHER" }))).await;
+    let t = server
+        .rest(
+            "POST",
+            "/openvidu/api/tokens",
+            Some(json!({ "session": session, "role": "PUBLISHER" })),
+        )
+        .await;
     assert_eq!(t.status, 200);
     let api_token = t.json()["token"].as_str().unwrap().to_owned();
-    for token in [&alice_token, &bob_token, &revoked_token, &unused_token, &api_token] {
+    for token in [
+        &alice_token,
+        &bob_token,
+        &revoked_token,
+        &unused_token,
+        &api_token,
+    ] {
         secrets.add_token(token);
     }
 
     let mut alice = server.connect(&alice_token).await;
-    alice.join(&alice_token, "alice").await.expect("alice joins");
+    alice
+        .join(&alice_token, "alice")
+        .await
+        .expect("alice joins");
     secrets.add("an rpc session id", alice.rpc_session.clone().unwrap());
     // The whole token as the socket URL's query, as a careless client might open it.
-    let mut bob = Rpc::open(&format!("ws://{}/openvidu?sessionId={session}&token={}", server.addr, token_param(&bob_token, "token").unwrap())).await;
+    let mut bob = Rpc::open(&format!(
+        "ws://{}/openvidu?sessionId={session}&token={}",
+        server.addr,
+        token_param(&bob_token, "token").unwrap()
+    ))
+    .await;
     let b = bob.join(&bob_token, "bob").await.expect("bob joins");
     secrets.add("an rpc session id", bob.rpc_session.clone().unwrap());
     let mut again = server.connect(&alice_token).await;
-    assert_eq!(again.join(&alice_token, "").await.unwrap_err().code, 401, "a used token");
+    assert_eq!(
+        again.join(&alice_token, "").await.unwrap_err().code,
+        401,
+        "a used token"
+    );
     let forged = format!("{}x", token_param(&unused_token, "token").unwrap());
     let forged_url = unused_token.replace(&token_param(&unused_token, "token").unwrap(), &forged);
     secrets.add("a forged token", forged.clone());
-    assert_eq!(again.join(&forged_url, "").await.unwrap_err().code, 401, "a forged token");
+    assert_eq!(
+        again.join(&forged_url, "").await.unwrap_err().code,
+        401,
+        "a forged token"
+    );
     let elsewhere = api_token.replace(&session, "ses_Elsewhere");
-    assert_eq!(again.join(&elsewhere, "").await.unwrap_err().code, 401, "a token for an unknown session");
-    let r = server.rest("DELETE", &format!("/openvidu/api/sessions/{session}/connection/{revoked_id}"), None).await;
+    assert_eq!(
+        again.join(&elsewhere, "").await.unwrap_err().code,
+        401,
+        "a token for an unknown session"
+    );
+    let r = server
+        .rest(
+            "DELETE",
+            &format!("/openvidu/api/sessions/{session}/connection/{revoked_id}"),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 204);
-    assert_eq!(again.join(&revoked_token, "").await.unwrap_err().code, 401, "a revoked token");
+    assert_eq!(
+        again.join(&revoked_token, "").await.unwrap_err().code,
+        401,
+        "a revoked token"
+    );
 
     // Bad input on a joined socket, carrying a token where it does not belong.
-    bob.send_raw(format!("{{\"id\":77,\"method\":\"joinRoom\",\"params\":{{\"token\":\"{api_token}\"")).await;
+    bob.send_raw(format!(
+        "{{\"id\":77,\"method\":\"joinRoom\",\"params\":{{\"token\":\"{api_token}\""
+    ))
+    .await;
     bob.next_stray_reply().await;
-    let e = bob.request("joinRoom", json!({ "token": api_token, "session": session })).await.unwrap_err();
+    let e = bob
+        .request(
+            "joinRoom",
+            json!({ "token": api_token, "session": session }),
+        )
+        .await
+        .unwrap_err();
     assert!(e.code != 0);
-    let e = bob.request("noSuchMethod", json!({ "token": api_token, "secret": server.secret })).await.unwrap_err();
+    let e = bob
+        .request(
+            "noSuchMethod",
+            json!({ "token": api_token, "secret": server.secret }),
+        )
+        .await
+        .unwrap_err();
     assert!(e.code != 0);
-    let e = bob.request("sendMessage", json!({ "message": "{\"to\":[\"con_Nobody\"]}" })).await.unwrap_err();
+    let e = bob
+        .request(
+            "sendMessage",
+            json!({ "message": "{\"to\":[\"con_Nobody\"]}" }),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.code, 601);
 
     // Media and signals.
     publish(&mut bob).await;
     alice.next_notification("participantPublished").await;
     let message = json!({ "to": [], "data": "hi", "type": "signal:chat" }).to_string();
-    bob.request("sendMessage", json!({ "message": message })).await.unwrap();
+    bob.request("sendMessage", json!({ "message": message }))
+        .await
+        .unwrap();
 
     // Reconnection with the rpc session id, and with a bogus one.
     let rpc_session = bob.rpc_session.clone().unwrap();
     bob.drop_abruptly();
     let mut bob = server.open_socket(&session).await;
-    bob.request("connect", json!({ "sessionId": rpc_session, "reconnect": true })).await.expect("reconnects");
+    bob.request(
+        "connect",
+        json!({ "sessionId": rpc_session, "reconnect": true }),
+    )
+    .await
+    .expect("reconnects");
     let bogus = format!("{rpc_session}-bogus");
     let mut other = server.open_socket(&session).await;
-    assert_eq!(other.request("connect", json!({ "sessionId": bogus })).await.unwrap_err().code, 40007);
+    assert_eq!(
+        other
+            .request("connect", json!({ "sessionId": bogus }))
+            .await
+            .unwrap_err()
+            .code,
+        40007
+    );
 
     // Moderation and teardown.
-    alice.request("forceDisconnect", json!({ "connectionId": b["id"] })).await.expect("forceDisconnect");
+    alice
+        .request("forceDisconnect", json!({ "connectionId": b["id"] }))
+        .await
+        .expect("forceDisconnect");
     bob.next_notification("participantEvicted").await;
     alice.request("leaveRoom", json!({})).await.unwrap();
     server.wait_session_gone(&session).await;
@@ -184,7 +294,10 @@ async fn the_servers_own_trace_logs_hold_no_secrets_or_tokens() {
         handle.shutdown().await;
     }
     let logs = capture.text();
-    assert!(logs.contains("participant joined"), "the server's events were captured:\n{logs}");
+    assert!(
+        logs.contains("participant joined"),
+        "the server's events were captured:\n{logs}"
+    );
     assert!(logs.lines().count() > 10, "{logs}");
     secrets.assert_absent_from(&logs);
 }
@@ -195,7 +308,14 @@ async fn the_servers_own_trace_logs_hold_no_secrets_or_tokens() {
 async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
     let secret = format!("bin-{}", random_string(24));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mediaserver"))
-        .args(["--listen", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--reconnect-grace", "1"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+            "--reconnect-grace",
+            "1",
+        ])
         .env("OPENVIDU_SECRET", &secret)
         .env("RUST_LOG", "trace")
         .env("NO_COLOR", "1")
@@ -236,16 +356,31 @@ async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
         _ => {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the server never said where it listens:\n{}{}", out_thread.join().unwrap(), err_thread.join().unwrap());
+            panic!(
+                "the server never said where it listens:\n{}{}",
+                out_thread.join().unwrap(),
+                err_thread.join().unwrap()
+            );
         }
     };
 
-    let server = TestServer { handle: None, addr, secret };
+    let server = TestServer {
+        handle: None,
+        addr,
+        secret,
+    };
     let secrets = exercise(&server).await;
 
     child.kill().expect("stopping the server");
     child.wait().expect("the server stopped");
-    let logs = format!("{}{}", out_thread.join().unwrap(), err_thread.join().unwrap());
-    assert!(logs.contains("participant joined"), "the server logged at all:\n{logs}");
+    let logs = format!(
+        "{}{}",
+        out_thread.join().unwrap(),
+        err_thread.join().unwrap()
+    );
+    assert!(
+        logs.contains("participant joined"),
+        "the server logged at all:\n{logs}"
+    );
     secrets.assert_absent_from(&logs);
 }

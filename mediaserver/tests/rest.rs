@@ -12,8 +12,16 @@ fn assert_error_body(r: &HttpResponse, status: u16) {
     assert_eq!(r.status, status, "{}", r.text());
     let body = r.json();
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "a message says what is wrong: {body}");
-    assert!(body["path"].as_str().is_some_and(|p| p.starts_with("/openvidu/api")), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "a message says what is wrong: {body}"
+    );
+    assert!(
+        body["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/openvidu/api")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -30,28 +38,63 @@ async fn every_call_needs_the_secret() {
     ];
     let calls = [
         ("GET", "/openvidu/api/sessions".to_owned(), None),
-        ("POST", "/openvidu/api/sessions".to_owned(), Some(json!({ "customSessionId": "intruder" }))),
+        (
+            "POST",
+            "/openvidu/api/sessions".to_owned(),
+            Some(json!({ "customSessionId": "intruder" })),
+        ),
         ("GET", format!("/openvidu/api/sessions/{session}"), None),
         ("DELETE", format!("/openvidu/api/sessions/{session}"), None),
-        ("POST", format!("/openvidu/api/sessions/{session}/connection"), Some(json!({}))),
-        ("POST", "/openvidu/api/tokens".to_owned(), Some(json!({ "session": session }))),
-        ("POST", "/openvidu/api/signal".to_owned(), Some(json!({ "session": session }))),
+        (
+            "POST",
+            format!("/openvidu/api/sessions/{session}/connection"),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            "/openvidu/api/tokens".to_owned(),
+            Some(json!({ "session": session })),
+        ),
+        (
+            "POST",
+            "/openvidu/api/signal".to_owned(),
+            Some(json!({ "session": session })),
+        ),
         ("GET", "/openvidu/api/config".to_owned(), None),
         ("GET", "/openvidu/api/no-such-endpoint".to_owned(), None),
     ];
     for auth in &wrong {
         for (method, path, body) in &calls {
             let body = body.as_ref().map(Value::to_string).unwrap_or_default();
-            let r = http(server.addr, method, path, auth.as_deref(), Some("application/json"), body.as_bytes()).await;
+            let r = http(
+                server.addr,
+                method,
+                path,
+                auth.as_deref(),
+                Some("application/json"),
+                body.as_bytes(),
+            )
+            .await;
             assert_eq!(r.status, 401, "{method} {path} with {auth:?}: {}", r.text());
-            assert!(!r.text().contains(&server.secret), "the answer does not echo the secret");
+            assert!(
+                !r.text().contains(&server.secret),
+                "the answer does not echo the secret"
+            );
         }
     }
     // Nothing changed: the session is still there, nobody created "intruder".
     assert!(server.session_exists(&session).await);
     assert!(!server.session_exists("intruder").await);
     // The public URL is the one public endpoint, as in the reference server.
-    let r = http(server.addr, "GET", "/openvidu/api/config/openvidu-publicurl", None, None, b"").await;
+    let r = http(
+        server.addr,
+        "GET",
+        "/openvidu/api/config/openvidu-publicurl",
+        None,
+        None,
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), server.public_url());
 }
@@ -64,29 +107,99 @@ async fn malformed_bodies_are_400_with_a_message() {
     let bad: Vec<(&str, String, String)> = vec![
         ("POST", "/openvidu/api/sessions".into(), "{not json".into()),
         ("POST", "/openvidu/api/sessions".into(), "[1,2]".into()),
-        ("POST", "/openvidu/api/sessions".into(), r#"{"customSessionId":999}"#.into()),
-        ("POST", "/openvidu/api/sessions".into(), r#"{"customSessionId":"has spaces/and slashes"}"#.into()),
-        ("POST", "/openvidu/api/sessions".into(), r#"{"recordingMode":false}"#.into()),
-        ("POST", "/openvidu/api/sessions".into(), r#"{"mediaMode":"SIDEWAYS"}"#.into()),
-        ("POST", format!("/openvidu/api/sessions/{session}/connection"), "{not json".into()),
-        ("POST", format!("/openvidu/api/sessions/{session}/connection"), r#"{"role":"KING"}"#.into()),
-        ("POST", format!("/openvidu/api/sessions/{session}/connection"), r#"{"data":42}"#.into()),
-        ("POST", format!("/openvidu/api/sessions/{session}/connection"), r#"{"record":"yes"}"#.into()),
-        ("POST", format!("/openvidu/api/sessions/{session}/connection"), r#"{"customIceServers":[{"url":"http://x"}]}"#.into()),
-        ("POST", "/openvidu/api/tokens".into(), r#"{"role":"PUBLISHER"}"#.into()),
-        ("POST", "/openvidu/api/tokens".into(), r#"{"session":12}"#.into()),
+        (
+            "POST",
+            "/openvidu/api/sessions".into(),
+            r#"{"customSessionId":999}"#.into(),
+        ),
+        (
+            "POST",
+            "/openvidu/api/sessions".into(),
+            r#"{"customSessionId":"has spaces/and slashes"}"#.into(),
+        ),
+        (
+            "POST",
+            "/openvidu/api/sessions".into(),
+            r#"{"recordingMode":false}"#.into(),
+        ),
+        (
+            "POST",
+            "/openvidu/api/sessions".into(),
+            r#"{"mediaMode":"SIDEWAYS"}"#.into(),
+        ),
+        (
+            "POST",
+            format!("/openvidu/api/sessions/{session}/connection"),
+            "{not json".into(),
+        ),
+        (
+            "POST",
+            format!("/openvidu/api/sessions/{session}/connection"),
+            r#"{"role":"KING"}"#.into(),
+        ),
+        (
+            "POST",
+            format!("/openvidu/api/sessions/{session}/connection"),
+            r#"{"data":42}"#.into(),
+        ),
+        (
+            "POST",
+            format!("/openvidu/api/sessions/{session}/connection"),
+            r#"{"record":"yes"}"#.into(),
+        ),
+        (
+            "POST",
+            format!("/openvidu/api/sessions/{session}/connection"),
+            r#"{"customIceServers":[{"url":"http://x"}]}"#.into(),
+        ),
+        (
+            "POST",
+            "/openvidu/api/tokens".into(),
+            r#"{"role":"PUBLISHER"}"#.into(),
+        ),
+        (
+            "POST",
+            "/openvidu/api/tokens".into(),
+            r#"{"session":12}"#.into(),
+        ),
         ("POST", "/openvidu/api/signal".into(), r#"{"to":[]}"#.into()),
-        ("POST", "/openvidu/api/signal".into(), format!(r#"{{"session":"{session}","to":12}}"#)),
-        ("POST", "/openvidu/api/signal".into(), format!(r#"{{"session":"{session}","data":false}}"#)),
+        (
+            "POST",
+            "/openvidu/api/signal".into(),
+            format!(r#"{{"session":"{session}","to":12}}"#),
+        ),
+        (
+            "POST",
+            "/openvidu/api/signal".into(),
+            format!(r#"{{"session":"{session}","data":false}}"#),
+        ),
     ];
     for (method, path, body) in &bad {
-        let r = http(server.addr, method, path, Some(&auth), Some("application/json"), body.as_bytes()).await;
+        let r = http(
+            server.addr,
+            method,
+            path,
+            Some(&auth),
+            Some("application/json"),
+            body.as_bytes(),
+        )
+        .await;
         assert_error_body(&r, 400);
     }
     // Nothing was created by the refused calls.
-    let s = server.rest("GET", &format!("/openvidu/api/sessions/{session}?pendingConnections=true"), None).await.json();
+    let s = server
+        .rest(
+            "GET",
+            &format!("/openvidu/api/sessions/{session}?pendingConnections=true"),
+            None,
+        )
+        .await
+        .json();
     assert_eq!(s["connections"]["numberOfElements"], 0, "{s}");
-    let list = server.rest("GET", "/openvidu/api/sessions", None).await.json();
+    let list = server
+        .rest("GET", "/openvidu/api/sessions", None)
+        .await
+        .json();
     assert_eq!(list["numberOfElements"], 1, "{list}");
 }
 
@@ -94,26 +207,54 @@ async fn malformed_bodies_are_400_with_a_message() {
 async fn a_duplicate_custom_session_id_is_409_and_changes_nothing() {
     let server = spawn_server().await;
     let r = server
-        .rest("POST", "/openvidu/api/sessions", Some(json!({ "customSessionId": "room-1", "recordingMode": "MANUAL" })))
+        .rest(
+            "POST",
+            "/openvidu/api/sessions",
+            Some(json!({ "customSessionId": "room-1", "recordingMode": "MANUAL" })),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["id"], "room-1");
     let (cid, token) = server.create_connection("room-1", "PUBLISHER").await;
-    let before = server.rest("GET", "/openvidu/api/sessions/room-1?pendingConnections=true", None).await.json();
+    let before = server
+        .rest(
+            "GET",
+            "/openvidu/api/sessions/room-1?pendingConnections=true",
+            None,
+        )
+        .await
+        .json();
 
     let r = server
-        .rest("POST", "/openvidu/api/sessions", Some(json!({ "customSessionId": "room-1", "mediaMode": "RELAYED" })))
+        .rest(
+            "POST",
+            "/openvidu/api/sessions",
+            Some(json!({ "customSessionId": "room-1", "mediaMode": "RELAYED" })),
+        )
         .await;
     assert_eq!(r.status, 409, "{}", r.text());
 
-    let after = server.rest("GET", "/openvidu/api/sessions/room-1?pendingConnections=true", None).await.json();
+    let after = server
+        .rest(
+            "GET",
+            "/openvidu/api/sessions/room-1?pendingConnections=true",
+            None,
+        )
+        .await
+        .json();
     assert_eq!(before, after, "the session is exactly as it was");
     assert_eq!(after["mediaMode"], "ROUTED");
-    let list = server.rest("GET", "/openvidu/api/sessions", None).await.json();
+    let list = server
+        .rest("GET", "/openvidu/api/sessions", None)
+        .await
+        .json();
     assert_eq!(list["numberOfElements"], 1);
     // Its pending connection still works.
     let mut rpc = server.connect(&token).await;
-    let joined = rpc.join(&token, "").await.expect("the token from before the 409 still works");
+    let joined = rpc
+        .join(&token, "")
+        .await
+        .expect("the token from before the 409 still works");
     assert_eq!(joined["id"], cid.as_str());
 }
 
@@ -126,13 +267,41 @@ async fn unknown_things_are_404() {
     let not_found: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", "/openvidu/api/sessions/ses_Nope".into(), None),
         ("DELETE", "/openvidu/api/sessions/ses_Nope".into(), None),
-        ("POST", "/openvidu/api/sessions/ses_Nope/connection".into(), Some(json!({}))),
-        ("GET", "/openvidu/api/sessions/ses_Nope/connection".into(), None),
-        ("POST", "/openvidu/api/tokens".into(), Some(json!({ "session": "ses_Nope" }))),
-        ("POST", "/openvidu/api/signal".into(), Some(json!({ "session": "ses_Nope", "data": "x" }))),
-        ("GET", format!("/openvidu/api/sessions/{session}/connection/con_Nope"), None),
-        ("DELETE", format!("/openvidu/api/sessions/{session}/connection/con_Nope"), None),
-        ("DELETE", format!("/openvidu/api/sessions/{session}/stream/str_CAM_Nope_{cid}"), None),
+        (
+            "POST",
+            "/openvidu/api/sessions/ses_Nope/connection".into(),
+            Some(json!({})),
+        ),
+        (
+            "GET",
+            "/openvidu/api/sessions/ses_Nope/connection".into(),
+            None,
+        ),
+        (
+            "POST",
+            "/openvidu/api/tokens".into(),
+            Some(json!({ "session": "ses_Nope" })),
+        ),
+        (
+            "POST",
+            "/openvidu/api/signal".into(),
+            Some(json!({ "session": "ses_Nope", "data": "x" })),
+        ),
+        (
+            "GET",
+            format!("/openvidu/api/sessions/{session}/connection/con_Nope"),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/openvidu/api/sessions/{session}/connection/con_Nope"),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/openvidu/api/sessions/{session}/stream/str_CAM_Nope_{cid}"),
+            None,
+        ),
         ("GET", "/openvidu/api/no-such-endpoint".into(), None),
     ];
     for (method, path, body) in not_found {
@@ -141,9 +310,18 @@ async fn unknown_things_are_404() {
     }
     // The reference server answers 400 (not 404) when the session of a connection/stream path is unknown.
     for (method, path) in [
-        ("GET", format!("/openvidu/api/sessions/ses_Nope/connection/{cid}")),
-        ("DELETE", format!("/openvidu/api/sessions/ses_Nope/connection/{cid}")),
-        ("DELETE", "/openvidu/api/sessions/ses_Nope/stream/str_CAM_Nope_con_Nope".into()),
+        (
+            "GET",
+            format!("/openvidu/api/sessions/ses_Nope/connection/{cid}"),
+        ),
+        (
+            "DELETE",
+            format!("/openvidu/api/sessions/ses_Nope/connection/{cid}"),
+        ),
+        (
+            "DELETE",
+            "/openvidu/api/sessions/ses_Nope/stream/str_CAM_Nope_con_Nope".into(),
+        ),
     ] {
         let r = server.rest(method, &path, None).await;
         assert_error_body(&r, 400);
@@ -151,6 +329,12 @@ async fn unknown_things_are_404() {
     // None of this touched the participant.
     rpc.ping().await;
     assert!(server.session_exists(&session).await);
-    let c = server.rest("GET", &format!("/openvidu/api/sessions/{session}/connection/{cid}"), None).await;
+    let c = server
+        .rest(
+            "GET",
+            &format!("/openvidu/api/sessions/{session}/connection/{cid}"),
+            None,
+        )
+        .await;
     assert_eq!(c.json()["status"], "active");
 }

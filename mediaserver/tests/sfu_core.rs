@@ -23,7 +23,8 @@ const STEPS: usize = 1000;
 /// A publisher whose camera is running, with nobody watching yet.
 fn live_publisher(w: &mut World) -> B {
     let alice = w.browser("alice");
-    w.publish(alice, PUB).expect("the SFU accepts a browser's publish offer");
+    w.publish(alice, PUB)
+        .expect("the SFU accepts a browser's publish offer");
     w.connect(&[alice]);
     alice
 }
@@ -70,7 +71,9 @@ fn sees_and_hears(w: &mut World, publisher: B, sub: B) {
     assert_faithful(w, publisher, sub, MediaKind::Audio);
     // Every fourth video frame is bigger than one packet: reassembly worked too.
     assert!(
-        w.received(sub, MediaKind::Video).iter().any(|f| f.len() > 1500),
+        w.received(sub, MediaKind::Video)
+            .iter()
+            .any(|f| f.len() > 1500),
         "no multi-packet video frame arrived at {}",
         w.b(sub).name
     );
@@ -86,7 +89,8 @@ fn a_subscriber_sees_and_hears_the_publisher() {
     let mut w = World::new();
     let alice = live_publisher(&mut w);
     let bob = w.browser("bob");
-    w.subscribe(bob, SUB, PUB).expect("the SFU offers a subscription to a live publisher");
+    w.subscribe(bob, SUB, PUB)
+        .expect("the SFU offers a subscription to a live publisher");
     w.connect(&[bob]);
     sees_and_hears(&mut w, alice, bob);
     assert_eq!(w.sfu.peer_count(), 2);
@@ -100,7 +104,8 @@ fn subscribing_before_the_publisher_connects_still_delivers_media() {
     let alice = w.browser("alice");
     let bob = w.browser("bob");
     w.publish(alice, PUB).unwrap();
-    w.subscribe(bob, SUB, PUB).expect("subscribing to a publisher that is not yet connected");
+    w.subscribe(bob, SUB, PUB)
+        .expect("subscribing to a publisher that is not yet connected");
     assert!(!w.b(alice).connected);
     w.connect(&[alice, bob]);
     sees_and_hears(&mut w, alice, bob);
@@ -126,7 +131,8 @@ fn a_browser_offered_subscription_receives_media() {
     let mut w = World::new();
     let alice = live_publisher(&mut w);
     let bob = w.browser("bob");
-    w.subscribe_offering(bob, SUB, PUB).expect("the SFU answers a recv-only offer");
+    w.subscribe_offering(bob, SUB, PUB)
+        .expect("the SFU answers a recv-only offer");
     w.connect(&[bob]);
     sees_and_hears(&mut w, alice, bob);
 }
@@ -168,13 +174,24 @@ fn a_subscribers_keyframe_request_reaches_the_publisher() {
     w.run_for(Duration::from_secs(1));
     w.b_mut(alice).keyframe_requests.clear();
     w.run_for(Duration::from_secs(1));
-    assert_eq!(w.b(alice).keyframe_requests, vec![], "keyframe requests nobody made");
+    assert_eq!(
+        w.b(alice).keyframe_requests,
+        vec![],
+        "keyframe requests nobody made"
+    );
 
     w.request_keyframe(bob);
     let video = w.mid_of(alice, MediaKind::Video);
-    w.run_until("alice is asked for a keyframe (PLI) on her video", STEPS, |w| {
-        w.b(alice).keyframe_requests.iter().any(|r| r.mid == video && r.kind == KeyframeRequestKind::Pli)
-    });
+    w.run_until(
+        "alice is asked for a keyframe (PLI) on her video",
+        STEPS,
+        |w| {
+            w.b(alice)
+                .keyframe_requests
+                .iter()
+                .any(|r| r.mid == video && r.kind == KeyframeRequestKind::Pli)
+        },
+    );
 }
 
 #[test]
@@ -185,15 +202,21 @@ fn a_new_subscriber_triggers_a_keyframe_request() {
     w.run_for(Duration::from_secs(1));
     w.b_mut(alice).keyframe_requests.clear();
     w.run_for(Duration::from_secs(1));
-    assert_eq!(w.b(alice).keyframe_requests, vec![], "keyframe requests with nobody watching");
+    assert_eq!(
+        w.b(alice).keyframe_requests,
+        vec![],
+        "keyframe requests with nobody watching"
+    );
 
     let bob = w.browser("bob");
     w.subscribe(bob, SUB, PUB).unwrap();
     w.connect(&[bob]);
     let video = w.mid_of(alice, MediaKind::Video);
-    w.run_until("alice is asked for a keyframe when bob connects", STEPS, |w| {
-        w.b(alice).keyframe_requests.iter().any(|r| r.mid == video)
-    });
+    w.run_until(
+        "alice is asked for a keyframe when bob connects",
+        STEPS,
+        |w| w.b(alice).keyframe_requests.iter().any(|r| r.mid == video),
+    );
 }
 
 #[test]
@@ -208,7 +231,9 @@ fn each_new_subscriber_triggers_a_keyframe_request() {
         w.subscribe(viewer, PeerId(10 + i as u64), PUB).unwrap();
         w.connect(&[viewer]);
         let what = format!("alice is asked for a keyframe when {name} connects");
-        w.run_until(&what, STEPS, |w| w.b(alice).keyframe_requests.iter().any(|r| r.mid == video));
+        w.run_until(&what, STEPS, |w| {
+            w.b(alice).keyframe_requests.iter().any(|r| r.mid == video)
+        });
     }
 }
 
@@ -225,7 +250,11 @@ fn closing_the_publisher_stops_forwarding() {
     let sent_before = w.sent(alice, MediaKind::Video).len();
     let received_before = w.received(bob, MediaKind::Video).len();
     w.sfu.close(PUB);
-    assert_eq!(w.sfu.peer_count(), 1, "the publisher's peer is gone, the subscriber's stays");
+    assert_eq!(
+        w.sfu.peer_count(),
+        1,
+        "the publisher's peer is gone, the subscriber's stays"
+    );
 
     // Alice's browser does not know yet and keeps sending; none of it may reach bob.
     w.run_for(Duration::from_secs(1));
@@ -233,7 +262,10 @@ fn closing_the_publisher_stops_forwarding() {
     assert!(late.len() > 10, "alice's camera kept running");
     let got = w.received(bob, MediaKind::Video);
     for frame in &got[received_before..] {
-        assert!(!late.contains(frame), "a frame alice sent after her peer was closed reached bob");
+        assert!(
+            !late.contains(frame),
+            "a frame alice sent after her peer was closed reached bob"
+        );
     }
     assert_eq!(w.sfu.peer_count(), 1);
 }
@@ -258,7 +290,9 @@ fn closing_a_subscriber_leaves_the_others_receiving() {
     sees_and_hears(&mut w, alice, carol);
     let late = sent_since(&w, alice, MediaKind::Video, sent_before);
     assert!(
-        w.received(carol, MediaKind::Video).iter().any(|f| late.contains(f)),
+        w.received(carol, MediaKind::Video)
+            .iter()
+            .any(|f| late.contains(f)),
         "carol got no frame sent after bob left"
     );
     assert_eq!(w.received(bob, MediaKind::Video).len(), bob_had);
@@ -280,8 +314,18 @@ fn a_subscriber_closed_by_the_sfu_but_still_online_gets_nothing_more() {
     let sent_before = w.sent(alice, MediaKind::Video).len();
     w.run_for(Duration::from_secs(1));
     let late = sent_since(&w, alice, MediaKind::Video, sent_before);
-    assert!(!w.received(bob, MediaKind::Video).iter().any(|f| late.contains(f)), "bob still gets alice's video");
-    assert!(w.received(carol, MediaKind::Video).iter().any(|f| late.contains(f)), "carol lost alice's video");
+    assert!(
+        !w.received(bob, MediaKind::Video)
+            .iter()
+            .any(|f| late.contains(f)),
+        "bob still gets alice's video"
+    );
+    assert!(
+        w.received(carol, MediaKind::Video)
+            .iter()
+            .any(|f| late.contains(f)),
+        "carol lost alice's video"
+    );
 }
 
 #[test]
@@ -297,7 +341,13 @@ fn garbage_sdp_is_refused_and_changes_nothing() {
     let good_offer = {
         let mut rtc = str0m::Rtc::new(now);
         let mut api = rtc.sdp_api();
-        api.add_media(MediaKind::Video, str0m::media::Direction::SendOnly, None, None, None);
+        api.add_media(
+            MediaKind::Video,
+            str0m::media::Direction::SendOnly,
+            None,
+            None,
+            None,
+        );
         api.apply().unwrap().0.to_sdp_string()
     };
     let garbage = [
@@ -314,15 +364,29 @@ fn garbage_sdp_is_refused_and_changes_nothing() {
         for peer in [PeerId(99), PUB, SUB] {
             let res = w.sfu.publish(now, peer, sdp);
             assert!(res.is_err(), "publish accepted garbage {sdp:?}");
-            assert_eq!(w.sfu.peer_count(), 2, "publish({peer}, {sdp:?}) changed the peers");
+            assert_eq!(
+                w.sfu.peer_count(),
+                2,
+                "publish({peer}, {sdp:?}) changed the peers"
+            );
             let res = w.sfu.accept_subscription_offer(now, peer, PUB, sdp);
-            assert!(res.is_err(), "a subscription offer accepted garbage {sdp:?}");
-            assert_eq!(w.sfu.peer_count(), 2, "accept_subscription_offer({peer}, {sdp:?}) changed the peers");
+            assert!(
+                res.is_err(),
+                "a subscription offer accepted garbage {sdp:?}"
+            );
+            assert_eq!(
+                w.sfu.peer_count(),
+                2,
+                "accept_subscription_offer({peer}, {sdp:?}) changed the peers"
+            );
         }
         assert!(w.sfu.accept_answer(now, SUB, sdp).is_err());
         assert!(w.sfu.accept_answer(now, PUB, sdp).is_err());
     }
-    assert_eq!(w.sfu.publish(now, PeerId(99), "garbage"), Err(SfuError::BadSdp));
+    assert_eq!(
+        w.sfu.publish(now, PeerId(99), "garbage"),
+        Err(SfuError::BadSdp)
+    );
     assert_eq!(w.sfu.publish(now, PUB, ""), Err(SfuError::BadSdp));
 
     sees_and_hears(&mut w, alice, bob);
@@ -339,7 +403,10 @@ fn random_datagrams_from_strangers_are_ignored() {
 
     let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     for i in 0..3000u32 {
-        let stranger: SocketAddr = format!("10.{}.{}.{}:{}", i % 7, i % 251, i % 13, 1024 + i % 5000).parse().unwrap();
+        let stranger: SocketAddr =
+            format!("10.{}.{}.{}:{}", i % 7, i % 251, i % 13, 1024 + i % 5000)
+                .parse()
+                .unwrap();
         let datagram = rng.datagram();
         let now = w.now;
         w.sfu.handle_receive(now, stranger, &datagram);
@@ -353,7 +420,12 @@ fn random_datagrams_from_strangers_are_ignored() {
     let sent_before = w.sent(alice, MediaKind::Video).len();
     sees_and_hears(&mut w, alice, bob);
     let late = sent_since(&w, alice, MediaKind::Video, sent_before);
-    assert!(w.received(bob, MediaKind::Video).iter().any(|f| late.contains(f)), "bob stopped receiving");
+    assert!(
+        w.received(bob, MediaKind::Video)
+            .iter()
+            .any(|f| late.contains(f)),
+        "bob stopped receiving"
+    );
 }
 
 #[test]
@@ -381,7 +453,12 @@ fn spoofed_random_datagrams_from_a_peers_address_do_not_cut_it_off() {
     let sent_before = w.sent(alice, MediaKind::Video).len();
     sees_and_hears(&mut w, alice, bob);
     let late = sent_since(&w, alice, MediaKind::Video, sent_before);
-    assert!(w.received(bob, MediaKind::Video).iter().any(|f| late.contains(f)), "bob stopped receiving");
+    assert!(
+        w.received(bob, MediaKind::Video)
+            .iter()
+            .any(|f| late.contains(f)),
+        "bob stopped receiving"
+    );
 }
 
 #[test]
@@ -392,23 +469,58 @@ fn subscribing_to_what_is_not_a_live_publisher_is_an_error() {
     w.subscribe(bob, SUB, PUB).unwrap();
     let now = w.now;
 
-    assert_eq!(w.sfu.offer_subscription(now, PeerId(50), PeerId(77), "s").map(drop), Err(SfuError::NoSuchPeer));
+    assert_eq!(
+        w.sfu
+            .offer_subscription(now, PeerId(50), PeerId(77), "s")
+            .map(drop),
+        Err(SfuError::NoSuchPeer)
+    );
     // A subscriber is not a source.
-    assert_eq!(w.sfu.offer_subscription(now, PeerId(50), SUB, "s").map(drop), Err(SfuError::NoSuchPeer));
+    assert_eq!(
+        w.sfu
+            .offer_subscription(now, PeerId(50), SUB, "s")
+            .map(drop),
+        Err(SfuError::NoSuchPeer)
+    );
     let carol = w.browser("carol");
-    assert_eq!(w.subscribe_offering(carol, PeerId(51), PeerId(77)), Err(SfuError::NoSuchPeer));
-    assert_eq!(w.sfu.accept_answer(now, PeerId(52), "v=0\r\n").map(drop), Err(SfuError::BadSdp));
-    assert_eq!(w.sfu.peer_count(), 2, "failed subscriptions left peers behind");
+    assert_eq!(
+        w.subscribe_offering(carol, PeerId(51), PeerId(77)),
+        Err(SfuError::NoSuchPeer)
+    );
+    assert_eq!(
+        w.sfu.accept_answer(now, PeerId(52), "v=0\r\n").map(drop),
+        Err(SfuError::BadSdp)
+    );
+    assert_eq!(
+        w.sfu.peer_count(),
+        2,
+        "failed subscriptions left peers behind"
+    );
 
     // An answer for a peer that has no pending offer: the publisher, and a subscription answered twice.
     let dave = w.browser("dave");
     let offer = w.sfu.offer_subscription(now, PeerId(53), PUB, "s").unwrap();
     let offer = str0m::change::SdpOffer::from_sdp_string(&offer).unwrap();
-    let answer = w.b_mut(dave).rtc.sdp_api().accept_offer(offer).unwrap().to_sdp_string();
-    assert_eq!(w.sfu.accept_answer(now, PeerId(77), &answer), Err(SfuError::NoSuchPeer));
-    assert_eq!(w.sfu.accept_answer(now, PUB, &answer), Err(SfuError::NoPendingOffer));
+    let answer = w
+        .b_mut(dave)
+        .rtc
+        .sdp_api()
+        .accept_offer(offer)
+        .unwrap()
+        .to_sdp_string();
+    assert_eq!(
+        w.sfu.accept_answer(now, PeerId(77), &answer),
+        Err(SfuError::NoSuchPeer)
+    );
+    assert_eq!(
+        w.sfu.accept_answer(now, PUB, &answer),
+        Err(SfuError::NoPendingOffer)
+    );
     assert_eq!(w.sfu.accept_answer(now, PeerId(53), &answer), Ok(()));
-    assert_eq!(w.sfu.accept_answer(now, PeerId(53), &answer), Err(SfuError::NoPendingOffer));
+    assert_eq!(
+        w.sfu.accept_answer(now, PeerId(53), &answer),
+        Err(SfuError::NoPendingOffer)
+    );
     assert_eq!(w.sfu.peer_count(), 3);
 }
 
@@ -420,9 +532,11 @@ fn closing_unknown_peers_and_closing_twice_is_harmless() {
     w.subscribe(bob, SUB, PUB).unwrap();
     w.connect(&[bob]);
     w.sfu.close(PeerId(1234));
-    w.sfu.add_remote_candidate(PeerId(1234), "candidate:1 1 udp 1 127.0.0.1 9 typ host");
+    w.sfu
+        .add_remote_candidate(PeerId(1234), "candidate:1 1 udp 1 127.0.0.1 9 typ host");
     w.sfu.add_remote_candidate(SUB, "not a candidate");
-    w.sfu.add_remote_candidate(SUB, "candidate:1 1 udp 2122260223 abcd.local 5000 typ host");
+    w.sfu
+        .add_remote_candidate(SUB, "candidate:1 1 udp 2122260223 abcd.local 5000 typ host");
     w.sfu.move_subscribers(w.now, PeerId(1234), PUB);
     w.sfu.move_subscribers(w.now, SUB, PUB);
     assert_eq!(w.sfu.peer_count(), 2);
@@ -433,7 +547,15 @@ fn closing_unknown_peers_and_closing_twice_is_harmless() {
 fn an_audio_only_publisher_is_heard() {
     let mut w = World::new();
     let alice = w.browser("alice");
-    w.publish_with(alice, PUB, Publish { audio: true, ..Publish::default() }).unwrap();
+    w.publish_with(
+        alice,
+        PUB,
+        Publish {
+            audio: true,
+            ..Publish::default()
+        },
+    )
+    .unwrap();
     let bob = w.browser("bob");
     w.subscribe(bob, SUB, PUB).unwrap();
     w.connect(&[alice, bob]);
@@ -461,11 +583,15 @@ fn a_republished_stream_reaches_the_moved_subscribers() {
     w.hang_up(alice);
     w.run_until("bob receives the new stream's video", STEPS, |w| {
         let sent = w.sent(alice2, MediaKind::Video);
-        w.received(bob, MediaKind::Video).iter().any(|f| sent.contains(f))
+        w.received(bob, MediaKind::Video)
+            .iter()
+            .any(|f| sent.contains(f))
     });
     let sent = w.sent(alice2, MediaKind::Audio);
     w.run_until("bob hears the new stream", STEPS, |w| {
-        w.received(bob, MediaKind::Audio).iter().any(|f| sent.contains(f))
+        w.received(bob, MediaKind::Audio)
+            .iter()
+            .any(|f| sent.contains(f))
     });
 }
 
@@ -485,9 +611,17 @@ fn two_publishers_are_kept_apart() {
     sees_and_hears(&mut w, dave, carol);
     for kind in [MediaKind::Audio, MediaKind::Video] {
         let from_dave = w.sent(dave, kind);
-        assert!(!w.received(bob, kind).iter().any(|f| from_dave.contains(f)), "bob got dave's {kind:?}");
+        assert!(
+            !w.received(bob, kind).iter().any(|f| from_dave.contains(f)),
+            "bob got dave's {kind:?}"
+        );
         let from_alice = w.sent(alice, kind);
-        assert!(!w.received(carol, kind).iter().any(|f| from_alice.contains(f)), "carol got alice's {kind:?}");
+        assert!(
+            !w.received(carol, kind)
+                .iter()
+                .any(|f| from_alice.contains(f)),
+            "carol got alice's {kind:?}"
+        );
     }
 }
 
@@ -497,7 +631,8 @@ fn a_browser_offered_subscription_may_list_video_first() {
     let mut w = World::new();
     let alice = live_publisher(&mut w);
     let bob = w.browser("bob");
-    w.subscribe_offering_kinds(bob, SUB, PUB, &[MediaKind::Video, MediaKind::Audio]).unwrap();
+    w.subscribe_offering_kinds(bob, SUB, PUB, &[MediaKind::Video, MediaKind::Audio])
+        .unwrap();
     w.connect(&[bob]);
     sees_and_hears(&mut w, alice, bob);
 }
@@ -506,7 +641,15 @@ fn a_browser_offered_subscription_may_list_video_first() {
 fn a_subscriber_offering_more_than_is_published_gets_what_there_is() {
     let mut w = World::new();
     let alice = w.browser("alice");
-    w.publish_with(alice, PUB, Publish { video: true, ..Publish::default() }).unwrap();
+    w.publish_with(
+        alice,
+        PUB,
+        Publish {
+            video: true,
+            ..Publish::default()
+        },
+    )
+    .unwrap();
     w.connect(&[alice]);
     let bob = w.browser("bob");
     w.subscribe_offering(bob, SUB, PUB).unwrap();
@@ -534,22 +677,34 @@ fn back_from_outage(offline: impl Fn(B, B) -> B, check: impl Fn(&World, B, B)) {
         w.run_for(outage);
         w.b_mut(who).offline = false;
         let sent_before = w.sent(alice, MediaKind::Video).len();
-        w.run_until(&format!("bob sees alice again after a {outage:?} outage"), 3 * STEPS, |w| {
-            let late = sent_since(w, alice, MediaKind::Video, sent_before);
-            w.received(bob, MediaKind::Video).iter().any(|f| late.contains(f))
-        });
+        w.run_until(
+            &format!("bob sees alice again after a {outage:?} outage"),
+            3 * STEPS,
+            |w| {
+                let late = sent_since(w, alice, MediaKind::Video, sent_before);
+                w.received(bob, MediaKind::Video)
+                    .iter()
+                    .any(|f| late.contains(f))
+            },
+        );
         check(&w, alice, bob);
     }
 }
 
 #[test]
 fn a_subscriber_back_from_a_network_outage_receives_again() {
-    back_from_outage(|_alice, bob| bob, |w, _, _| assert_eq!(w.sfu.peer_count(), 2));
+    back_from_outage(
+        |_alice, bob| bob,
+        |w, _, _| assert_eq!(w.sfu.peer_count(), 2),
+    );
 }
 
 #[test]
 fn a_publisher_back_from_a_network_outage_is_forwarded_again() {
-    back_from_outage(|alice, _bob| alice, |w, alice, bob| assert_faithful(w, alice, bob, MediaKind::Video));
+    back_from_outage(
+        |alice, _bob| alice,
+        |w, alice, bob| assert_faithful(w, alice, bob, MediaKind::Video),
+    );
 }
 
 #[test]
@@ -558,7 +713,17 @@ fn only_the_top_simulcast_layer_is_forwarded() {
     let mut w = World::new();
     let alice = w.browser("alice");
     let layers = vec!["rdiv4", "rdiv2", "rdiv1"];
-    w.publish_with(alice, PUB, Publish { audio: true, video: true, rids: layers, forced_codec: None }).unwrap();
+    w.publish_with(
+        alice,
+        PUB,
+        Publish {
+            audio: true,
+            video: true,
+            rids: layers,
+            forced_codec: None,
+        },
+    )
+    .unwrap();
     let bob = w.browser("bob");
     w.subscribe(bob, SUB, PUB).unwrap();
     w.connect(&[alice, bob]);
@@ -566,7 +731,10 @@ fn only_the_top_simulcast_layer_is_forwarded() {
     receives(&mut w, bob, MediaKind::Audio, 10);
     let top = w.sent_on_layer(alice, "rdiv1");
     for (i, frame) in w.received(bob, MediaKind::Video).iter().enumerate() {
-        assert!(top.contains(frame), "bob's video frame #{i} is not from the top layer");
+        assert!(
+            top.contains(frame),
+            "bob's video frame #{i} is not from the top layer"
+        );
     }
     assert_faithful(&w, alice, bob, MediaKind::Audio);
 
@@ -574,9 +742,16 @@ fn only_the_top_simulcast_layer_is_forwarded() {
     w.run_for(Duration::from_secs(1));
     w.b_mut(alice).keyframe_requests.clear();
     w.request_keyframe(bob);
-    w.run_until("alice is asked for a keyframe on her top layer", STEPS, |w| !w.b(alice).keyframe_requests.is_empty());
+    w.run_until(
+        "alice is asked for a keyframe on her top layer",
+        STEPS,
+        |w| !w.b(alice).keyframe_requests.is_empty(),
+    );
     let rids: Vec<_> = w.b(alice).keyframe_requests.iter().map(|r| r.rid).collect();
-    assert!(rids.iter().all(|r| *r == Some("rdiv1".into())), "keyframe requested on layers {rids:?}");
+    assert!(
+        rids.iter().all(|r| *r == Some("rdiv1".into())),
+        "keyframe requested on layers {rids:?}"
+    );
 }
 
 #[test]
@@ -584,8 +759,12 @@ fn a_forced_video_codec_is_negotiated_and_forwarded() {
     for codec in [VideoCodec::H264, VideoCodec::Vp8, VideoCodec::Vp9] {
         let mut w = World::new();
         let alice = w.browser("alice");
-        let what = Publish { forced_codec: Some(codec), ..Publish::audio_video() };
-        w.publish_with(alice, PUB, what).unwrap_or_else(|e| panic!("publishing with {codec:?} forced: {e}"));
+        let what = Publish {
+            forced_codec: Some(codec),
+            ..Publish::audio_video()
+        };
+        w.publish_with(alice, PUB, what)
+            .unwrap_or_else(|e| panic!("publishing with {codec:?} forced: {e}"));
         let bob = w.browser("bob");
         let carol = w.browser("carol");
         w.subscribe(bob, SUB, PUB).unwrap();
@@ -604,7 +783,12 @@ fn a_forced_video_codec_is_negotiated_and_forwarded() {
             .payload_params()
             .map(|p| format!("{:?}", p.spec().codec))
             .collect();
-        assert!(names.iter().all(|n| n.eq_ignore_ascii_case(&format!("{codec:?}"))), "{codec:?} forced, yet {names:?} negotiated");
+        assert!(
+            names
+                .iter()
+                .all(|n| n.eq_ignore_ascii_case(&format!("{codec:?}"))),
+            "{codec:?} forced, yet {names:?} negotiated"
+        );
     }
 }
 
@@ -629,7 +813,10 @@ fn through_loss(publisher_leg: u64, subscriber_leg: u64) {
     assert_faithful(&w, alice, bob, MediaKind::Audio);
     let sent = w.sent(alice, MediaKind::Video).len() - sent_before;
     let got = w.received(bob, MediaKind::Video).len() - received_before;
-    assert!(got * 10 >= sent * 8, "bob got {got} of {sent} video frames through the loss");
+    assert!(
+        got * 10 >= sent * 8,
+        "bob got {got} of {sent} video frames through the loss"
+    );
 }
 
 #[test]
@@ -675,19 +862,37 @@ fn a_server_offered_subscription_names_the_stream() {
     let mut w = World::new();
     let _alice = live_publisher(&mut w);
     let now = w.now;
-    let offer = w.sfu.offer_subscription(now, SUB, PUB, "str_CAM_Xy12_con_Ab34").unwrap();
-    assert!(offer.contains("str_CAM_Xy12_con_Ab34"), "the stream id is not in the offer:\n{offer}");
+    let offer = w
+        .sfu
+        .offer_subscription(now, SUB, PUB, "str_CAM_Xy12_con_Ab34")
+        .unwrap();
+    assert!(
+        offer.contains("str_CAM_Xy12_con_Ab34"),
+        "the stream id is not in the offer:\n{offer}"
+    );
     assert_eq!(offer.matches("m=audio").count(), 1);
     assert_eq!(offer.matches("m=video").count(), 1);
-    assert!(!offer.contains("a=recvonly") && !offer.contains("a=sendrecv"), "the SFU only sends:\n{offer}");
+    assert!(
+        !offer.contains("a=recvonly") && !offer.contains("a=sendrecv"),
+        "the SFU only sends:\n{offer}"
+    );
 }
 
 #[test]
 fn when_the_top_simulcast_layer_stops_a_lower_one_is_forwarded() {
     let mut w = World::new();
     let alice = w.browser("alice");
-    w.publish_with(alice, PUB, Publish { audio: true, video: true, rids: vec!["rdiv4", "rdiv2", "rdiv1"], forced_codec: None })
-        .unwrap();
+    w.publish_with(
+        alice,
+        PUB,
+        Publish {
+            audio: true,
+            video: true,
+            rids: vec!["rdiv4", "rdiv2", "rdiv1"],
+            forced_codec: None,
+        },
+    )
+    .unwrap();
     let bob = w.browser("bob");
     w.subscribe(bob, SUB, PUB).unwrap();
     w.connect(&[alice, bob]);
@@ -697,7 +902,9 @@ fn when_the_top_simulcast_layer_stops_a_lower_one_is_forwarded() {
     let sent_before = w.sent(alice, MediaKind::Video).len();
     w.run_until("bob gets video from a lower layer", STEPS, |w| {
         let late = sent_since(w, alice, MediaKind::Video, sent_before);
-        w.received(bob, MediaKind::Video).iter().any(|f| late.contains(f))
+        w.received(bob, MediaKind::Video)
+            .iter()
+            .any(|f| late.contains(f))
     });
 }
 
@@ -705,7 +912,9 @@ fn when_the_top_simulcast_layer_stops_a_lower_one_is_forwarded() {
 fn an_h264_only_publisher_reaches_a_subscriber_that_prefers_vp8() {
     // Safari-like: the publisher offers H.264 only; the subscriber's browser lists VP8 first.
     let mut w = World::new();
-    let alice = w.browser_with("alice", |c| c.clear_codecs().enable_opus(true, false).enable_h264(true));
+    let alice = w.browser_with("alice", |c| {
+        c.clear_codecs().enable_opus(true, false).enable_h264(true)
+    });
     w.publish(alice, PUB).unwrap();
     let bob = w.browser("bob");
     let carol = w.browser("carol");
@@ -734,10 +943,10 @@ impl XorShift {
         let mut v: Vec<u8> = (0..len).map(|_| self.next() as u8).collect();
         if let Some(first) = v.first_mut() {
             *first = match self.next() % 5 {
-                0 => *first & 0x03,                // STUN
-                1 => 20 + (*first % 44),           // DTLS
-                2 => 0x80 | (*first & 0x3f),       // RTP
-                3 => 0x80,                         // RTP/RTCP, version 2, no padding
+                0 => *first & 0x03,          // STUN
+                1 => 20 + (*first % 44),     // DTLS
+                2 => 0x80 | (*first & 0x3f), // RTP
+                3 => 0x80,                   // RTP/RTCP, version 2, no padding
                 _ => *first,
             };
         }
@@ -753,7 +962,12 @@ impl XorShift {
 
 /// The datagrams `b` sent whose first byte says they are of `kind` (RFC 7983).
 fn logged(w: &World, b: B, kind: std::ops::RangeInclusive<u8>) -> Vec<Vec<u8>> {
-    w.b(b).sent_log.iter().filter(|d| d.first().is_some_and(|x| kind.contains(x))).cloned().collect()
+    w.b(b)
+        .sent_log
+        .iter()
+        .filter(|d| d.first().is_some_and(|x| kind.contains(x)))
+        .cloned()
+        .collect()
 }
 
 #[test]
@@ -773,18 +987,28 @@ fn a_peer_reached_from_ever_new_ports_keeps_a_bounded_address_map_and_its_media(
     for port in 0..200u16 {
         let from = SocketAddr::new(base.ip(), 20000 + port);
         let now = w.now;
-        w.sfu.handle_receive(now, from, &checks[usize::from(port) % checks.len()]);
+        w.sfu
+            .handle_receive(now, from, &checks[usize::from(port) % checks.len()]);
         while w.sfu.poll_transmit().is_some() {}
     }
     let stats = w.sfu.stats();
-    assert!(stats.addresses <= 2 * 4, "at most four addresses per peer: {stats:?}");
+    assert!(
+        stats.addresses <= 2 * 4,
+        "at most four addresses per peer: {stats:?}"
+    );
 
     // Alice's real address is still hers: media keeps flowing to Bob.
     let before = w.received(bob, MediaKind::Video).len();
-    w.run_until("bob receives more video", STEPS, |w| w.received(bob, MediaKind::Video).len() >= before + 10);
+    w.run_until("bob receives more video", STEPS, |w| {
+        w.received(bob, MediaKind::Video).len() >= before + 10
+    });
     w.sfu.close(PUB);
     w.sfu.close(SUB);
-    assert_eq!(w.sfu.stats().addresses, 0, "closing the peers forgets their addresses");
+    assert_eq!(
+        w.sfu.stats().addresses,
+        0,
+        "closing the peers forgets their addresses"
+    );
 }
 
 #[test]
@@ -827,10 +1051,15 @@ fn mangled_and_random_datagrams_are_dropped_and_counted_and_the_call_goes_on() {
             w.step();
         }
     }
-    assert!(w.sfu.stats().dropped_datagrams > 0, "some of {sent} mangled datagrams were refused and counted");
+    assert!(
+        w.sfu.stats().dropped_datagrams > 0,
+        "some of {sent} mangled datagrams were refused and counted"
+    );
     assert_eq!(w.sfu.peer_count(), 2, "no peer was ended by bad input");
 
     let before = w.received(bob, MediaKind::Video).len();
-    w.run_until("bob receives more video", STEPS, |w| w.received(bob, MediaKind::Video).len() >= before + 10);
+    w.run_until("bob receives more video", STEPS, |w| {
+        w.received(bob, MediaKind::Video).len() >= before + 10
+    });
     assert_faithful(&w, alice, bob, MediaKind::Video);
 }

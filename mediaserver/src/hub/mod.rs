@@ -15,29 +15,47 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use axum::extract::ws::Utf8Bytes;
+use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, info, info_span};
 
+use crate::config::Limits;
 use crate::sfu::PeerId;
 use crate::sfu::edge::{Command as SfuCommand, SfuHandle};
-use crate::config::Limits;
 use crate::signaling::protocol::{self, Request, RpcError, RpcId};
 pub use model::{Reason, SocketId};
 pub use socket::{CloseReason, Outbound, SocketLink};
 
 use model::{Connection, Session};
-pub use rest::{RestError, RestRequest, SessionProps, ConnectionProps};
+pub use rest::{ConnectionProps, RestError, RestRequest, SessionProps};
 
 pub enum HubCommand {
-    SocketOpened { socket: SocketId, link: SocketLink, ip: String },
-    Rpc { socket: SocketId, id: RpcId, request: Request },
+    SocketOpened {
+        socket: SocketId,
+        link: SocketLink,
+        ip: String,
+    },
+    Rpc {
+        socket: SocketId,
+        id: RpcId,
+        request: Request,
+    },
     /// The socket is gone; `last_seen` is when the browser was last heard from on it.
-    SocketClosed { socket: SocketId, last_seen: Instant },
-    Rest { request: RestRequest, reply: oneshot::Sender<Result<Value, RestError>> },
-    Stats { reply: oneshot::Sender<Stats> },
-    Shutdown { done: oneshot::Sender<()> },
+    SocketClosed {
+        socket: SocketId,
+        last_seen: Instant,
+    },
+    Rest {
+        request: RestRequest,
+        reply: oneshot::Sender<Result<Value, RestError>>,
+    },
+    Stats {
+        reply: oneshot::Sender<Stats>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// What the server holds right now; after everyone has left, all of it is zero.
@@ -132,7 +150,10 @@ struct RefusalLog {
 
 impl RefusalLog {
     fn refused(&mut self, cause: &'static str, now: Instant) {
-        let entry = self.last.entry(cause).or_insert((now - Duration::from_secs(3600), 0));
+        let entry = self
+            .last
+            .entry(cause)
+            .or_insert((now - Duration::from_secs(3600), 0));
         entry.1 += 1;
         if now.saturating_duration_since(entry.0) >= Duration::from_secs(60) {
             tracing::warn!(cause, refused = entry.1, "refusing requests over a quota");
@@ -213,14 +234,27 @@ impl Hub {
 
     async fn handle(&mut self, command: HubCommand) {
         match command {
-            HubCommand::SocketOpened { socket, link, ip } => self.on_socket_opened(socket, link, ip),
-            HubCommand::Rpc { socket, id, request } => {
-                let (sid, cid) = self.sockets.get(&socket).and_then(|s| s.joined.clone()).unwrap_or_default();
-                let span = info_span!("rpc", method = request.method(), session = %sid, connection = %cid);
+            HubCommand::SocketOpened { socket, link, ip } => {
+                self.on_socket_opened(socket, link, ip)
+            }
+            HubCommand::Rpc {
+                socket,
+                id,
+                request,
+            } => {
+                let (sid, cid) = self
+                    .sockets
+                    .get(&socket)
+                    .and_then(|s| s.joined.clone())
+                    .unwrap_or_default();
+                let span =
+                    info_span!("rpc", method = request.method(), session = %sid, connection = %cid);
                 let result = self.on_rpc(socket, request).instrument(span.clone()).await;
                 span.in_scope(|| self.reply(socket, &id, result));
             }
-            HubCommand::SocketClosed { socket, last_seen } => self.on_socket_closed(socket, last_seen),
+            HubCommand::SocketClosed { socket, last_seen } => {
+                self.on_socket_closed(socket, last_seen)
+            }
             HubCommand::Rest { request, reply } => {
                 let span = info_span!("rest", op = request.name());
                 let _ = reply.send(span.in_scope(|| self.on_rest(request)));
@@ -255,12 +289,21 @@ impl Hub {
             return;
         }
         *count += 1;
-        self.sockets.insert(socket, SocketState { link, ip, joined: None });
+        self.sockets.insert(
+            socket,
+            SocketState {
+                link,
+                ip,
+                joined: None,
+            },
+        );
         self.deadlines.join.push_back((now + JOIN_DEADLINE, socket));
     }
 
     fn reply(&self, socket: SocketId, id: &RpcId, result: Result<Value, RpcError>) {
-        let Some(s) = self.sockets.get(&socket) else { return };
+        let Some(s) = self.sockets.get(&socket) else {
+            return;
+        };
         let text = match result {
             Ok(v) => protocol::result(id, v),
             Err(e) => {
@@ -273,24 +316,33 @@ impl Hub {
     }
 
     fn on_socket_closed(&mut self, socket: SocketId, last_seen: Instant) {
-        let Some(state) = self.sockets.remove(&socket) else { return };
+        let Some(state) = self.sockets.remove(&socket) else {
+            return;
+        };
         if let Some(count) = self.sockets_per_ip.get_mut(&state.ip) {
             *count -= 1;
             if *count == 0 {
                 self.sockets_per_ip.remove(&state.ip);
             }
         }
-        let Some((sid, cid)) = state.joined else { return };
+        let Some((sid, cid)) = state.joined else {
+            return;
+        };
         // The grace was checked at start-up to be small, so this cannot overflow.
         let evict_at = last_seen + self.config.reconnect_grace;
-        if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.connection_mut(&cid)).and_then(|c| c.participant.as_mut())
-            && p.socket == Some(socket) {
-                info!(session = %sid, connection = %cid, "socket lost; waiting for a reconnection");
-                p.socket = None;
-                p.link = None;
-                p.evict_at = Some(evict_at);
-                self.deadlines.evict.push(Reverse((evict_at, sid, cid)));
-            }
+        if let Some(p) = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.connection_mut(&cid))
+            .and_then(|c| c.participant.as_mut())
+            && p.socket == Some(socket)
+        {
+            info!(session = %sid, connection = %cid, "socket lost; waiting for a reconnection");
+            p.socket = None;
+            p.link = None;
+            p.evict_at = Some(evict_at);
+            self.deadlines.evict.push(Reverse((evict_at, sid, cid)));
+        }
     }
 
     fn on_tick(&mut self, now: Instant) {
@@ -313,7 +365,9 @@ impl Hub {
                 .sessions
                 .get(&sid)
                 .and_then(|s| s.connection(&cid))
-                .is_some_and(|c| c.participant.is_none() && c.created + self.config.pending_connection_ttl <= now);
+                .is_some_and(|c| {
+                    c.participant.is_none() && c.created + self.config.pending_connection_ttl <= now
+                });
             if expired {
                 info!(session = %sid, connection = %cid, "a connection nobody joined expired");
                 self.remove_participant(&sid, &cid, Reason::Disconnect);
@@ -340,10 +394,9 @@ impl Hub {
                 break;
             }
             let (due, sid) = self.deadlines.unused.pop_front().expect("front exists");
-            let unused = self
-                .sessions
-                .get(&sid)
-                .is_some_and(|s| !s.ever_joined && s.created + self.config.unused_session_timeout == due);
+            let unused = self.sessions.get(&sid).is_some_and(|s| {
+                !s.ever_joined && s.created + self.config.unused_session_timeout == due
+            });
             if unused {
                 info!(session = %sid, "closing a session nobody joined");
                 self.close_session(&sid, Reason::SessionClosedByServer);
@@ -359,7 +412,13 @@ impl Hub {
     }
 
     /// Sends a notification to every active participant of `session` for whom `to` says yes.
-    fn notify(&self, session: &Session, to: impl Fn(&Connection) -> bool, method: &str, params: Value) {
+    fn notify(
+        &self,
+        session: &Session,
+        to: impl Fn(&Connection) -> bool,
+        method: &str,
+        params: Value,
+    ) {
         let text: Utf8Bytes = protocol::notification(method, params).into();
         for c in session.active().filter(|c| to(c)) {
             if let Some(link) = c.participant.as_ref().and_then(|p| p.link.as_ref()) {
@@ -371,10 +430,16 @@ impl Hub {
     /// Takes a participant out of its session: closes its peers and the peers of those who
     /// received its stream, tells the others, and closes the session if it was the last one.
     fn remove_participant(&mut self, sid: &str, cid: &str, reason: Reason) {
-        let Some(session) = self.sessions.get_mut(sid) else { return };
-        let Some(index) = session.connections.iter().position(|c| c.id == cid) else { return };
-        let snapshot: Vec<SocketLink> =
-            session.active().filter_map(|c| c.participant.as_ref().and_then(|p| p.link.clone())).collect();
+        let Some(session) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        let Some(index) = session.connections.iter().position(|c| c.id == cid) else {
+            return;
+        };
+        let snapshot: Vec<SocketLink> = session
+            .active()
+            .filter_map(|c| c.participant.as_ref().and_then(|p| p.link.clone()))
+            .collect();
         let conn = session.connections.remove(index);
         let Some(participant) = conn.participant else {
             self.tokens.remove(&conn.token);
@@ -388,24 +453,38 @@ impl Hub {
         }
         self.rpc_sessions.remove(&participant.rpc_session);
         if let Some(socket) = participant.socket
-            && let Some(state) = self.sockets.get_mut(&socket) {
-                state.joined = None;
-                state.link.set_joined(false);
-                // It may join again (a new token), within the usual time.
-                self.deadlines.join.push_back((Instant::now() + JOIN_DEADLINE, socket));
-            }
+            && let Some(state) = self.sockets.get_mut(&socket)
+        {
+            state.joined = None;
+            state.link.set_joined(false);
+            // It may join again (a new token), within the usual time.
+            self.deadlines
+                .join
+                .push_back((Instant::now() + JOIN_DEADLINE, socket));
+        }
         info!(session = %sid, connection = %cid, reason = reason.as_str(), "participant left");
         let session = &self.sessions[sid];
-        self.notify(session, |_| true, "participantLeft", json!({ "connectionId": cid, "reason": reason.as_str() }));
+        self.notify(
+            session,
+            |_| true,
+            "participantLeft",
+            json!({ "connectionId": cid, "reason": reason.as_str() }),
+        );
         if reason.is_eviction() {
-            let text: Utf8Bytes =
-                protocol::notification("participantEvicted", json!({ "connectionId": cid, "reason": reason.as_str() })).into();
+            let text: Utf8Bytes = protocol::notification(
+                "participantEvicted",
+                json!({ "connectionId": cid, "reason": reason.as_str() }),
+            )
+            .into();
             for link in &snapshot {
                 link.send(text.clone());
             }
             self.closing.extend(participant.link.clone());
         }
-        if session.active().next().is_none() && reason != Reason::SessionClosedByServer && reason != Reason::OpenviduServerStopped {
+        if session.active().next().is_none()
+            && reason != Reason::SessionClosedByServer
+            && reason != Reason::OpenviduServerStopped
+        {
             info!(session = %sid, "last participant left; closing the session");
             self.drop_session(sid);
         }
@@ -413,7 +492,9 @@ impl Hub {
 
     /// Evicts everyone and forgets the session.
     fn close_session(&mut self, sid: &str, reason: Reason) {
-        let Some(session) = self.sessions.get(sid) else { return };
+        let Some(session) = self.sessions.get(sid) else {
+            return;
+        };
         let active: Vec<String> = session.active().map(|c| c.id.clone()).collect();
         for cid in active {
             self.remove_participant(sid, &cid, reason);
@@ -440,8 +521,14 @@ impl Hub {
 
     /// Ends a participant's publication: its peer, every subscription to it, and tells the others.
     fn unpublish(&mut self, sid: &str, cid: &str, reason: Reason) -> bool {
-        let Some(session) = self.sessions.get_mut(sid) else { return false };
-        let Some(publisher) = session.connection_mut(cid).and_then(|c| c.participant.as_mut()).and_then(|p| p.publisher.take()) else {
+        let Some(session) = self.sessions.get_mut(sid) else {
+            return false;
+        };
+        let Some(publisher) = session
+            .connection_mut(cid)
+            .and_then(|c| c.participant.as_mut())
+            .and_then(|p| p.publisher.take())
+        else {
             return false;
         };
         end_publication(&self.sfu, session, &publisher);
@@ -449,18 +536,28 @@ impl Hub {
         let session = &self.sessions[sid];
         // The owner hears of it only when it did not ask for it itself.
         let include_owner = reason != Reason::Unpublish;
-        self.notify(session, |c| include_owner || c.id != cid, "participantUnpublished", params);
+        self.notify(
+            session,
+            |c| include_owner || c.id != cid,
+            "participantUnpublished",
+            params,
+        );
         true
     }
 }
 
 /// Closes a publisher's peer and every subscription to its stream.
 fn end_publication(sfu: &SfuHandle, session: &mut Session, publisher: &model::Publisher) {
-    sfu.send(SfuCommand::Close { peer: publisher.peer });
-    for other in session.connections.iter_mut().filter_map(|c| c.participant.as_mut()) {
+    sfu.send(SfuCommand::Close {
+        peer: publisher.peer,
+    });
+    for other in session
+        .connections
+        .iter_mut()
+        .filter_map(|c| c.participant.as_mut())
+    {
         for peer in other.remove_subscriptions(|s| s.stream_id == publisher.stream_id) {
             sfu.send(SfuCommand::Close { peer });
         }
     }
 }
-

@@ -201,7 +201,11 @@ pub struct Connection {
 impl Connection {
     /// `clientData` and `serverData` joined by `%/%`, the reference server's full metadata.
     pub fn full_metadata(&self) -> String {
-        let client = self.participant.as_ref().map(|p| p.client_data.as_str()).unwrap_or("");
+        let client = self
+            .participant
+            .as_ref()
+            .map(|p| p.client_data.as_str())
+            .unwrap_or("");
         match (client.is_empty(), self.server_data.is_empty()) {
             (false, false) => format!("{client}%/%{}", self.server_data),
             (false, true) => client.to_owned(),
@@ -243,9 +247,14 @@ impl Connection {
             v["publishers"] = json!(p.publisher.iter().map(|pb| json!({
                 "createdAt": pb.created_at, "streamId": pb.stream_id, "mediaOptions": pb.media.to_rest(),
             })).collect::<Vec<_>>());
-            v["subscribers"] = json!(p.subscriptions.iter().map(|s| json!({
-                "createdAt": s.created_at, "streamId": s.stream_id,
-            })).collect::<Vec<_>>());
+            v["subscribers"] = json!(
+                p.subscriptions
+                    .iter()
+                    .map(|s| json!({
+                        "createdAt": s.created_at, "streamId": s.stream_id,
+                    }))
+                    .collect::<Vec<_>>()
+            );
         }
         v
     }
@@ -286,7 +295,10 @@ impl Session {
     /// The connection publishing `stream_id`.
     pub fn publisher_of(&self, stream_id: &str) -> Option<&Connection> {
         self.active().find(|c| {
-            c.participant.as_ref().and_then(|p| p.publisher.as_ref()).is_some_and(|p| p.stream_id == stream_id)
+            c.participant
+                .as_ref()
+                .and_then(|p| p.publisher.as_ref())
+                .is_some_and(|p| p.stream_id == stream_id)
         })
     }
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use tracing::info;
 
-use super::model::{Connection, Reason, Role, Session, SessionProperties};
 use super::Hub;
+use super::model::{Connection, Reason, Role, Session, SessionProperties};
 use crate::ids;
 
 /// An HTTP status and a message for the body. Messages never contain secrets or tokens.
@@ -19,7 +19,10 @@ pub struct RestError {
 
 impl RestError {
     pub fn new(status: u16, message: impl Into<String>) -> RestError {
-        RestError { status, message: message.into() }
+        RestError {
+            status,
+            message: message.into(),
+        }
     }
     pub fn not_found(what: &str) -> RestError {
         RestError::new(404, format!("{what} not found"))
@@ -46,17 +49,47 @@ pub struct ConnectionProps {
 #[derive(Debug)]
 pub enum RestRequest {
     CreateSession(SessionProps),
-    GetSession { id: String, pending: bool },
-    ListSessions { pending: bool },
-    CloseSession { id: String },
-    CreateConnection { session: String, props: ConnectionProps },
-    GetConnection { session: String, connection: String },
-    ListConnections { session: String, pending: bool },
-    DeleteConnection { session: String, connection: String },
+    GetSession {
+        id: String,
+        pending: bool,
+    },
+    ListSessions {
+        pending: bool,
+    },
+    CloseSession {
+        id: String,
+    },
+    CreateConnection {
+        session: String,
+        props: ConnectionProps,
+    },
+    GetConnection {
+        session: String,
+        connection: String,
+    },
+    ListConnections {
+        session: String,
+        pending: bool,
+    },
+    DeleteConnection {
+        session: String,
+        connection: String,
+    },
     /// The deprecated token API (`Session.generateToken`).
-    CreateToken { session: String, props: ConnectionProps },
-    ForceUnpublish { session: String, stream: String },
-    Signal { session: String, to: Vec<String>, kind: Option<String>, data: Option<String> },
+    CreateToken {
+        session: String,
+        props: ConnectionProps,
+    },
+    ForceUnpublish {
+        session: String,
+        stream: String,
+    },
+    Signal {
+        session: String,
+        to: Vec<String>,
+        kind: Option<String>,
+        data: Option<String>,
+    },
 }
 
 impl RestRequest {
@@ -82,9 +115,11 @@ impl Hub {
     pub(super) fn on_rest(&mut self, request: RestRequest) -> Result<Value, RestError> {
         match request {
             RestRequest::CreateSession(props) => self.create_session(props),
-            RestRequest::GetSession { id, pending } => {
-                self.sessions.get(&id).map(|s| s.to_rest(pending)).ok_or_else(|| RestError::not_found("Session"))
-            }
+            RestRequest::GetSession { id, pending } => self
+                .sessions
+                .get(&id)
+                .map(|s| s.to_rest(pending))
+                .ok_or_else(|| RestError::not_found("Session")),
             RestRequest::ListSessions { pending } => {
                 let mut sessions: Vec<&Session> = self.sessions.values().collect();
                 sessions.sort_by_key(|s| s.created_at);
@@ -101,7 +136,10 @@ impl Hub {
             }
             RestRequest::CreateConnection { session, props } => {
                 let (sid, cid) = self.create_connection(&session, props)?;
-                Ok(self.sessions[&sid].connection(&cid).expect("just created").to_rest(&sid))
+                Ok(self.sessions[&sid]
+                    .connection(&cid)
+                    .expect("just created")
+                    .to_rest(&sid))
             }
             RestRequest::CreateToken { session, props } => {
                 let (sid, cid) = self.create_connection(&session, props)?;
@@ -115,16 +153,33 @@ impl Hub {
                 }
                 Ok(token)
             }
-            RestRequest::GetConnection { session, connection } => {
-                let s = self.sessions.get(&session).ok_or_else(|| RestError::new(400, "Session not found"))?;
-                s.connection(&connection).map(|c| c.to_rest(&s.id)).ok_or_else(|| RestError::not_found("Connection"))
+            RestRequest::GetConnection {
+                session,
+                connection,
+            } => {
+                let s = self
+                    .sessions
+                    .get(&session)
+                    .ok_or_else(|| RestError::new(400, "Session not found"))?;
+                s.connection(&connection)
+                    .map(|c| c.to_rest(&s.id))
+                    .ok_or_else(|| RestError::not_found("Connection"))
             }
             RestRequest::ListConnections { session, pending } => {
-                let s = self.sessions.get(&session).ok_or_else(|| RestError::not_found("Session"))?;
+                let s = self
+                    .sessions
+                    .get(&session)
+                    .ok_or_else(|| RestError::not_found("Session"))?;
                 Ok(s.connections_json(pending))
             }
-            RestRequest::DeleteConnection { session, connection } => {
-                let s = self.sessions.get(&session).ok_or_else(|| RestError::new(400, "Session not found"))?;
+            RestRequest::DeleteConnection {
+                session,
+                connection,
+            } => {
+                let s = self
+                    .sessions
+                    .get(&session)
+                    .ok_or_else(|| RestError::new(400, "Session not found"))?;
                 if s.connection(&connection).is_none() {
                     return Err(RestError::not_found("Connection"));
                 }
@@ -132,25 +187,51 @@ impl Hub {
                 Ok(Value::Null)
             }
             RestRequest::ForceUnpublish { session, stream } => {
-                let s = self.sessions.get(&session).ok_or_else(|| RestError::new(400, "Session not found"))?;
-                let owner = s.publisher_of(&stream).map(|c| c.id.clone()).ok_or_else(|| RestError::not_found("Stream"))?;
+                let s = self
+                    .sessions
+                    .get(&session)
+                    .ok_or_else(|| RestError::new(400, "Session not found"))?;
+                let owner = s
+                    .publisher_of(&stream)
+                    .map(|c| c.id.clone())
+                    .ok_or_else(|| RestError::not_found("Stream"))?;
                 self.unpublish(&session, &owner, Reason::ForceUnpublishByServer);
                 Ok(Value::Null)
             }
-            RestRequest::Signal { session, to, kind, data } => {
-                let s = self.sessions.get(&session).ok_or_else(|| RestError::not_found("Session"))?;
+            RestRequest::Signal {
+                session,
+                to,
+                kind,
+                data,
+            } => {
+                let s = self
+                    .sessions
+                    .get(&session)
+                    .ok_or_else(|| RestError::not_found("Session"))?;
                 if s.active().next().is_none() {
                     return Err(RestError::new(406, "The session has no participants"));
                 }
-                if let Some(unknown) = to.iter().find(|id| s.connection(id).and_then(|c| c.participant.as_ref()).is_none()) {
-                    return Err(RestError::new(406, format!("Connection {unknown} is not in the session")));
+                if let Some(unknown) = to.iter().find(|id| {
+                    s.connection(id)
+                        .and_then(|c| c.participant.as_ref())
+                        .is_none()
+                }) {
+                    return Err(RestError::new(
+                        406,
+                        format!("Connection {unknown} is not in the session"),
+                    ));
                 }
                 // No `from`: the browser treats the signal as coming from the server.
                 let mut params = json!({ "data": data.unwrap_or_default() });
                 if let Some(kind) = kind {
                     params["type"] = json!(kind);
                 }
-                self.notify(s, |c| to.is_empty() || to.contains(&c.id), "sendMessage", params);
+                self.notify(
+                    s,
+                    |c| to.is_empty() || to.contains(&c.id),
+                    "sendMessage",
+                    params,
+                );
                 Ok(Value::Null)
             }
         }
@@ -160,9 +241,14 @@ impl Hub {
         let now = Instant::now();
         let custom = props.properties.custom_session_id.clone();
         // An existing session answers 409 whatever the quota: callers join it next.
-        if self.sessions.len() >= self.config.limits.max_sessions && !self.sessions.contains_key(&custom) {
+        if self.sessions.len() >= self.config.limits.max_sessions
+            && !self.sessions.contains_key(&custom)
+        {
             self.refusals.refused("sessions", now);
-            return Err(RestError::new(429, "The media server holds as many sessions as it may"));
+            return Err(RestError::new(
+                429,
+                "The media server holds as many sessions as it may",
+            ));
         }
         let id = if custom.is_empty() {
             loop {
@@ -172,7 +258,10 @@ impl Hub {
                 }
             }
         } else if self.sessions.contains_key(&custom) {
-            return Err(RestError::new(409, format!("Session {custom} already exists")));
+            return Err(RestError::new(
+                409,
+                format!("Session {custom} already exists"),
+            ));
         } else {
             custom
         };
@@ -186,15 +275,24 @@ impl Hub {
         };
         let json = session.to_rest(false);
         info!(session = %id, "session created");
-        self.deadlines.unused.push_back((now + self.config.unused_session_timeout, id.clone()));
+        self.deadlines
+            .unused
+            .push_back((now + self.config.unused_session_timeout, id.clone()));
         self.sessions.insert(id, session);
         Ok(json)
     }
 
-    fn create_connection(&mut self, session: &str, props: ConnectionProps) -> Result<(String, String), RestError> {
+    fn create_connection(
+        &mut self,
+        session: &str,
+        props: ConnectionProps,
+    ) -> Result<(String, String), RestError> {
         let ws_base = self.config.ws_base.clone();
         let now = Instant::now();
-        let s = self.sessions.get_mut(session).ok_or_else(|| RestError::not_found("Session"))?;
+        let s = self
+            .sessions
+            .get_mut(session)
+            .ok_or_else(|| RestError::not_found("Session"))?;
         if s.connections.len() >= self.config.limits.max_participants_per_session {
             self.refusals.refused("participants per session", now);
             return Err(RestError::new(429, "The session is full"));
@@ -219,7 +317,11 @@ impl Hub {
             participant: None,
         });
         self.tokens.insert(token, (s.id.clone(), id.clone()));
-        self.deadlines.pending.push_back((now + self.config.pending_connection_ttl, s.id.clone(), id.clone()));
+        self.deadlines.pending.push_back((
+            now + self.config.pending_connection_ttl,
+            s.id.clone(),
+            id.clone(),
+        ));
         Ok((s.id.clone(), id))
     }
 }

@@ -4,12 +4,13 @@
 use serde_json::{Value, json};
 use tracing::info;
 
-use super::model::{MediaOptions, Participant, Publisher, Reason, Role, SocketId, Subscription, SubscriptionState};
+use super::model::{
+    MediaOptions, Participant, Publisher, Reason, Role, SocketId, Subscription, SubscriptionState,
+};
 use super::{Hub, SfuCommand};
 use crate::ids;
 use crate::sfu::SfuError;
 use crate::signaling::protocol::*;
-
 
 /// A browser's candidate line is about 100 to 200 bytes.
 const MAX_CANDIDATE_LEN: usize = 1024;
@@ -21,20 +22,31 @@ fn sdp_error(e: SfuError) -> RpcError {
 }
 
 impl Hub {
-    pub(super) async fn on_rpc(&mut self, socket: SocketId, request: Request) -> Result<Value, RpcError> {
+    pub(super) async fn on_rpc(
+        &mut self,
+        socket: SocketId,
+        request: Request,
+    ) -> Result<Value, RpcError> {
         let joined = self.sockets.get(&socket).and_then(|s| s.joined.clone());
         match request {
             Request::Ping(_) => Ok(json!({ "value": "pong" })),
             Request::JoinRoom(p) => self.join_room(socket, p),
             Request::Connect(p) => self.reconnect_socket(socket, p),
             request => {
-                let Some((sid, cid)) = joined else { return Err(RpcError::not_joined()) };
+                let Some((sid, cid)) = joined else {
+                    return Err(RpcError::not_joined());
+                };
                 self.on_joined_rpc(&sid, &cid, request).await
             }
         }
     }
 
-    async fn on_joined_rpc(&mut self, sid: &str, cid: &str, request: Request) -> Result<Value, RpcError> {
+    async fn on_joined_rpc(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        request: Request,
+    ) -> Result<Value, RpcError> {
         match request {
             Request::PublishVideo(p) => self.publish_video(sid, cid, p).await,
             Request::UnpublishVideo => {
@@ -57,7 +69,8 @@ impl Hub {
             Request::VideoData(p) => {
                 if let Some(pb) = self.publisher_mut(sid, cid) {
                     if let (Some(w), Some(h)) = (p.width, p.height) {
-                        pb.media.video_dimensions = Some(json!({ "width": w as i64, "height": h as i64 }).to_string());
+                        pb.media.video_dimensions =
+                            Some(json!({ "width": w as i64, "height": h as i64 }).to_string());
                     }
                     if let Some(v) = p.video_active {
                         pb.media.video_active = v;
@@ -72,7 +85,13 @@ impl Hub {
             Request::ReconnectStream(p) => self.reconnect_stream(sid, cid, p).await,
             Request::ForceDisconnect(p) => {
                 self.require_moderator(sid, cid)?;
-                if self.sessions.get(sid).and_then(|s| s.connection(&p.connection_id)).and_then(|c| c.participant.as_ref()).is_none() {
+                if self
+                    .sessions
+                    .get(sid)
+                    .and_then(|s| s.connection(&p.connection_id))
+                    .and_then(|c| c.participant.as_ref())
+                    .is_none()
+                {
                     return Err(RpcError::new(102, "No such participant in this session"));
                 }
                 self.remove_participant(sid, &p.connection_id, Reason::ForceDisconnectByUser);
@@ -80,17 +99,29 @@ impl Hub {
             }
             Request::ForceUnpublish(p) => {
                 self.require_moderator(sid, cid)?;
-                let owner = self.sessions.get(sid).and_then(|s| s.publisher_of(&p.stream_id)).map(|c| c.id.clone());
-                let Some(owner) = owner else { return Err(RpcError::new(105, "No such stream in this session")) };
+                let owner = self
+                    .sessions
+                    .get(sid)
+                    .and_then(|s| s.publisher_of(&p.stream_id))
+                    .map(|c| c.id.clone());
+                let Some(owner) = owner else {
+                    return Err(RpcError::new(105, "No such stream in this session"));
+                };
                 self.unpublish(sid, &owner, Reason::ForceUnpublishByUser);
                 Ok(json!({}))
             }
-            Request::Ping(_) | Request::JoinRoom(_) | Request::Connect(_) => unreachable!("handled before joining"),
+            Request::Ping(_) | Request::JoinRoom(_) | Request::Connect(_) => {
+                unreachable!("handled before joining")
+            }
         }
     }
 
     fn require_moderator(&self, sid: &str, cid: &str) -> Result<(), RpcError> {
-        let role = self.sessions.get(sid).and_then(|s| s.connection(cid)).map(|c| c.role);
+        let role = self
+            .sessions
+            .get(sid)
+            .and_then(|s| s.connection(cid))
+            .map(|c| c.role);
         if role == Some(Role::Moderator) {
             Ok(())
         } else {
@@ -101,7 +132,13 @@ impl Hub {
     /// The session's `forcedVideoCodec`; `MEDIA_SERVER_PREFERRED` and `NONE` leave the choice open.
     fn forced_codec(&self, sid: &str) -> Option<crate::sfu::VideoCodec> {
         use crate::sfu::VideoCodec;
-        match self.sessions.get(sid)?.properties.forced_video_codec.as_str() {
+        match self
+            .sessions
+            .get(sid)?
+            .properties
+            .forced_video_codec
+            .as_str()
+        {
             "VP8" => Some(VideoCodec::Vp8),
             "VP9" => Some(VideoCodec::Vp9),
             "H264" => Some(VideoCodec::H264),
@@ -110,7 +147,11 @@ impl Hub {
     }
 
     fn participant_mut(&mut self, sid: &str, cid: &str) -> Option<&mut Participant> {
-        self.sessions.get_mut(sid)?.connection_mut(cid)?.participant.as_mut()
+        self.sessions
+            .get_mut(sid)?
+            .connection_mut(cid)?
+            .participant
+            .as_mut()
     }
 
     fn publisher_mut(&mut self, sid: &str, cid: &str) -> Option<&mut Publisher> {
@@ -118,14 +159,21 @@ impl Hub {
     }
 
     fn join_room(&mut self, socket: SocketId, p: JoinRoomParams) -> Result<Value, RpcError> {
-        let Some(state) = self.sockets.get(&socket) else { return Err(RpcError::new(999, "Socket closed")) };
+        let Some(state) = self.sockets.get(&socket) else {
+            return Err(RpcError::new(999, "Socket closed"));
+        };
         if state.joined.is_some() {
-            return Err(RpcError::new(999, "This socket has already joined a session"));
+            return Err(RpcError::new(
+                999,
+                "This socket has already joined a session",
+            ));
         }
         // One answer for an unknown session, a bad token and a token of another session: anything
         // more would tell a stranger which calls exist.
         let invalid = || RpcError::unauthorized("Token is not valid");
-        let Some((sid, cid)) = self.tokens.get(&p.token).cloned() else { return Err(invalid()) };
+        let Some((sid, cid)) = self.tokens.get(&p.token).cloned() else {
+            return Err(invalid());
+        };
         if sid != p.session {
             return Err(invalid());
         }
@@ -136,7 +184,11 @@ impl Hub {
         let version = p
             .sdk_version
             .as_deref()
-            .filter(|v| v.starts_with("2.") && v.split('.').count() == 3 && v.split('.').all(|n| n.parse::<u32>().is_ok()))
+            .filter(|v| {
+                v.starts_with("2.")
+                    && v.split('.').count() == 3
+                    && v.split('.').all(|n| n.parse::<u32>().is_ok())
+            })
             // The browser compares minors with its own and logs an error when they differ by more
             // than one, so a 2.x browser is told its own version.
             .unwrap_or(crate::OPENVIDU_VERSION)
@@ -162,10 +214,15 @@ impl Hub {
         let ice_servers = conn.custom_ice_servers.clone();
         let me = conn.to_rpc();
         let session = &self.sessions[&sid];
-        let others: Vec<Value> = session.active().filter(|c| c.id != cid).map(|c| c.to_rpc()).collect();
+        let others: Vec<Value> = session
+            .active()
+            .filter(|c| c.id != cid)
+            .map(|c| c.to_rpc())
+            .collect();
         self.notify(session, |c| c.id != cid, "participantJoined", me.clone());
         info!(session = %sid, connection = %cid, role = role.as_str(), "participant joined");
-        self.rpc_sessions.insert(rpc_session.clone(), (sid.clone(), cid.clone()));
+        self.rpc_sessions
+            .insert(rpc_session.clone(), (sid.clone(), cid.clone()));
         if let Some(s) = self.sockets.get_mut(&socket) {
             s.joined = Some((sid.clone(), cid.clone()));
         }
@@ -182,24 +239,31 @@ impl Hub {
     /// `connect` on a new socket after the browser lost the old one.
     fn reconnect_socket(&mut self, socket: SocketId, p: ConnectParams) -> Result<Value, RpcError> {
         let reconnection_error = || RpcError::new(40007, "reconnection error");
-        let Some((sid, cid)) = self.rpc_sessions.get(&p.session_id).cloned() else { return Err(reconnection_error()) };
-        let Some(state) = self.sockets.get(&socket) else { return Err(reconnection_error()) };
+        let Some((sid, cid)) = self.rpc_sessions.get(&p.session_id).cloned() else {
+            return Err(reconnection_error());
+        };
+        let Some(state) = self.sockets.get(&socket) else {
+            return Err(reconnection_error());
+        };
         // A socket speaks for one participant: one that joined cannot take over another.
         if state.joined.is_some() {
             return Err(reconnection_error());
         }
         let link = state.link.clone();
-        let Some(participant) = self.participant_mut(&sid, &cid) else { return Err(reconnection_error()) };
+        let Some(participant) = self.participant_mut(&sid, &cid) else {
+            return Err(reconnection_error());
+        };
         let old = participant.socket.replace(socket);
         link.set_joined(true);
         participant.link = Some(link);
         participant.evict_at = None;
         if let Some(old) = old
-            && let Some(s) = self.sockets.get_mut(&old) {
-                s.joined = None;
-                s.link.set_joined(false);
-                s.link.close(super::CloseReason::Evicted);
-            }
+            && let Some(s) = self.sockets.get_mut(&old)
+        {
+            s.joined = None;
+            s.link.set_joined(false);
+            s.link.close(super::CloseReason::Evicted);
+        }
         if let Some(s) = self.sockets.get_mut(&socket) {
             s.joined = Some((sid.clone(), cid.clone()));
         }
@@ -207,8 +271,17 @@ impl Hub {
         Ok(json!({ "value": "reconnection successful", "sessionId": p.session_id }))
     }
 
-    async fn publish_video(&mut self, sid: &str, cid: &str, p: PublishVideoParams) -> Result<Value, RpcError> {
-        let role = self.sessions.get(sid).and_then(|s| s.connection(cid)).map(|c| c.role);
+    async fn publish_video(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        p: PublishVideoParams,
+    ) -> Result<Value, RpcError> {
+        let role = self
+            .sessions
+            .get(sid)
+            .and_then(|s| s.connection(cid))
+            .map(|c| c.role);
         if !role.is_some_and(Role::can_publish) {
             return Err(RpcError::unauthorized("A SUBSCRIBER may not publish"));
         }
@@ -216,17 +289,33 @@ impl Hub {
             return Err(RpcError::new(106, "Already publishing"));
         }
         // It becomes part of the stream id, which goes into logs and subscribers' SDP.
-        if !matches!(p.type_of_video.as_deref(), None | Some("CAMERA" | "SCREEN" | "CUSTOM")) {
-            return Err(RpcError::invalid_params("typeOfVideo must be CAMERA, SCREEN or CUSTOM"));
+        if !matches!(
+            p.type_of_video.as_deref(),
+            None | Some("CAMERA" | "SCREEN" | "CUSTOM")
+        ) {
+            return Err(RpcError::invalid_params(
+                "typeOfVideo must be CAMERA, SCREEN or CUSTOM",
+            ));
         }
         let peer = self.next_peer();
         let codec = self.forced_codec(sid);
-        let answer = self.sfu.publish(peer, p.sdp_offer, codec).await.map_err(sdp_error)?;
+        let answer = self
+            .sfu
+            .publish(peer, p.sdp_offer, codec)
+            .await
+            .map_err(sdp_error)?;
         let has_audio = p.has_audio.unwrap_or(true);
         let has_video = p.has_video.unwrap_or(true);
         let publisher = Publisher {
             candidates: 0,
-            stream_id: ids::stream_id(if has_video { p.type_of_video.as_deref().or(Some("CAMERA")) } else { None }, cid),
+            stream_id: ids::stream_id(
+                if has_video {
+                    p.type_of_video.as_deref().or(Some("CAMERA"))
+                } else {
+                    None
+                },
+                cid,
+            ),
             peer,
             created_at: ids::now_millis(),
             media: MediaOptions {
@@ -234,7 +323,11 @@ impl Hub {
                 has_video,
                 audio_active: p.audio_active.unwrap_or(has_audio),
                 video_active: p.video_active.unwrap_or(has_video),
-                type_of_video: if has_video { Some(p.type_of_video.unwrap_or_else(|| "CAMERA".into())) } else { None },
+                type_of_video: if has_video {
+                    Some(p.type_of_video.unwrap_or_else(|| "CAMERA".into()))
+                } else {
+                    None
+                },
                 frame_rate: p.frame_rate.filter(|f| *f > 0.0),
                 video_dimensions: p.video_dimensions,
                 filter: p.filter.unwrap_or_else(|| json!({})),
@@ -250,27 +343,53 @@ impl Hub {
         participant.publisher = Some(publisher);
         let session = &self.sessions[sid];
         if let Some(me) = session.connection(cid) {
-            self.notify(session, |c| c.id != cid, "participantPublished", me.to_rpc());
+            self.notify(
+                session,
+                |c| c.id != cid,
+                "participantPublished",
+                me.to_rpc(),
+            );
         }
         info!(session = %sid, connection = %cid, stream = %stream_id, "published");
         Ok(json!({ "sdpAnswer": answer, "id": stream_id, "createdAt": created_at }))
     }
 
     /// The stream's publisher connection id and its peer.
-    fn find_stream(&self, sid: &str, stream_id: &str) -> Result<(String, crate::sfu::PeerId), RpcError> {
-        let session = self.sessions.get(sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
-        let conn = session.publisher_of(stream_id).ok_or_else(|| RpcError::new(105, "No such stream in this session"))?;
-        let peer = conn.participant.as_ref().and_then(|p| p.publisher.as_ref()).map(|p| p.peer).expect("publisher_of");
+    fn find_stream(
+        &self,
+        sid: &str,
+        stream_id: &str,
+    ) -> Result<(String, crate::sfu::PeerId), RpcError> {
+        let session = self
+            .sessions
+            .get(sid)
+            .ok_or_else(|| RpcError::new(202, "Session not found"))?;
+        let conn = session
+            .publisher_of(stream_id)
+            .ok_or_else(|| RpcError::new(105, "No such stream in this session"))?;
+        let peer = conn
+            .participant
+            .as_ref()
+            .and_then(|p| p.publisher.as_ref())
+            .map(|p| p.peer)
+            .expect("publisher_of");
         Ok((conn.id.clone(), peer))
     }
 
     /// Replaces any earlier subscription of `cid` to the same stream. False, and nothing stored, when
     /// the subscriber or the stream is gone (the SFU's peer must then be closed by the caller).
     fn store_subscription(&mut self, sid: &str, cid: &str, sub: Subscription) -> bool {
-        if self.sessions.get(sid).and_then(|s| s.publisher_of(&sub.stream_id)).is_none() {
+        if self
+            .sessions
+            .get(sid)
+            .and_then(|s| s.publisher_of(&sub.stream_id))
+            .is_none()
+        {
             return false;
         }
-        let Some(participant) = self.participant_mut(sid, cid) else { return false };
+        let Some(participant) = self.participant_mut(sid, cid) else {
+            return false;
+        };
         let replaced = participant.remove_subscriptions(|s| s.stream_id == sub.stream_id);
         participant.subscriptions.push(sub);
         for peer in replaced {
@@ -281,14 +400,31 @@ impl Hub {
 
     /// A browser-offered subscription (`receiveVideoFrom` with `sdpOffer`, or a subscriber's
     /// `reconnectStream`): the SFU answers the browser's recv-only offer.
-    async fn subscribe_with_offer(&mut self, sid: &str, cid: &str, stream_id: String, offer: String) -> Result<Value, RpcError> {
+    async fn subscribe_with_offer(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        stream_id: String,
+        offer: String,
+    ) -> Result<Value, RpcError> {
         let (publisher, source) = self.find_stream(sid, &stream_id)?;
         if publisher == cid {
             return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
         }
         let peer = self.next_peer();
-        let answer = self.sfu.accept_subscription_offer(peer, source, offer).await.map_err(sdp_error)?;
-        let sub = Subscription { stream_id, publisher, peer, candidates: 0, created_at: ids::now_millis(), state: SubscriptionState::Active };
+        let answer = self
+            .sfu
+            .accept_subscription_offer(peer, source, offer)
+            .await
+            .map_err(sdp_error)?;
+        let sub = Subscription {
+            stream_id,
+            publisher,
+            peer,
+            candidates: 0,
+            created_at: ids::now_millis(),
+            state: SubscriptionState::Active,
+        };
         if !self.store_subscription(sid, cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
             return Err(RpcError::new(105, "The stream ended"));
@@ -296,14 +432,30 @@ impl Hub {
         Ok(json!({ "sdpAnswer": answer }))
     }
 
-    async fn prepare_receive(&mut self, sid: &str, cid: &str, p: PrepareReceiveParams) -> Result<Value, RpcError> {
+    async fn prepare_receive(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        p: PrepareReceiveParams,
+    ) -> Result<Value, RpcError> {
         let (publisher, source) = self.find_stream(sid, &p.sender)?;
         if publisher == cid {
             return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
         }
         let peer = self.next_peer();
-        let offer = self.sfu.offer_subscription(peer, source, p.sender.clone()).await.map_err(sdp_error)?;
-        let sub = Subscription { stream_id: p.sender, publisher, peer, candidates: 0, created_at: ids::now_millis(), state: SubscriptionState::Offered };
+        let offer = self
+            .sfu
+            .offer_subscription(peer, source, p.sender.clone())
+            .await
+            .map_err(sdp_error)?;
+        let sub = Subscription {
+            stream_id: p.sender,
+            publisher,
+            peer,
+            candidates: 0,
+            created_at: ids::now_millis(),
+            state: SubscriptionState::Offered,
+        };
         if !self.store_subscription(sid, cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
             return Err(RpcError::new(105, "The stream ended"));
@@ -311,30 +463,63 @@ impl Hub {
         Ok(json!({ "sdpOffer": offer }))
     }
 
-    async fn receive_video_from(&mut self, sid: &str, cid: &str, p: ReceiveVideoFromParams) -> Result<Value, RpcError> {
+    async fn receive_video_from(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        p: ReceiveVideoFromParams,
+    ) -> Result<Value, RpcError> {
         match (p.sdp_answer, p.sdp_offer) {
-            (Some(answer), _) => self.complete_subscription(sid, cid, &p.sender, answer).await.map(|_| json!({})),
+            (Some(answer), _) => self
+                .complete_subscription(sid, cid, &p.sender, answer)
+                .await
+                .map(|_| json!({})),
             (None, Some(offer)) => self.subscribe_with_offer(sid, cid, p.sender, offer).await,
-            (None, None) => Err(RpcError::invalid_params("receiveVideoFrom needs sdpOffer or sdpAnswer")),
+            (None, None) => Err(RpcError::invalid_params(
+                "receiveVideoFrom needs sdpOffer or sdpAnswer",
+            )),
         }
     }
 
     /// The browser's answer to a server offer (`receiveVideoFrom` or a subscriber's `reconnectStream`).
-    async fn complete_subscription(&mut self, sid: &str, cid: &str, stream_id: &str, answer: String) -> Result<(), RpcError> {
+    async fn complete_subscription(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        stream_id: &str,
+        answer: String,
+    ) -> Result<(), RpcError> {
         let peer = self
             .participant_mut(sid, cid)
-            .and_then(|p| p.subscriptions.iter().find(|s| s.stream_id == stream_id && s.state == SubscriptionState::Offered))
+            .and_then(|p| {
+                p.subscriptions
+                    .iter()
+                    .find(|s| s.stream_id == stream_id && s.state == SubscriptionState::Offered)
+            })
             .map(|s| s.peer)
-            .ok_or_else(|| RpcError::new(999, "No offer is pending for this stream: call prepareReceiveVideoFrom"))?;
-        self.sfu.accept_answer(peer, answer).await.map_err(sdp_error)?;
-        if let Some(s) = self.participant_mut(sid, cid).and_then(|p| p.subscriptions.iter_mut().find(|s| s.peer == peer)) {
+            .ok_or_else(|| {
+                RpcError::new(
+                    999,
+                    "No offer is pending for this stream: call prepareReceiveVideoFrom",
+                )
+            })?;
+        self.sfu
+            .accept_answer(peer, answer)
+            .await
+            .map_err(sdp_error)?;
+        if let Some(s) = self
+            .participant_mut(sid, cid)
+            .and_then(|p| p.subscriptions.iter_mut().find(|s| s.peer == peer))
+        {
             s.state = SubscriptionState::Active;
         }
         Ok(())
     }
 
     fn unsubscribe(&mut self, sid: &str, cid: &str, publisher: &str) -> Result<Value, RpcError> {
-        let Some(participant) = self.participant_mut(sid, cid) else { return Err(RpcError::not_joined()) };
+        let Some(participant) = self.participant_mut(sid, cid) else {
+            return Err(RpcError::not_joined());
+        };
         let closed = participant.remove_subscriptions(|s| s.publisher == publisher);
         if closed.is_empty() {
             return Err(RpcError::new(999, "Not subscribed to that participant"));
@@ -345,36 +530,71 @@ impl Hub {
         Ok(json!({}))
     }
 
-    fn on_ice_candidate(&mut self, sid: &str, cid: &str, p: IceCandidateParams) -> Result<Value, RpcError> {
+    fn on_ice_candidate(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        p: IceCandidateParams,
+    ) -> Result<Value, RpcError> {
         if p.candidate.len() > MAX_CANDIDATE_LEN {
             return Err(RpcError::invalid_params("the ICE candidate is too long"));
         }
-        let Some(participant) = self.participant_mut(sid, cid) else { return Err(RpcError::not_joined()) };
+        let Some(participant) = self.participant_mut(sid, cid) else {
+            return Err(RpcError::not_joined());
+        };
         // endpointName is the own connection id for the publisher peer, else the publisher's id.
         let target = if p.endpoint_name == cid {
-            participant.publisher.as_mut().map(|pb| (pb.peer, &mut pb.candidates))
+            participant
+                .publisher
+                .as_mut()
+                .map(|pb| (pb.peer, &mut pb.candidates))
         } else {
-            participant.subscriptions.iter_mut().find(|s| s.publisher == p.endpoint_name).map(|s| (s.peer, &mut s.candidates))
+            participant
+                .subscriptions
+                .iter_mut()
+                .find(|s| s.publisher == p.endpoint_name)
+                .map(|s| (s.peer, &mut s.candidates))
         };
         // Candidates may arrive before the peer exists; ICE-lite learns the address from the
         // browser's connectivity checks, so dropping those loses nothing. Past the count a browser
         // ever sends they are dropped here, before they cost the SFU anything.
         if let Some((peer, count)) = target
-            && *count < MAX_CANDIDATES_PER_PEER {
-                *count += 1;
-                self.sfu.send(SfuCommand::AddCandidate { peer, candidate: p.candidate });
-            }
+            && *count < MAX_CANDIDATES_PER_PEER
+        {
+            *count += 1;
+            self.sfu.send(SfuCommand::AddCandidate {
+                peer,
+                candidate: p.candidate,
+            });
+        }
         Ok(json!({}))
     }
 
-    fn send_message(&mut self, sid: &str, cid: &str, p: SendMessageParams) -> Result<Value, RpcError> {
-        let message: SignalMessage = serde_json::from_str(&p.message)
-            .map_err(|_| RpcError::new(600, "Signal message is not valid JSON of {to, data, type}"))?;
+    fn send_message(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        p: SendMessageParams,
+    ) -> Result<Value, RpcError> {
+        let message: SignalMessage = serde_json::from_str(&p.message).map_err(|_| {
+            RpcError::new(600, "Signal message is not valid JSON of {to, data, type}")
+        })?;
         message.check().map_err(|e| RpcError::new(600, e))?;
-        let session = self.sessions.get(sid).ok_or_else(|| RpcError::new(202, "Session not found"))?;
+        let session = self
+            .sessions
+            .get(sid)
+            .ok_or_else(|| RpcError::new(202, "Session not found"))?;
         // The message names no value the client sent: whatever it put there stays out of logs.
-        if message.to.iter().any(|to| session.connection(to).and_then(|c| c.participant.as_ref()).is_none()) {
-            return Err(RpcError::new(601, "A signal target is not a participant of this session"));
+        if message.to.iter().any(|to| {
+            session
+                .connection(to)
+                .and_then(|c| c.participant.as_ref())
+                .is_none()
+        }) {
+            return Err(RpcError::new(
+                601,
+                "A signal target is not a participant of this session",
+            ));
         }
         let params = json!({
             "data": message.data.unwrap_or_default(),
@@ -382,21 +602,39 @@ impl Hub {
             "from": cid,
         });
         let to = message.to;
-        self.notify(session, |c| to.is_empty() || to.contains(&c.id), "sendMessage", params);
+        self.notify(
+            session,
+            |c| to.is_empty() || to.contains(&c.id),
+            "sendMessage",
+            params,
+        );
         Ok(json!({}))
     }
 
-    fn stream_property_changed(&mut self, sid: &str, cid: &str, p: StreamPropertyParams) -> Result<Value, RpcError> {
-        let Some(publisher) = self.publisher_mut(sid, cid) else { return Err(RpcError::new(105, "Not publishing")) };
+    fn stream_property_changed(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        p: StreamPropertyParams,
+    ) -> Result<Value, RpcError> {
+        let Some(publisher) = self.publisher_mut(sid, cid) else {
+            return Err(RpcError::new(105, "Not publishing"));
+        };
         if publisher.stream_id != p.stream_id {
             return Err(RpcError::new(105, "Not the caller's stream"));
         }
         match (p.property.as_str(), &p.new_value) {
             ("audioActive", Value::Bool(b)) => publisher.media.audio_active = *b,
             ("videoActive", Value::Bool(b)) => publisher.media.video_active = *b,
-            ("videoDimensions", Value::String(s)) => publisher.media.video_dimensions = Some(s.clone()),
+            ("videoDimensions", Value::String(s)) => {
+                publisher.media.video_dimensions = Some(s.clone())
+            }
             ("videoTrack" | "audioTrack", Value::Object(_)) => {}
-            _ => return Err(RpcError::invalid_params("unsupported stream property or value")),
+            _ => {
+                return Err(RpcError::invalid_params(
+                    "unsupported stream property or value",
+                ));
+            }
         }
         // The reference server relays the value's JSON text; the browser decodes it (B.7).
         let params = json!({
@@ -408,15 +646,32 @@ impl Hub {
         Ok(json!({}))
     }
 
-    async fn reconnect_stream(&mut self, sid: &str, cid: &str, p: ReconnectStreamParams) -> Result<Value, RpcError> {
-        let own = self.publisher_mut(sid, cid).map(|pb| (pb.stream_id.clone(), pb.peer, pb.created_at));
+    async fn reconnect_stream(
+        &mut self,
+        sid: &str,
+        cid: &str,
+        p: ReconnectStreamParams,
+    ) -> Result<Value, RpcError> {
+        let own = self
+            .publisher_mut(sid, cid)
+            .map(|pb| (pb.stream_id.clone(), pb.peer, pb.created_at));
         match own {
             Some((stream_id, old, created_at)) if stream_id == p.stream => {
-                let offer = p.sdp_string.or(p.sdp_offer).ok_or_else(|| RpcError::invalid_params("sdpString is missing"))?;
+                let offer = p
+                    .sdp_string
+                    .or(p.sdp_offer)
+                    .ok_or_else(|| RpcError::invalid_params("sdpString is missing"))?;
                 let peer = self.next_peer();
                 let codec = self.forced_codec(sid);
-                let answer = self.sfu.publish(peer, offer, codec).await.map_err(sdp_error)?;
-                self.sfu.send(SfuCommand::MoveSubscribers { from: old, to: peer });
+                let answer = self
+                    .sfu
+                    .publish(peer, offer, codec)
+                    .await
+                    .map_err(sdp_error)?;
+                self.sfu.send(SfuCommand::MoveSubscribers {
+                    from: old,
+                    to: peer,
+                });
                 self.sfu.send(SfuCommand::Close { peer: old });
                 match self.publisher_mut(sid, cid) {
                     Some(pb) => {
@@ -431,9 +686,13 @@ impl Hub {
                 if let Some(offer) = p.sdp_offer {
                     self.subscribe_with_offer(sid, cid, p.stream, offer).await
                 } else if let Some(answer) = p.sdp_string {
-                    self.complete_subscription(sid, cid, &p.stream, answer).await.map(|_| json!({}))
+                    self.complete_subscription(sid, cid, &p.stream, answer)
+                        .await
+                        .map(|_| json!({}))
                 } else {
-                    Err(RpcError::invalid_params("reconnectStream needs sdpOffer or sdpString"))
+                    Err(RpcError::invalid_params(
+                        "reconnectStream needs sdpOffer or sdpString",
+                    ))
                 }
             }
         }

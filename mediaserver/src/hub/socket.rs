@@ -70,7 +70,13 @@ pub struct SocketLink {
 impl SocketLink {
     pub fn new() -> (SocketLink, mpsc::Receiver<Outbound>) {
         let (out, rx) = mpsc::channel(QUEUE);
-        (SocketLink { out, shared: Arc::default() }, rx)
+        (
+            SocketLink {
+                out,
+                shared: Arc::default(),
+            },
+            rx,
+        )
     }
 
     /// Queues a frame. When the queue is full, the socket is closed (see the module comment), and
@@ -86,7 +92,8 @@ impl SocketLink {
 
     /// Asks the socket task to close the socket; a full queue closes it all the same.
     pub fn close(&self, reason: CloseReason) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(Outbound::Close(reason)) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(Outbound::Close(reason))
+        {
             self.overflow();
         }
     }
@@ -130,7 +137,9 @@ mod tests {
         }
         assert!(!link.shared.overflowed.load(Ordering::Acquire));
         link.send("one too many".into());
-        tokio::time::timeout(std::time::Duration::from_secs(5), link.overflowed()).await.expect("overflow is signalled");
+        tokio::time::timeout(std::time::Duration::from_secs(5), link.overflowed())
+            .await
+            .expect("overflow is signalled");
         assert!(matches!(rx.recv().await, Some(Outbound::Text(_))));
     }
 }

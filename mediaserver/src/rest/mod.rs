@@ -23,8 +23,14 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/sessions", post(create_session).get(list_sessions))
         .route("/sessions/{id}", get(get_session).delete(close_session))
-        .route("/sessions/{id}/connection", post(create_connection).get(list_connections))
-        .route("/sessions/{id}/connection/{cid}", get(get_connection).delete(delete_connection))
+        .route(
+            "/sessions/{id}/connection",
+            post(create_connection).get(list_connections),
+        )
+        .route(
+            "/sessions/{id}/connection/{cid}",
+            get(get_connection).delete(delete_connection),
+        )
         .route("/sessions/{id}/stream/{stream}", delete(force_unpublish))
         .route("/tokens", post(create_token))
         .route("/signal", post(signal))
@@ -34,7 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/recordings/{*rest}", any(recording_disabled))
         .route("/broadcast/{*rest}", any(recording_disabled))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), require_secret));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_secret,
+        ));
     Router::new()
         .route("/openvidu/api/config/openvidu-publicurl", get(public_url))
         .nest("/openvidu/api", api)
@@ -49,7 +58,8 @@ struct ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = json!({
             "timestamp": ids::now_millis(), "status": status.as_u16(),
             "error": status.canonical_reason().unwrap_or(""), "message": self.error.message, "path": self.path,
@@ -61,7 +71,10 @@ impl IntoResponse for ApiError {
 type ApiResult = Result<Response, ApiError>;
 
 fn err(status: u16, message: impl Into<String>, path: &str) -> ApiError {
-    ApiError { error: RestError::new(status, message), path: path.to_owned() }
+    ApiError {
+        error: RestError::new(status, message),
+        path: path.to_owned(),
+    }
 }
 
 async fn require_secret(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -69,15 +82,27 @@ async fn require_secret(State(state): State<AppState>, request: Request, next: N
         next.run(request).await
     } else {
         let mut response = err(401, "Unauthorized", &full_path(&request)).into_response();
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, "Basic realm=\"OpenVidu\"".parse().expect("static"));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"OpenVidu\"".parse().expect("static"),
+        );
         response
     }
 }
 
 fn authorized(headers: &HeaderMap, secret: &str) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let Some(encoded) = value.strip_prefix("Basic ") else { return false };
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else { return false };
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(encoded) = value.strip_prefix("Basic ") else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
     let expected = format!("OPENVIDUAPP:{secret}");
     constant_time_eq(&decoded, expected.as_bytes())
 }
@@ -91,7 +116,10 @@ async fn run(state: &AppState, request: RestRequest, ok: StatusCode, path: &str)
     match state.hub.rest(request).await {
         Ok(v) if ok == StatusCode::OK && !v.is_null() => Ok((ok, axum::Json(v)).into_response()),
         Ok(_) => Ok(ok.into_response()),
-        Err(error) => Err(ApiError { error, path: path.to_owned() }),
+        Err(error) => Err(ApiError {
+            error,
+            path: path.to_owned(),
+        }),
     }
 }
 
@@ -112,7 +140,11 @@ fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Strin
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(err(400, format!("Parameter '{key}' must be a string"), path)),
+        Some(_) => Err(err(
+            400,
+            format!("Parameter '{key}' must be a string"),
+            path,
+        )),
     }
 }
 
@@ -120,15 +152,26 @@ fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(err(400, format!("Parameter '{key}' must be a boolean"), path)),
+        Some(_) => Err(err(
+            400,
+            format!("Parameter '{key}' must be a boolean"),
+            path,
+        )),
     }
 }
 
-fn opt_enum(m: &Map<String, Value>, key: &str, allowed: &[&str], path: &str) -> Result<Option<String>, ApiError> {
+fn opt_enum(
+    m: &Map<String, Value>,
+    key: &str,
+    allowed: &[&str],
+    path: &str,
+) -> Result<Option<String>, ApiError> {
     match opt_str(m, key, path)? {
-        Some(v) if !allowed.contains(&v.as_str()) => {
-            Err(err(400, format!("Parameter '{key}' must be one of {}", allowed.join(", ")), path))
-        }
+        Some(v) if !allowed.contains(&v.as_str()) => Err(err(
+            400,
+            format!("Parameter '{key}' must be one of {}", allowed.join(", ")),
+            path,
+        )),
         v => Ok(v),
     }
 }
@@ -143,7 +186,11 @@ async fn create_session(State(state): State<AppState>, body: Bytes) -> ApiResult
     let m = body_object(&body, path)?;
     let custom = opt_str(&m, "customSessionId", path)?.unwrap_or_default();
     if !custom.is_empty() && !ids::is_valid_custom_session_id(&custom) {
-        return Err(err(400, "Parameter 'customSessionId' must match [a-zA-Z0-9_-]+ (at most 200 characters)", path));
+        return Err(err(
+            400,
+            "Parameter 'customSessionId' must match [a-zA-Z0-9_-]+ (at most 200 characters)",
+            path,
+        ));
     }
     let recording = match m.get("defaultRecordingProperties") {
         None | Some(Value::Null) => default_recording_properties(),
@@ -154,18 +201,37 @@ async fn create_session(State(state): State<AppState>, body: Bytes) -> ApiResult
             }
             base
         }
-        Some(_) => return Err(err(400, "Parameter 'defaultRecordingProperties' must be an object", path)),
+        Some(_) => {
+            return Err(err(
+                400,
+                "Parameter 'defaultRecordingProperties' must be an object",
+                path,
+            ));
+        }
     };
     let properties = SessionProperties {
-        media_mode: opt_enum(&m, "mediaMode", &["ROUTED", "RELAYED"], path)?.unwrap_or_else(|| "ROUTED".into()),
-        recording_mode: opt_enum(&m, "recordingMode", &["MANUAL", "ALWAYS"], path)?.unwrap_or_else(|| "MANUAL".into()),
+        media_mode: opt_enum(&m, "mediaMode", &["ROUTED", "RELAYED"], path)?
+            .unwrap_or_else(|| "ROUTED".into()),
+        recording_mode: opt_enum(&m, "recordingMode", &["MANUAL", "ALWAYS"], path)?
+            .unwrap_or_else(|| "MANUAL".into()),
         custom_session_id: custom,
-        forced_video_codec: opt_enum(&m, "forcedVideoCodec", &["MEDIA_SERVER_PREFERRED", "NONE", "VP8", "VP9", "H264"], path)?
-            .unwrap_or_else(|| "MEDIA_SERVER_PREFERRED".into()),
+        forced_video_codec: opt_enum(
+            &m,
+            "forcedVideoCodec",
+            &["MEDIA_SERVER_PREFERRED", "NONE", "VP8", "VP9", "H264"],
+            path,
+        )?
+        .unwrap_or_else(|| "MEDIA_SERVER_PREFERRED".into()),
         allow_transcoding: opt_bool(&m, "allowTranscoding", path)?.unwrap_or(false),
         default_recording_properties: recording,
     };
-    run(&state, RestRequest::CreateSession(SessionProps { properties }), StatusCode::OK, path).await
+    run(
+        &state,
+        RestRequest::CreateSession(SessionProps { properties }),
+        StatusCode::OK,
+        path,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -184,38 +250,92 @@ impl PendingQuery {
 }
 
 async fn list_sessions(State(state): State<AppState>, Query(q): Query<PendingQuery>) -> ApiResult {
-    run(&state, RestRequest::ListSessions { pending: q.pending(false) }, StatusCode::OK, "/openvidu/api/sessions").await
+    run(
+        &state,
+        RestRequest::ListSessions {
+            pending: q.pending(false),
+        },
+        StatusCode::OK,
+        "/openvidu/api/sessions",
+    )
+    .await
 }
 
-async fn get_session(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<PendingQuery>) -> ApiResult {
+async fn get_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PendingQuery>,
+) -> ApiResult {
     let path = format!("/openvidu/api/sessions/{id}");
-    run(&state, RestRequest::GetSession { id, pending: q.pending(false) }, StatusCode::OK, &path).await
+    run(
+        &state,
+        RestRequest::GetSession {
+            id,
+            pending: q.pending(false),
+        },
+        StatusCode::OK,
+        &path,
+    )
+    .await
 }
 
 async fn close_session(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let path = format!("/openvidu/api/sessions/{id}");
-    run(&state, RestRequest::CloseSession { id }, StatusCode::NO_CONTENT, &path).await
+    run(
+        &state,
+        RestRequest::CloseSession { id },
+        StatusCode::NO_CONTENT,
+        &path,
+    )
+    .await
 }
 
 fn connection_props(m: &Map<String, Value>, path: &str) -> Result<ConnectionProps, ApiError> {
     match opt_str(m, "type", path)?.as_deref() {
         None | Some("WEBRTC") => {}
-        Some("IPCAM") => return Err(err(400, "IPCAM connections are not supported by this media server", path)),
+        Some("IPCAM") => {
+            return Err(err(
+                400,
+                "IPCAM connections are not supported by this media server",
+                path,
+            ));
+        }
         Some(_) => return Err(err(400, "Parameter 'type' must be WEBRTC", path)),
     }
     let role = match opt_str(m, "role", path)? {
         None => Role::Publisher,
-        Some(r) => Role::parse(&r).ok_or_else(|| err(400, "Parameter 'role' must be SUBSCRIBER, PUBLISHER or MODERATOR", path))?,
+        Some(r) => Role::parse(&r).ok_or_else(|| {
+            err(
+                400,
+                "Parameter 'role' must be SUBSCRIBER, PUBLISHER or MODERATOR",
+                path,
+            )
+        })?,
     };
     let kurento_options = match m.get("kurentoOptions") {
         None | Some(Value::Null) => Value::Null,
         Some(v @ Value::Object(_)) => v.clone(),
-        Some(_) => return Err(err(400, "Parameter 'kurentoOptions' must be an object", path)),
+        Some(_) => {
+            return Err(err(
+                400,
+                "Parameter 'kurentoOptions' must be an object",
+                path,
+            ));
+        }
     };
     let custom_ice_servers = match m.get("customIceServers") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.iter().map(|s| ice_server(s, path)).collect::<Result<_, _>>()?,
-        Some(_) => return Err(err(400, "Parameter 'customIceServers' must be an array", path)),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|s| ice_server(s, path))
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(err(
+                400,
+                "Parameter 'customIceServers' must be an array",
+                path,
+            ));
+        }
     };
     Ok(ConnectionProps {
         custom_ice_servers,
@@ -230,74 +350,176 @@ fn connection_props(m: &Map<String, Value>, path: &str) -> Result<ConnectionProp
 /// `username` and `credential` (or `staticAuthSecret`), STUN must have neither.
 fn ice_server(v: &Value, path: &str) -> Result<Value, ApiError> {
     let bad = |why: &str| err(400, format!("Invalid customIceServers entry: {why}"), path);
-    let Value::Object(o) = v else { return Err(bad("not an object")) };
-    let url = o.get("url").and_then(Value::as_str).ok_or_else(|| bad("'url' is mandatory"))?;
+    let Value::Object(o) = v else {
+        return Err(bad("not an object"));
+    };
+    let url = o
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("'url' is mandatory"))?;
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
     let username = o.get("username").and_then(Value::as_str);
     let credential = o.get("credential").and_then(Value::as_str);
     let static_secret = o.get("staticAuthSecret").and_then(Value::as_str);
     match scheme {
-        "stun" | "stuns" if username.is_some() || credential.is_some() => Err(bad("STUN servers take no credentials")),
+        "stun" | "stuns" if username.is_some() || credential.is_some() => {
+            Err(bad("STUN servers take no credentials"))
+        }
         "stun" | "stuns" => Ok(json!({ "url": url })),
-        "turn" | "turns" if static_secret.is_none() && (username.is_none() || credential.is_none()) => {
+        "turn" | "turns"
+            if static_secret.is_none() && (username.is_none() || credential.is_none()) =>
+        {
             Err(bad("TURN servers need 'username' and 'credential'"))
         }
-        "turn" | "turns" => Ok(json!({ "url": url, "username": username, "credential": credential })),
+        "turn" | "turns" => {
+            Ok(json!({ "url": url, "username": username, "credential": credential }))
+        }
         _ => Err(bad("'url' must start with stun:, stuns:, turn: or turns:")),
     }
 }
 
-async fn create_connection(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn create_connection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
     let path = format!("/openvidu/api/sessions/{id}/connection");
     let props = connection_props(&body_object(&body, &path)?, &path)?;
-    run(&state, RestRequest::CreateConnection { session: id, props }, StatusCode::OK, &path).await
+    run(
+        &state,
+        RestRequest::CreateConnection { session: id, props },
+        StatusCode::OK,
+        &path,
+    )
+    .await
 }
 
-async fn list_connections(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<PendingQuery>) -> ApiResult {
+async fn list_connections(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PendingQuery>,
+) -> ApiResult {
     let path = format!("/openvidu/api/sessions/{id}/connection");
-    run(&state, RestRequest::ListConnections { session: id, pending: q.pending(true) }, StatusCode::OK, &path).await
+    run(
+        &state,
+        RestRequest::ListConnections {
+            session: id,
+            pending: q.pending(true),
+        },
+        StatusCode::OK,
+        &path,
+    )
+    .await
 }
 
-async fn get_connection(State(state): State<AppState>, Path((id, cid)): Path<(String, String)>) -> ApiResult {
+async fn get_connection(
+    State(state): State<AppState>,
+    Path((id, cid)): Path<(String, String)>,
+) -> ApiResult {
     let path = format!("/openvidu/api/sessions/{id}/connection/{cid}");
-    run(&state, RestRequest::GetConnection { session: id, connection: cid }, StatusCode::OK, &path).await
+    run(
+        &state,
+        RestRequest::GetConnection {
+            session: id,
+            connection: cid,
+        },
+        StatusCode::OK,
+        &path,
+    )
+    .await
 }
 
-async fn delete_connection(State(state): State<AppState>, Path((id, cid)): Path<(String, String)>) -> ApiResult {
+async fn delete_connection(
+    State(state): State<AppState>,
+    Path((id, cid)): Path<(String, String)>,
+) -> ApiResult {
     let path = format!("/openvidu/api/sessions/{id}/connection/{cid}");
-    run(&state, RestRequest::DeleteConnection { session: id, connection: cid }, StatusCode::NO_CONTENT, &path).await
+    run(
+        &state,
+        RestRequest::DeleteConnection {
+            session: id,
+            connection: cid,
+        },
+        StatusCode::NO_CONTENT,
+        &path,
+    )
+    .await
 }
 
-async fn force_unpublish(State(state): State<AppState>, Path((id, stream)): Path<(String, String)>) -> ApiResult {
+async fn force_unpublish(
+    State(state): State<AppState>,
+    Path((id, stream)): Path<(String, String)>,
+) -> ApiResult {
     let path = format!("/openvidu/api/sessions/{id}/stream/{stream}");
-    run(&state, RestRequest::ForceUnpublish { session: id, stream }, StatusCode::NO_CONTENT, &path).await
+    run(
+        &state,
+        RestRequest::ForceUnpublish {
+            session: id,
+            stream,
+        },
+        StatusCode::NO_CONTENT,
+        &path,
+    )
+    .await
 }
 
 async fn create_token(State(state): State<AppState>, body: Bytes) -> ApiResult {
     let path = "/openvidu/api/tokens";
     let m = body_object(&body, path)?;
-    let session = opt_str(&m, "session", path)?.ok_or_else(|| err(400, "Parameter 'session' is mandatory", path))?;
+    let session = opt_str(&m, "session", path)?
+        .ok_or_else(|| err(400, "Parameter 'session' is mandatory", path))?;
     let props = connection_props(&m, path)?;
-    run(&state, RestRequest::CreateToken { session, props }, StatusCode::OK, path).await
+    run(
+        &state,
+        RestRequest::CreateToken { session, props },
+        StatusCode::OK,
+        path,
+    )
+    .await
 }
 
 async fn signal(State(state): State<AppState>, body: Bytes) -> ApiResult {
     let path = "/openvidu/api/signal";
     let m = body_object(&body, path)?;
-    let session = opt_str(&m, "session", path)?.ok_or_else(|| err(400, "Parameter 'session' is mandatory", path))?;
+    let session = opt_str(&m, "session", path)?
+        .ok_or_else(|| err(400, "Parameter 'session' is mandatory", path))?;
     let to = match m.get("to") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| v.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| err(400, "Parameter 'to' must be an array of connection ids", path))?,
-        Some(_) => return Err(err(400, "Parameter 'to' must be an array of connection ids", path)),
+            .ok_or_else(|| {
+                err(
+                    400,
+                    "Parameter 'to' must be an array of connection ids",
+                    path,
+                )
+            })?,
+        Some(_) => {
+            return Err(err(
+                400,
+                "Parameter 'to' must be an array of connection ids",
+                path,
+            ));
+        }
     };
     let kind = opt_str(&m, "type", path)?;
     let data = opt_str(&m, "data", path)?;
-    crate::signaling::protocol::check_signal(&to, kind.as_deref(), data.as_deref()).map_err(|e| err(400, e, path))?;
-    run(&state, RestRequest::Signal { session, to, kind, data }, StatusCode::OK, path).await
+    crate::signaling::protocol::check_signal(&to, kind.as_deref(), data.as_deref())
+        .map_err(|e| err(400, e, path))?;
+    run(
+        &state,
+        RestRequest::Signal {
+            session,
+            to,
+            kind,
+            data,
+        },
+        StatusCode::OK,
+        path,
+    )
+    .await
 }
 
 async fn config(State(state): State<AppState>) -> Response {
@@ -328,7 +550,12 @@ async fn config_value(State(state): State<AppState>, Path(key): Path<String>) ->
         "openvidu-publicurl" => state.public_url.clone().into_response(),
         "openvidu-recording" => "false".into_response(),
         "openvidu-cdr" => "false".into_response(),
-        _ => err(404, "No such configuration value", &format!("/openvidu/api/config/{key}")).into_response(),
+        _ => err(
+            404,
+            "No such configuration value",
+            &format!("/openvidu/api/config/{key}"),
+        )
+        .into_response(),
     }
 }
 
@@ -346,7 +573,12 @@ fn full_path(request: &Request) -> String {
 }
 
 async fn recording_disabled(request: Request) -> Response {
-    err(501, "Recording and broadcasting are disabled in this media server", &full_path(&request)).into_response()
+    err(
+        501,
+        "Recording and broadcasting are disabled in this media server",
+        &full_path(&request),
+    )
+    .into_response()
 }
 
 async fn not_found(request: Request) -> Response {
@@ -362,11 +594,17 @@ mod tests {
         let mut h = HeaderMap::new();
         assert!(!authorized(&h, "s3cret"));
         let good = base64::engine::general_purpose::STANDARD.encode("OPENVIDUAPP:s3cret");
-        h.insert(header::AUTHORIZATION, format!("Basic {good}").parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {good}").parse().unwrap(),
+        );
         assert!(authorized(&h, "s3cret"));
         assert!(!authorized(&h, "s3cre"));
         let bad = base64::engine::general_purpose::STANDARD.encode("OTHER:s3cret");
-        h.insert(header::AUTHORIZATION, format!("Basic {bad}").parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {bad}").parse().unwrap(),
+        );
         assert!(!authorized(&h, "s3cret"));
     }
 }

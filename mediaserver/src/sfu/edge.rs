@@ -13,14 +13,43 @@ use super::{PeerId, Sfu, SfuError, SfuStats, VideoCodec};
 pub type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
 
 pub enum Command {
-    Publish { peer: PeerId, offer: String, codec: Option<VideoCodec>, reply: Reply<String> },
-    OfferSubscription { peer: PeerId, source: PeerId, stream_id: String, reply: Reply<String> },
-    AcceptAnswer { peer: PeerId, answer: String, reply: Reply<()> },
-    AcceptSubscriptionOffer { peer: PeerId, source: PeerId, offer: String, reply: Reply<String> },
-    MoveSubscribers { from: PeerId, to: PeerId },
-    AddCandidate { peer: PeerId, candidate: String },
-    Close { peer: PeerId },
-    Stats { reply: oneshot::Sender<SfuStats> },
+    Publish {
+        peer: PeerId,
+        offer: String,
+        codec: Option<VideoCodec>,
+        reply: Reply<String>,
+    },
+    OfferSubscription {
+        peer: PeerId,
+        source: PeerId,
+        stream_id: String,
+        reply: Reply<String>,
+    },
+    AcceptAnswer {
+        peer: PeerId,
+        answer: String,
+        reply: Reply<()>,
+    },
+    AcceptSubscriptionOffer {
+        peer: PeerId,
+        source: PeerId,
+        offer: String,
+        reply: Reply<String>,
+    },
+    MoveSubscribers {
+        from: PeerId,
+        to: PeerId,
+    },
+    AddCandidate {
+        peer: PeerId,
+        candidate: String,
+    },
+    Close {
+        peer: PeerId,
+    },
+    Stats {
+        reply: oneshot::Sender<SfuStats>,
+    },
 }
 
 /// Signaling's handle on the SFU task. The channel is unbounded so that no command is ever dropped
@@ -38,17 +67,55 @@ impl SfuHandle {
         rx.await.map_err(|_| SfuError::Stopped)?
     }
 
-    pub async fn publish(&self, peer: PeerId, offer: String, codec: Option<VideoCodec>) -> Result<String, SfuError> {
-        self.ask(|reply| Command::Publish { peer, offer, codec, reply }).await
+    pub async fn publish(
+        &self,
+        peer: PeerId,
+        offer: String,
+        codec: Option<VideoCodec>,
+    ) -> Result<String, SfuError> {
+        self.ask(|reply| Command::Publish {
+            peer,
+            offer,
+            codec,
+            reply,
+        })
+        .await
     }
-    pub async fn offer_subscription(&self, peer: PeerId, source: PeerId, stream_id: String) -> Result<String, SfuError> {
-        self.ask(|reply| Command::OfferSubscription { peer, source, stream_id, reply }).await
+    pub async fn offer_subscription(
+        &self,
+        peer: PeerId,
+        source: PeerId,
+        stream_id: String,
+    ) -> Result<String, SfuError> {
+        self.ask(|reply| Command::OfferSubscription {
+            peer,
+            source,
+            stream_id,
+            reply,
+        })
+        .await
     }
     pub async fn accept_answer(&self, peer: PeerId, answer: String) -> Result<(), SfuError> {
-        self.ask(|reply| Command::AcceptAnswer { peer, answer, reply }).await
+        self.ask(|reply| Command::AcceptAnswer {
+            peer,
+            answer,
+            reply,
+        })
+        .await
     }
-    pub async fn accept_subscription_offer(&self, peer: PeerId, source: PeerId, offer: String) -> Result<String, SfuError> {
-        self.ask(|reply| Command::AcceptSubscriptionOffer { peer, source, offer, reply }).await
+    pub async fn accept_subscription_offer(
+        &self,
+        peer: PeerId,
+        source: PeerId,
+        offer: String,
+    ) -> Result<String, SfuError> {
+        self.ask(|reply| Command::AcceptSubscriptionOffer {
+            peer,
+            source,
+            offer,
+            reply,
+        })
+        .await
     }
     /// What the SFU holds (peer connections, addresses) and has dropped.
     pub async fn stats(&self) -> Option<SfuStats> {
@@ -66,13 +133,18 @@ impl SfuHandle {
 }
 
 /// Binds the UDP socket and spawns the SFU task. `public_ip` replaces the bound IP in candidates.
-pub async fn spawn(bind: SocketAddr, public_ip: Option<std::net::IpAddr>) -> anyhow::Result<(SfuHandle, SocketAddr)> {
+pub async fn spawn(
+    bind: SocketAddr,
+    public_ip: Option<std::net::IpAddr>,
+) -> anyhow::Result<(SfuHandle, SocketAddr)> {
     let socket = UdpSocket::bind(bind).await?;
     let local = socket.local_addr()?;
     let candidate_ip = match public_ip {
         Some(ip) => ip,
         None if local.ip().is_unspecified() => {
-            anyhow::bail!("--udp binds {local}, which is no address a browser can reach: give --public-ip")
+            anyhow::bail!(
+                "--udp binds {local}, which is no address a browser can reach: give --public-ip"
+            )
         }
         None => local.ip(),
     };
@@ -115,16 +187,35 @@ async fn run(socket: UdpSocket, mut sfu: Sfu, mut rx: mpsc::UnboundedReceiver<Co
 fn handle(sfu: &mut Sfu, command: Command) {
     let now = Instant::now();
     match command {
-        Command::Publish { peer, offer, codec, reply } => {
+        Command::Publish {
+            peer,
+            offer,
+            codec,
+            reply,
+        } => {
             let _ = reply.send(sfu.publish_with_codec(now, peer, &offer, codec));
         }
-        Command::OfferSubscription { peer, source, stream_id, reply } => {
+        Command::OfferSubscription {
+            peer,
+            source,
+            stream_id,
+            reply,
+        } => {
             let _ = reply.send(sfu.offer_subscription(now, peer, source, &stream_id));
         }
-        Command::AcceptAnswer { peer, answer, reply } => {
+        Command::AcceptAnswer {
+            peer,
+            answer,
+            reply,
+        } => {
             let _ = reply.send(sfu.accept_answer(now, peer, &answer));
         }
-        Command::AcceptSubscriptionOffer { peer, source, offer, reply } => {
+        Command::AcceptSubscriptionOffer {
+            peer,
+            source,
+            offer,
+            reply,
+        } => {
             let _ = reply.send(sfu.accept_subscription_offer(now, peer, source, &offer));
         }
         Command::MoveSubscribers { from, to } => sfu.move_subscribers(now, from, to),

@@ -16,9 +16,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::crypto::dtls::DtlsCert;
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Receive, Transmit};
-use str0m::crypto::dtls::DtlsCert;
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
@@ -107,7 +107,9 @@ impl TrackIn {
 
     /// The layer keyframe requests go to: the forwarded one, else the one wanted next.
     fn keyframe_rid(&self, now: Instant) -> Option<Rid> {
-        self.active_rid.or_else(|| self.wanted_layer(now)).or_else(|| self.layers.last().map(|(r, _)| *r))
+        self.active_rid
+            .or_else(|| self.wanted_layer(now))
+            .or_else(|| self.layers.last().map(|(r, _)| *r))
     }
 }
 
@@ -122,8 +124,15 @@ struct TrackOut {
 
 #[derive(Debug)]
 enum Role {
-    Publisher { tracks: Vec<TrackIn>, subscribers: Vec<PeerId> },
-    Subscriber { source: PeerId, tracks: Vec<TrackOut>, pending: Option<SdpPendingOffer> },
+    Publisher {
+        tracks: Vec<TrackIn>,
+        subscribers: Vec<PeerId>,
+    },
+    Subscriber {
+        source: PeerId,
+        tracks: Vec<TrackOut>,
+        pending: Option<SdpPendingOffer>,
+    },
 }
 
 struct Peer {
@@ -145,7 +154,16 @@ struct Peer {
 
 impl Peer {
     fn new(rtc: Rtc, role: Role, codec: Option<VideoCodec>, now: Instant) -> Peer {
-        Peer { rtc, role, candidates: 0, codec, next_timeout: now, connected: false, dtls_done: false, addrs: Vec::new() }
+        Peer {
+            rtc,
+            role,
+            candidates: 0,
+            codec,
+            next_timeout: now,
+            connected: false,
+            dtls_done: false,
+            addrs: Vec::new(),
+        }
     }
 }
 
@@ -173,8 +191,15 @@ pub struct SfuStats {
 #[allow(clippy::large_enum_variant)]
 enum Forward {
     Media(MediaData),
-    KeyframeRequest { source: PeerId, source_mid: Mid, rid: Option<Rid>, kind: KeyframeRequestKind },
-    SubscriberConnected { source: PeerId },
+    KeyframeRequest {
+        source: PeerId,
+        source_mid: Mid,
+        rid: Option<Rid>,
+        kind: KeyframeRequestKind,
+    },
+    SubscriberConnected {
+        source: PeerId,
+    },
 }
 
 pub struct Sfu {
@@ -199,7 +224,9 @@ impl Sfu {
         debug!(%local_addr, %candidate_addr, "SFU core created");
         Sfu {
             candidate_addr,
-            dtls_cert: str0m::crypto::from_feature_flags().dtls_provider.generate_certificate(),
+            dtls_cert: str0m::crypto::from_feature_flags()
+                .dtls_provider
+                .generate_certificate(),
             peers: HashMap::new(),
             by_addr: HashMap::new(),
             transmits: VecDeque::new(),
@@ -214,12 +241,19 @@ impl Sfu {
     }
 
     pub fn stats(&self) -> SfuStats {
-        SfuStats { peers: self.peers.len(), addresses: self.by_addr.len(), dropped_datagrams: self.dropped_datagrams }
+        SfuStats {
+            peers: self.peers.len(),
+            addresses: self.by_addr.len(),
+            dropped_datagrams: self.dropped_datagrams,
+        }
     }
 
     /// A peer with Opus and VP8 + H.264 (VP8 preferred), or only the forced video codec.
     fn new_rtc(&self, now: Instant, codec: Option<VideoCodec>) -> Result<Rtc, SfuError> {
-        let mut builder = Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false);
+        let mut builder = Rtc::builder()
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false);
         if let Some(cert) = &self.dtls_cert {
             builder = builder.set_dtls_cert(cert.clone());
         }
@@ -242,7 +276,13 @@ impl Sfu {
     }
 
     /// [`Sfu::publish`], restricted to one video codec (the session's `forcedVideoCodec`).
-    pub fn publish_with_codec(&mut self, now: Instant, peer: PeerId, offer: &str, codec: Option<VideoCodec>) -> Result<String, SfuError> {
+    pub fn publish_with_codec(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        offer: &str,
+        codec: Option<VideoCodec>,
+    ) -> Result<String, SfuError> {
         sdp::check_shape(offer).map_err(SfuError::BadShape)?;
         let tracks: Vec<TrackIn> = sdp::sections(offer)
             .into_iter()
@@ -251,18 +291,42 @@ impl Sfu {
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now, codec)?;
-        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| refused("negotiation", e))?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(peer, Peer::new(rtc, Role::Publisher { tracks, subscribers: Vec::new() }, codec, now));
+        self.peers.insert(
+            peer,
+            Peer::new(
+                rtc,
+                Role::Publisher {
+                    tracks,
+                    subscribers: Vec::new(),
+                },
+                codec,
+                now,
+            ),
+        );
         self.drive(now, peer);
         Ok(answer.to_sdp_string())
     }
 
     /// A server-offered subscription (`prepareReceiveVideoFrom`): one send-only m-line per track of
     /// the publisher. Returns the offer; the browser's answer comes through [`Sfu::accept_answer`].
-    pub fn offer_subscription(&mut self, now: Instant, peer: PeerId, source: PeerId, stream_id: &str) -> Result<String, SfuError> {
+    pub fn offer_subscription(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        source: PeerId,
+        stream_id: &str,
+    ) -> Result<String, SfuError> {
         let (source_tracks, codec): (Vec<(Mid, MediaKind)>, _) = match self.peers.get(&source) {
-            Some(Peer { role: Role::Publisher { tracks, .. }, codec, .. }) => (tracks.iter().map(|t| (t.mid, t.kind)).collect(), *codec),
+            Some(Peer {
+                role: Role::Publisher { tracks, .. },
+                codec,
+                ..
+            }) => (tracks.iter().map(|t| (t.mid, t.kind)).collect(), *codec),
             _ => return Err(SfuError::NoSuchPeer),
         };
         if source_tracks.is_empty() {
@@ -272,46 +336,107 @@ impl Sfu {
         let mut change = rtc.sdp_api();
         let mut tracks = Vec::with_capacity(source_tracks.len());
         for (source_mid, kind) in source_tracks {
-            let mid = change.add_media(kind, Direction::SendOnly, Some(stream_id.to_owned()), None, None);
-            tracks.push(TrackOut { mid, kind, source_mid: Some(source_mid) });
+            let mid = change.add_media(
+                kind,
+                Direction::SendOnly,
+                Some(stream_id.to_owned()),
+                None,
+                None,
+            );
+            tracks.push(TrackOut {
+                mid,
+                kind,
+                source_mid: Some(source_mid),
+            });
         }
         let (offer, pending) = change.apply().ok_or(SfuError::NoMedia)?;
         self.close(peer);
-        self.peers.insert(peer, Peer::new(rtc, Role::Subscriber { source, tracks, pending: Some(pending) }, codec, now));
+        self.peers.insert(
+            peer,
+            Peer::new(
+                rtc,
+                Role::Subscriber {
+                    source,
+                    tracks,
+                    pending: Some(pending),
+                },
+                codec,
+                now,
+            ),
+        );
         self.link(source, peer);
         self.drive(now, peer);
         Ok(offer.to_sdp_string())
     }
 
     /// The browser's answer to [`Sfu::offer_subscription`].
-    pub fn accept_answer(&mut self, now: Instant, peer: PeerId, answer: &str) -> Result<(), SfuError> {
+    pub fn accept_answer(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        answer: &str,
+    ) -> Result<(), SfuError> {
         sdp::check_shape(answer).map_err(SfuError::BadShape)?;
         let answer = SdpAnswer::from_sdp_string(answer).map_err(|_| SfuError::BadSdp)?;
         let p = self.peers.get_mut(&peer).ok_or(SfuError::NoSuchPeer)?;
-        let Role::Subscriber { pending, .. } = &mut p.role else { return Err(SfuError::NoPendingOffer) };
+        let Role::Subscriber { pending, .. } = &mut p.role else {
+            return Err(SfuError::NoPendingOffer);
+        };
         let pending = pending.take().ok_or(SfuError::NoPendingOffer)?;
-        p.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| refused("negotiation", e))?;
+        p.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| refused("negotiation", e))?;
         self.drive(now, peer);
         Ok(())
     }
 
     /// A browser-offered subscription (`receiveVideoFrom` with `sdpOffer`, recv-only m-lines).
-    pub fn accept_subscription_offer(&mut self, now: Instant, peer: PeerId, source: PeerId, offer: &str) -> Result<String, SfuError> {
+    pub fn accept_subscription_offer(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        source: PeerId,
+        offer: &str,
+    ) -> Result<String, SfuError> {
         sdp::check_shape(offer).map_err(SfuError::BadShape)?;
         let codec = match self.peers.get(&source) {
-            Some(Peer { role: Role::Publisher { .. }, codec, .. }) => *codec,
+            Some(Peer {
+                role: Role::Publisher { .. },
+                codec,
+                ..
+            }) => *codec,
             _ => return Err(SfuError::NoSuchPeer),
         };
         let tracks: Vec<TrackOut> = sdp::sections(offer)
             .into_iter()
             .filter(|s| s.browser_receives)
-            .map(|s| TrackOut { mid: s.mid, kind: s.kind, source_mid: None })
+            .map(|s| TrackOut {
+                mid: s.mid,
+                kind: s.kind,
+                source_mid: None,
+            })
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now, codec)?;
-        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| refused("negotiation", e))?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(peer, Peer::new(rtc, Role::Subscriber { source, tracks, pending: None }, codec, now));
+        self.peers.insert(
+            peer,
+            Peer::new(
+                rtc,
+                Role::Subscriber {
+                    source,
+                    tracks,
+                    pending: None,
+                },
+                codec,
+                now,
+            ),
+        );
         self.drive(now, peer);
         // The browser's m-lines became tracks while driving; only now can they be matched.
         self.link(source, peer);
@@ -327,11 +452,19 @@ impl Sfu {
             .filter(|(_, p)| matches!(p.role, Role::Subscriber { source, .. } if source == from))
             .map(|(id, _)| *id)
             .collect();
-        if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&from) {
+        if let Some(Peer {
+            role: Role::Publisher { subscribers, .. },
+            ..
+        }) = self.peers.get_mut(&from)
+        {
             subscribers.clear();
         }
         for sub in moved {
-            if let Some(Peer { role: Role::Subscriber { source, tracks, .. }, .. }) = self.peers.get_mut(&sub) {
+            if let Some(Peer {
+                role: Role::Subscriber { source, tracks, .. },
+                ..
+            }) = self.peers.get_mut(&sub)
+            {
                 *source = to;
                 for t in tracks.iter_mut() {
                     t.source_mid = None;
@@ -350,7 +483,9 @@ impl Sfu {
         if line.is_empty() || line.contains(".local") {
             return;
         }
-        let Some(p) = self.peers.get_mut(&peer) else { return };
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
         if p.candidates >= MAX_REMOTE_CANDIDATES {
             return;
         }
@@ -363,14 +498,20 @@ impl Sfu {
 
     /// Closes a peer connection; a publisher's subscribers stay, silent, until signaling closes them.
     pub fn close(&mut self, peer: PeerId) {
-        let Some(mut p) = self.peers.remove(&peer) else { return };
+        let Some(mut p) = self.peers.remove(&peer) else {
+            return;
+        };
         p.rtc.disconnect();
         for addr in &p.addrs {
             self.by_addr.remove(addr);
         }
         match p.role {
             Role::Subscriber { source, .. } => {
-                if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&source) {
+                if let Some(Peer {
+                    role: Role::Publisher { subscribers, .. },
+                    ..
+                }) = self.peers.get_mut(&source)
+                {
                     subscribers.retain(|s| *s != peer);
                 }
             }
@@ -386,11 +527,18 @@ impl Sfu {
         };
         let input = Input::Receive(
             now,
-            Receive { proto: Protocol::Udp, source, destination: self.candidate_addr, contents },
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.candidate_addr,
+                contents,
+            },
         );
-        let known = self.by_addr.get(&source).copied().filter(|id| {
-            self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input))
-        });
+        let known = self
+            .by_addr
+            .get(&source)
+            .copied()
+            .filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)));
         let peer = match known {
             Some(id) => id,
             // ICE-lite: a browser's first datagram from a new address is a STUN check (RFC 7983:
@@ -400,7 +548,12 @@ impl Sfu {
                 return;
             }
             None => {
-                let Some(id) = self.peers.iter().find(|(_, p)| p.rtc.accepts(&input)).map(|(id, _)| *id) else {
+                let Some(id) = self
+                    .peers
+                    .iter()
+                    .find(|(_, p)| p.rtc.accepts(&input))
+                    .map(|(id, _)| *id)
+                else {
                     debug!(%source, "no peer accepts datagram");
                     self.dropped_datagrams += 1;
                     return;
@@ -412,10 +565,11 @@ impl Sfu {
         // A datagram the peer cannot make sense of (mangled, replayed, forged with the browser's
         // address) is dropped: only the peer's own timers end it, never one bad packet.
         if let Some(p) = self.peers.get_mut(&peer)
-            && let Err(e) = p.rtc.handle_input(input) {
-                debug!(%peer, "dropping a datagram the peer refused: {e}");
-                self.dropped_datagrams += 1;
-            }
+            && let Err(e) = p.rtc.handle_input(input)
+        {
+            debug!(%peer, "dropping a datagram the peer refused: {e}");
+            self.dropped_datagrams += 1;
+        }
         self.drive(now, peer);
         self.run_forwards(now);
     }
@@ -427,9 +581,10 @@ impl Sfu {
         }
         // An address belongs to one peer: a port reused by another browser moves to it.
         if let Some(previous) = self.by_addr.insert(addr, peer)
-            && let Some(old) = self.peers.get_mut(&previous) {
-                old.addrs.retain(|a| *a != addr);
-            }
+            && let Some(old) = self.peers.get_mut(&previous)
+        {
+            old.addrs.retain(|a| *a != addr);
+        }
         let p = self.peers.get_mut(&peer).expect("checked above");
         if !p.addrs.contains(&addr) {
             p.addrs.push(addr);
@@ -444,13 +599,19 @@ impl Sfu {
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut due = std::mem::take(&mut self.scratch);
         due.clear();
-        due.extend(self.peers.iter().filter(|(_, p)| p.next_timeout <= now).map(|(id, _)| *id));
+        due.extend(
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.next_timeout <= now)
+                .map(|(id, _)| *id),
+        );
         for &peer in &due {
             if let Some(p) = self.peers.get_mut(&peer)
-                && let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
-                    warn!(%peer, "peer failed on timeout: {e}");
-                    p.rtc.disconnect();
-                }
+                && let Err(e) = p.rtc.handle_input(Input::Timeout(now))
+            {
+                warn!(%peer, "peer failed on timeout: {e}");
+                p.rtc.disconnect();
+            }
             self.drive(now, peer);
         }
         self.run_forwards(now);
@@ -465,7 +626,11 @@ impl Sfu {
 
     /// The earliest time any peer wants [`Sfu::handle_timeout`].
     pub fn next_timeout(&self, now: Instant) -> Instant {
-        self.peers.values().map(|p| p.next_timeout).min().unwrap_or(now + Duration::from_secs(1))
+        self.peers
+            .values()
+            .map(|p| p.next_timeout)
+            .min()
+            .unwrap_or(now + Duration::from_secs(1))
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -473,10 +638,14 @@ impl Sfu {
     }
 
     fn link(&mut self, source: PeerId, subscriber: PeerId) {
-        if let Some(Peer { role: Role::Publisher { subscribers, .. }, .. }) = self.peers.get_mut(&source)
-            && !subscribers.contains(&subscriber) {
-                subscribers.push(subscriber);
-            }
+        if let Some(Peer {
+            role: Role::Publisher { subscribers, .. },
+            ..
+        }) = self.peers.get_mut(&source)
+            && !subscribers.contains(&subscriber)
+        {
+            subscribers.push(subscriber);
+        }
         self.resolve_source_mids(source);
     }
 
@@ -484,20 +653,37 @@ impl Sfu {
     /// Doing it twice changes nothing.
     fn resolve_source_mids(&mut self, source: PeerId) {
         let (source_tracks, subs) = match self.peers.get(&source) {
-            Some(Peer { role: Role::Publisher { tracks, subscribers }, .. }) => {
-                (tracks.iter().map(|t| (t.mid, t.kind)).collect::<Vec<_>>(), subscribers.clone())
-            }
+            Some(Peer {
+                role:
+                    Role::Publisher {
+                        tracks,
+                        subscribers,
+                    },
+                ..
+            }) => (
+                tracks.iter().map(|t| (t.mid, t.kind)).collect::<Vec<_>>(),
+                subscribers.clone(),
+            ),
             _ => return,
         };
         for sub in subs {
-            let Some(Peer { role: Role::Subscriber { tracks, .. }, .. }) = self.peers.get_mut(&sub) else { continue };
+            let Some(Peer {
+                role: Role::Subscriber { tracks, .. },
+                ..
+            }) = self.peers.get_mut(&sub)
+            else {
+                continue;
+            };
             for kind in [MediaKind::Audio, MediaKind::Video] {
                 let taken: Vec<Mid> = tracks.iter().filter_map(|t| t.source_mid).collect();
                 let mut free_sources = source_tracks
                     .iter()
                     .filter(|(mid, k)| *k == kind && !taken.contains(mid))
                     .map(|(mid, _)| *mid);
-                for t in tracks.iter_mut().filter(|t| t.kind == kind && t.source_mid.is_none()) {
+                for t in tracks
+                    .iter_mut()
+                    .filter(|t| t.kind == kind && t.source_mid.is_none())
+                {
                     t.source_mid = free_sources.next();
                 }
             }
@@ -505,7 +691,14 @@ impl Sfu {
     }
 
     fn request_keyframes(&mut self, now: Instant, source: PeerId) {
-        let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source) else { return };
+        let Some(Peer {
+            rtc,
+            role: Role::Publisher { tracks, .. },
+            ..
+        }) = self.peers.get_mut(&source)
+        else {
+            return;
+        };
         for t in tracks.iter_mut().filter(|t| t.kind == MediaKind::Video) {
             let rid = t.keyframe_rid(now);
             request_keyframe(rtc, t, now, rid, KeyframeRequestKind::Pli);
@@ -514,7 +707,9 @@ impl Sfu {
 
     /// Polls one peer until it has nothing more to say, queuing datagrams and forwards.
     fn drive(&mut self, now: Instant, peer: PeerId) {
-        let Some(p) = self.peers.get_mut(&peer) else { return };
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
         loop {
             if !p.rtc.is_alive() {
                 p.next_timeout = now;
@@ -539,12 +734,22 @@ impl Sfu {
         while let Some((from, fwd)) = self.forwards.pop_front() {
             match fwd {
                 Forward::Media(data) => self.forward_media(now, from, data),
-                Forward::KeyframeRequest { source, source_mid, rid, kind } => {
-                    if let Some(Peer { rtc, role: Role::Publisher { tracks, .. }, .. }) = self.peers.get_mut(&source)
-                        && let Some(t) = tracks.iter_mut().find(|t| t.mid == source_mid) {
-                            let rid = rid.or_else(|| t.keyframe_rid(now));
-                            request_keyframe(rtc, t, now, rid, kind);
-                        }
+                Forward::KeyframeRequest {
+                    source,
+                    source_mid,
+                    rid,
+                    kind,
+                } => {
+                    if let Some(Peer {
+                        rtc,
+                        role: Role::Publisher { tracks, .. },
+                        ..
+                    }) = self.peers.get_mut(&source)
+                        && let Some(t) = tracks.iter_mut().find(|t| t.mid == source_mid)
+                    {
+                        let rid = rid.or_else(|| t.keyframe_rid(now));
+                        request_keyframe(rtc, t, now, rid, kind);
+                    }
                     self.drive(now, source);
                 }
                 Forward::SubscriberConnected { source } => {
@@ -557,8 +762,18 @@ impl Sfu {
 
     fn forward_media(&mut self, now: Instant, from: PeerId, data: MediaData) {
         let subscribers = match self.peers.get_mut(&from) {
-            Some(Peer { rtc, role: Role::Publisher { tracks, subscribers }, .. }) => {
-                let Some(track) = tracks.iter_mut().find(|t| t.mid == data.mid) else { return };
+            Some(Peer {
+                rtc,
+                role:
+                    Role::Publisher {
+                        tracks,
+                        subscribers,
+                    },
+                ..
+            }) => {
+                let Some(track) = tracks.iter_mut().find(|t| t.mid == data.mid) else {
+                    return;
+                };
                 if !select_layer(rtc, track, now, &data) {
                     return;
                 }
@@ -571,12 +786,24 @@ impl Sfu {
             _ => return,
         };
         for sub in &subscribers {
-            let Some(Peer { rtc, role: Role::Subscriber { tracks, .. }, connected: true, .. }) = self.peers.get_mut(sub) else {
+            let Some(Peer {
+                rtc,
+                role: Role::Subscriber { tracks, .. },
+                connected: true,
+                ..
+            }) = self.peers.get_mut(sub)
+            else {
                 continue;
             };
-            let Some(out) = tracks.iter().find(|t| t.source_mid == Some(data.mid)) else { continue };
-            let Some(writer) = rtc.writer(out.mid) else { continue };
-            let Some(pt) = writer.match_params(data.params) else { continue };
+            let Some(out) = tracks.iter().find(|t| t.source_mid == Some(data.mid)) else {
+                continue;
+            };
+            let Some(writer) = rtc.writer(out.mid) else {
+                continue;
+            };
+            let Some(pt) = writer.match_params(data.params) else {
+                continue;
+            };
             // The wallclock must not go backwards: str0m queues by it, and a frame repaired by
             // retransmission arrives later than the one after it.
             if let Err(e) = writer.write(pt, now, data.time, data.data.clone()) {
@@ -584,7 +811,13 @@ impl Sfu {
             }
             self.drive(now, *sub);
         }
-        if let Some(Peer { role: Role::Publisher { subscribers: slot, .. }, .. }) = self.peers.get_mut(&from) {
+        if let Some(Peer {
+            role: Role::Publisher {
+                subscribers: slot, ..
+            },
+            ..
+        }) = self.peers.get_mut(&from)
+        {
             *slot = subscribers;
         }
         self.drive(now, from);
@@ -624,14 +857,24 @@ fn refused(what: &str, e: impl std::fmt::Display) -> SfuError {
     SfuError::Refused
 }
 
-fn request_keyframe(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, rid: Option<Rid>, kind: KeyframeRequestKind) {
-    if track.last_keyframe_request.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(300)) {
+fn request_keyframe(
+    rtc: &mut Rtc,
+    track: &mut TrackIn,
+    now: Instant,
+    rid: Option<Rid>,
+    kind: KeyframeRequestKind,
+) {
+    if track
+        .last_keyframe_request
+        .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(300))
+    {
         return;
     }
     if let Some(mut writer) = rtc.writer(track.mid)
-        && writer.request_keyframe(rid, kind).is_ok() {
-            track.last_keyframe_request = Some(now);
-        }
+        && writer.request_keyframe(rid, kind).is_ok()
+    {
+        track.last_keyframe_request = Some(now);
+    }
 }
 
 fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(PeerId, Forward)>) {
@@ -641,7 +884,9 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
             match state {
                 IceConnectionState::Disconnected => p.connected = false,
                 // Back after a blip: str0m reports `Connected` (DTLS) only once.
-                IceConnectionState::Connected | IceConnectionState::Completed if p.dtls_done => p.connected = true,
+                IceConnectionState::Connected | IceConnectionState::Completed if p.dtls_done => {
+                    p.connected = true
+                }
                 _ => {}
             }
         }
@@ -656,13 +901,21 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
         Event::MediaAdded(added) => match &mut p.role {
             Role::Publisher { tracks, .. } => {
                 if added.direction.is_receiving() && !tracks.iter().any(|t| t.mid == added.mid) {
-                    let rids: Vec<Rid> = added.simulcast.iter().flat_map(|s| s.recv.iter().map(|l| l.rid)).collect();
+                    let rids: Vec<Rid> = added
+                        .simulcast
+                        .iter()
+                        .flat_map(|s| s.recv.iter().map(|l| l.rid))
+                        .collect();
                     tracks.push(TrackIn::new(added.mid, added.kind, &rids));
                 }
             }
             Role::Subscriber { tracks, .. } => {
                 if added.direction.is_sending() && !tracks.iter().any(|t| t.mid == added.mid) {
-                    tracks.push(TrackOut { mid: added.mid, kind: added.kind, source_mid: None });
+                    tracks.push(TrackOut {
+                        mid: added.mid,
+                        kind: added.kind,
+                        source_mid: None,
+                    });
                 }
             }
         },
@@ -673,12 +926,21 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
         }
         Event::KeyframeRequest(req) => {
             if let Role::Subscriber { source, tracks, .. } = &p.role
-                && let Some(source_mid) = tracks.iter().find(|t| t.mid == req.mid).and_then(|t| t.source_mid) {
-                    forwards.push_back((
-                        peer,
-                        Forward::KeyframeRequest { source: *source, source_mid, rid: None, kind: req.kind },
-                    ));
-                }
+                && let Some(source_mid) = tracks
+                    .iter()
+                    .find(|t| t.mid == req.mid)
+                    .and_then(|t| t.source_mid)
+            {
+                forwards.push_back((
+                    peer,
+                    Forward::KeyframeRequest {
+                        source: *source,
+                        source_mid,
+                        rid: None,
+                        kind: req.kind,
+                    },
+                ));
+            }
         }
         _ => {}
     }

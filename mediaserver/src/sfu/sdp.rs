@@ -34,7 +34,13 @@ impl Partial {
             "inactive" => (false, false),
             _ => (true, true),
         };
-        Some(Section { kind: self.kind?, mid: self.mid?, browser_sends, browser_receives, send_rids: self.send_rids })
+        Some(Section {
+            kind: self.kind?,
+            mid: self.mid?,
+            browser_sends,
+            browser_receives,
+            send_rids: self.send_rids,
+        })
     }
 }
 
@@ -97,13 +103,21 @@ pub fn sections(sdp: &str) -> Vec<Section> {
                 Some("video") => Some(MediaKind::Video),
                 _ => None,
             };
-            current = Some(Partial { kind, mid: None, direction: "sendrecv".into(), send_rids: Vec::new() });
+            current = Some(Partial {
+                kind,
+                mid: None,
+                direction: "sendrecv".into(),
+                send_rids: Vec::new(),
+            });
         } else if let Some(section) = current.as_mut() {
             if let Some(v) = line.strip_prefix("a=mid:") {
                 if !v.is_empty() && v.len() <= 16 {
                     section.mid = Some(Mid::from(v));
                 }
-            } else if matches!(line, "a=sendonly" | "a=recvonly" | "a=sendrecv" | "a=inactive") {
+            } else if matches!(
+                line,
+                "a=sendonly" | "a=recvonly" | "a=sendrecv" | "a=inactive"
+            ) {
                 section.direction = line[2..].to_owned();
             } else if let Some(v) = line.strip_prefix("a=simulcast:send ") {
                 // `r0;r1;r2`, alternatives separated by commas, `~` marks a paused layer.
@@ -135,28 +149,57 @@ a=simulcast:send r0;~r1\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na
     fn reads_kinds_mids_directions_and_layers() {
         let s = sections(OFFER);
         assert_eq!(s.len(), 2);
-        assert_eq!((s[0].kind, s[0].mid, s[0].browser_sends, s[0].browser_receives), (MediaKind::Audio, Mid::from("0"), true, false));
+        assert_eq!(
+            (
+                s[0].kind,
+                s[0].mid,
+                s[0].browser_sends,
+                s[0].browser_receives
+            ),
+            (MediaKind::Audio, Mid::from("0"), true, false)
+        );
         assert_eq!(s[1].kind, MediaKind::Video);
         assert_eq!(s[1].send_rids, vec![Rid::from("r0"), Rid::from("r1")]);
     }
 
     #[test]
     fn a_browser_offer_has_an_acceptable_shape() {
-        assert_eq!(check_shape(&OFFER.replace("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n", "")), Ok(()));
+        assert_eq!(
+            check_shape(&OFFER.replace(
+                "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n",
+                ""
+            )),
+            Ok(())
+        );
     }
 
     #[test]
     fn offers_beyond_one_stream_are_refused() {
         let audio = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\n";
         let video = |mid: &str| format!("m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:{mid}\r\n");
-        assert!(check_shape(&format!("{audio}{audio}")).is_err(), "two audio m-lines");
-        assert!(check_shape(&format!("{}{}", video("1"), video("2"))).is_err(), "two video m-lines");
-        assert!(check_shape(&format!("{audio}{}", video("a"))).is_err(), "a repeated mid");
+        assert!(
+            check_shape(&format!("{audio}{audio}")).is_err(),
+            "two audio m-lines"
+        );
+        assert!(
+            check_shape(&format!("{}{}", video("1"), video("2"))).is_err(),
+            "two video m-lines"
+        );
+        assert!(
+            check_shape(&format!("{audio}{}", video("a"))).is_err(),
+            "a repeated mid"
+        );
         assert!(check_shape(OFFER).is_err(), "a data channel");
-        let four = format!("{}a=rid:a send\r\na=rid:b send\r\na=rid:c send\r\na=rid:d send\r\n", video("1"));
+        let four = format!(
+            "{}a=rid:a send\r\na=rid:b send\r\na=rid:c send\r\na=rid:d send\r\n",
+            video("1")
+        );
         assert!(check_shape(&four).is_err(), "four simulcast layers");
         assert!(check_shape(&format!("{}a=simulcast:send a;b;c;d\r\n", video("1"))).is_err());
-        assert!(check_shape(&"a=x\r\n".repeat(3000)).is_err(), "too many lines");
+        assert!(
+            check_shape(&"a=x\r\n".repeat(3000)).is_err(),
+            "too many lines"
+        );
     }
 
     #[test]

@@ -169,7 +169,11 @@ impl SignalMessage {
 }
 
 /// The size limits of a signal, shared by JSON-RPC and REST.
-pub fn check_signal(to: &[String], kind: Option<&str>, data: Option<&str>) -> Result<(), &'static str> {
+pub fn check_signal(
+    to: &[String],
+    kind: Option<&str>,
+    data: Option<&str>,
+) -> Result<(), &'static str> {
     if data.is_some_and(|d| d.len() > MAX_SIGNAL_DATA) {
         return Err("Signal data is over 8 KiB");
     }
@@ -242,7 +246,10 @@ pub struct RpcError {
 
 impl RpcError {
     pub fn new(code: i64, message: impl Into<String>) -> RpcError {
-        RpcError { code, message: message.into() }
+        RpcError {
+            code,
+            message: message.into(),
+        }
     }
     pub fn invalid_params(detail: impl std::fmt::Display) -> RpcError {
         RpcError::new(-32602, format!("Invalid params: {detail}"))
@@ -252,16 +259,25 @@ impl RpcError {
         RpcError::new(401, message)
     }
     pub fn not_joined() -> RpcError {
-        RpcError::new(803, "The socket has not joined a session: call joinRoom first")
+        RpcError::new(
+            803,
+            "The socket has not joined a session: call joinRoom first",
+        )
     }
 }
 
 /// What one incoming text frame turned out to be.
 #[derive(Debug)]
 pub enum Incoming {
-    Request { id: RpcId, request: Request },
+    Request {
+        id: RpcId,
+        request: Request,
+    },
     /// Unparseable or invalid; `id` is set when the frame had a usable one, so it can be answered.
-    Invalid { id: Option<RpcId>, error: RpcError },
+    Invalid {
+        id: Option<RpcId>,
+        error: RpcError,
+    },
     /// A response or notification from the browser: the browser never sends them, ignore.
     Ignored,
 }
@@ -281,15 +297,23 @@ fn params<T: for<'de> Deserialize<'de>>(p: Value) -> Result<T, RpcError> {
 /// Parses one text frame.
 pub fn parse(text: &str) -> Incoming {
     let Ok(Value::Object(mut obj)) = serde_json::from_str::<Value>(text) else {
-        return Incoming::Invalid { id: None, error: RpcError::new(-32700, "Parse error: not a JSON object") };
+        return Incoming::Invalid {
+            id: None,
+            error: RpcError::new(-32700, "Parse error: not a JSON object"),
+        };
     };
     let id = parse_id(obj.get("id"));
-    let invalid = |id: Option<RpcId>, why: &str| Incoming::Invalid { id, error: RpcError::new(-32600, format!("Invalid Request: {why}")) };
+    let invalid = |id: Option<RpcId>, why: &str| Incoming::Invalid {
+        id,
+        error: RpcError::new(-32600, format!("Invalid Request: {why}")),
+    };
     let method = match obj.get("method") {
         Some(Value::String(m)) => m.clone(),
         Some(_) => return invalid(id, "'method' must be a string"),
         // A response (the browser sends none) needs no answer; anything else is a malformed request.
-        None if obj.contains_key("result") || obj.contains_key("error") => return Incoming::Ignored,
+        None if obj.contains_key("result") || obj.contains_key("error") => {
+            return Incoming::Ignored;
+        }
         None => return invalid(id, "'method' is missing"),
     };
     let id = match (obj.get("id"), id) {
@@ -302,7 +326,10 @@ pub fn parse(text: &str) -> Incoming {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v @ Value::Object(_)) => v,
         Some(_) => {
-            return Incoming::Invalid { id: Some(id), error: RpcError::invalid_params("params must be an object") };
+            return Incoming::Invalid {
+                id: Some(id),
+                error: RpcError::invalid_params("params must be an object"),
+            };
         }
     };
     let request = match method.as_str() {
@@ -327,7 +354,10 @@ pub fn parse(text: &str) -> Incoming {
     };
     match request {
         Ok(request) => Incoming::Request { id, request },
-        Err(error) => Incoming::Invalid { id: Some(id), error },
+        Err(error) => Incoming::Invalid {
+            id: Some(id),
+            error,
+        },
     }
 }
 
@@ -353,28 +383,57 @@ mod tests {
     #[test]
     fn parses_the_first_ping_and_later_pings() {
         let first = parse(r#"{"id":0,"method":"ping","params":{"interval":5000},"jsonrpc":"2.0"}"#);
-        assert!(matches!(first, Incoming::Request { id: RpcId::Num(0), request: Request::Ping(PingParams { interval: Some(5000) }) }));
+        assert!(matches!(
+            first,
+            Incoming::Request {
+                id: RpcId::Num(0),
+                request: Request::Ping(PingParams {
+                    interval: Some(5000)
+                })
+            }
+        ));
         let later = parse(r#"{"id":7,"method":"ping","jsonrpc":"2.0"}"#);
-        assert!(matches!(later, Incoming::Request { request: Request::Ping(PingParams { interval: None }), .. }));
+        assert!(matches!(
+            later,
+            Incoming::Request {
+                request: Request::Ping(PingParams { interval: None }),
+                ..
+            }
+        ));
     }
 
     #[test]
     fn bad_frames_become_errors_with_the_id_when_there_is_one() {
-        assert!(matches!(parse("not json"), Incoming::Invalid { id: None, .. }));
+        assert!(matches!(
+            parse("not json"),
+            Incoming::Invalid { id: None, .. }
+        ));
         assert!(matches!(parse("[1,2]"), Incoming::Invalid { id: None, .. }));
         match parse(r#"{"id":3,"method":"joinRoom","params":{"token":5}}"#) {
-            Incoming::Invalid { id: Some(RpcId::Num(3)), error } => assert_eq!(error.code, -32602),
+            Incoming::Invalid {
+                id: Some(RpcId::Num(3)),
+                error,
+            } => assert_eq!(error.code, -32602),
             other => panic!("unexpected {other:?}"),
         }
         match parse(r#"{"id":4,"method":"noSuchMethod","params":{}}"#) {
             Incoming::Invalid { error, .. } => assert_eq!(error.code, -32601),
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(parse(r#"{"id":4,"result":{}}"#), Incoming::Ignored));
+        assert!(matches!(
+            parse(r#"{"id":4,"result":{}}"#),
+            Incoming::Ignored
+        ));
         assert!(matches!(parse(r#"{"method":"ping"}"#), Incoming::Ignored));
-        for (frame, id) in [(r#"{"id":1.5,"method":"ping"}"#, None), (r#"{"id":9}"#, Some(RpcId::Num(9))), (r#"{"id":10,"method":5}"#, Some(RpcId::Num(10)))] {
+        for (frame, id) in [
+            (r#"{"id":1.5,"method":"ping"}"#, None),
+            (r#"{"id":9}"#, Some(RpcId::Num(9))),
+            (r#"{"id":10,"method":5}"#, Some(RpcId::Num(10))),
+        ] {
             match parse(frame) {
-                Incoming::Invalid { id: got, error } => assert!(got == id && error.code == -32600, "{frame}"),
+                Incoming::Invalid { id: got, error } => {
+                    assert!(got == id && error.code == -32600, "{frame}")
+                }
                 other => panic!("{frame}: unexpected {other:?}"),
             }
         }
@@ -384,7 +443,8 @@ mod tests {
     fn replies_carry_exactly_one_of_result_and_error() {
         let r: Value = serde_json::from_str(&result(&RpcId::Num(1), json!({}))).unwrap();
         assert!(r.get("error").is_none() && r["jsonrpc"] == "2.0");
-        let e: Value = serde_json::from_str(&error(Some(&RpcId::Num(1)), &RpcError::not_joined())).unwrap();
+        let e: Value =
+            serde_json::from_str(&error(Some(&RpcId::Num(1)), &RpcError::not_joined())).unwrap();
         assert!(e.get("result").is_none() && e["error"]["code"] == 803);
     }
 }

@@ -55,12 +55,18 @@ struct Limits {
 
 impl Limits {
     fn new() -> Limits {
-        Limits { any: limiter(ANY_REQUEST), negotiation: limiter(NEGOTIATION), signal: limiter(SIGNAL_REQUEST) }
+        Limits {
+            any: limiter(ANY_REQUEST),
+            negotiation: limiter(NEGOTIATION),
+            signal: limiter(SIGNAL_REQUEST),
+        }
     }
 
     /// Whether a frame is within the socket's rates (and counts it); `request` is what it parsed to.
     fn admit(&self, request: Option<&Request>) -> bool {
-        let Some(request) = request else { return self.any.check().is_ok() };
+        let Some(request) = request else {
+            return self.any.check().is_ok();
+        };
         let specific = match request {
             // An answer completes a negotiation counted at its `prepareReceiveVideoFrom`.
             Request::ReceiveVideoFrom(p) if p.sdp_answer.is_some() => None,
@@ -77,7 +83,10 @@ impl Limits {
 
 /// What a socket that has not joined may ask for: everything else needs a participant.
 fn allowed_before_join(request: &Request) -> bool {
-    matches!(request, Request::Ping(_) | Request::JoinRoom(_) | Request::Connect(_))
+    matches!(
+        request,
+        Request::Ping(_) | Request::JoinRoom(_) | Request::Connect(_)
+    )
 }
 
 /// The peer's address when the server was started with connect info, else nothing.
@@ -86,12 +95,23 @@ pub struct PeerAddr(pub Option<SocketAddr>);
 impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+        Ok(PeerAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
     }
 }
 
-pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, PeerAddr(peer): PeerAddr) -> Response {
-    let ip = peer.map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+pub async fn handler(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+) -> Response {
+    let ip = peer
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     // tungstenite's own limit is a backstop above ours, so that we can answer with 1009.
     ws.max_message_size(MAX_FRAME * 4)
         .max_frame_size(MAX_FRAME * 4)
@@ -105,7 +125,14 @@ static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
 async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
     let (link, mut out_rx) = SocketLink::new();
-    if !hub.send(HubCommand::SocketOpened { socket: id, link: link.clone(), ip }).await {
+    if !hub
+        .send(HubCommand::SocketOpened {
+            socket: id,
+            link: link.clone(),
+            ip,
+        })
+        .await
+    {
         return;
     }
     let limits = Limits::new();
@@ -199,7 +226,11 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
         }
     }
     debug!(socket = id.0, "socket closed");
-    hub.send(HubCommand::SocketClosed { socket: id, last_seen: last_seen.into_std() }).await;
+    hub.send(HubCommand::SocketClosed {
+        socket: id,
+        last_seen: last_seen.into_std(),
+    })
+    .await;
 }
 
 /// Sends a frame, giving up after [`SEND_TIMEOUT`]: a client that stops reading must not hold this
@@ -216,7 +247,10 @@ async fn send(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<(), 
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await;
 }
 

@@ -33,7 +33,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub const SDK_VERSION: &str = "2.32.2";
 
 pub fn random_string(len: usize) -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -62,7 +66,11 @@ pub async fn spawn_server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
     adjust(&mut config);
     let handle = mediaserver::start(config).await.expect("the server starts");
     let addr = handle.http_addr();
-    TestServer { handle: Some(handle), addr, secret }
+    TestServer {
+        handle: Some(handle),
+        addr,
+        secret,
+    }
 }
 
 impl TestServer {
@@ -83,12 +91,22 @@ impl TestServer {
     pub async fn rest(&self, method: &str, path: &str, body: Option<Value>) -> HttpResponse {
         let body = body.map(|b| b.to_string());
         let ct = body.as_ref().map(|_| "application/json");
-        http(self.addr, method, path, Some(&self.basic_auth()), ct, body.as_deref().unwrap_or("").as_bytes()).await
+        http(
+            self.addr,
+            method,
+            path,
+            Some(&self.basic_auth()),
+            ct,
+            body.as_deref().unwrap_or("").as_bytes(),
+        )
+        .await
     }
 
     /// `POST /openvidu/api/sessions` with default properties; returns the session id.
     pub async fn create_session(&self) -> String {
-        let r = self.rest("POST", "/openvidu/api/sessions", Some(json!({}))).await;
+        let r = self
+            .rest("POST", "/openvidu/api/sessions", Some(json!({})))
+            .await;
         assert_eq!(r.status, 200, "create session: {}", r.text());
         r.json()["id"].as_str().expect("session id").to_owned()
     }
@@ -96,11 +114,18 @@ impl TestServer {
     /// `POST /openvidu/api/sessions/{id}/connection`; returns (connectionId, token).
     pub async fn create_connection(&self, session: &str, role: &str) -> (String, String) {
         let r = self
-            .rest("POST", &format!("/openvidu/api/sessions/{session}/connection"), Some(json!({ "role": role, "data": "" })))
+            .rest(
+                "POST",
+                &format!("/openvidu/api/sessions/{session}/connection"),
+                Some(json!({ "role": role, "data": "" })),
+            )
             .await;
         assert_eq!(r.status, 200, "create connection: {}", r.text());
         let v = r.json();
-        (v["connectionId"].as_str().unwrap().to_owned(), v["token"].as_str().unwrap().to_owned())
+        (
+            v["connectionId"].as_str().unwrap().to_owned(),
+            v["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub async fn token(&self, session: &str, role: &str) -> String {
@@ -109,7 +134,9 @@ impl TestServer {
 
     /// Whether `GET /openvidu/api/sessions/{id}` finds the session.
     pub async fn session_exists(&self, session: &str) -> bool {
-        let r = self.rest("GET", &format!("/openvidu/api/sessions/{session}"), None).await;
+        let r = self
+            .rest("GET", &format!("/openvidu/api/sessions/{session}"), None)
+            .await;
         match r.status {
             200 => true,
             404 => false,
@@ -121,7 +148,10 @@ impl TestServer {
     pub async fn wait_session_gone(&self, session: &str) {
         let deadline = Instant::now() + WAIT;
         while self.session_exists(session).await {
-            assert!(Instant::now() < deadline, "session {session} still exists after {WAIT:?}");
+            assert!(
+                Instant::now() < deadline,
+                "session {session} still exists after {WAIT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await; // polling interval, not a synchronisation
         }
     }
@@ -135,7 +165,10 @@ impl TestServer {
     pub async fn connect(&self, token: &str) -> Rpc {
         let session = token_param(token, "sessionId").expect("the token names its session");
         // The browser connects to the token's host; for these tests that is always this server.
-        assert!(token.starts_with(&format!("ws://{}", self.addr)), "token {token} points elsewhere");
+        assert!(
+            token.starts_with(&format!("ws://{}", self.addr)),
+            "token {token} points elsewhere"
+        );
         self.open_socket(&session).await
     }
 
@@ -149,13 +182,20 @@ impl TestServer {
 }
 
 pub fn basic_auth(secret: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("OPENVIDUAPP:{secret}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("OPENVIDUAPP:{secret}"))
+    )
 }
 
 /// A query parameter of a token URL.
 pub fn token_param(token: &str, key: &str) -> Option<String> {
     let query = token.split_once('?')?.1;
-    query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| v.to_owned())
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.to_owned())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,10 +214,14 @@ impl HttpResponse {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -190,7 +234,10 @@ pub async fn http(
     content_type: Option<&str>,
     body: &[u8],
 ) -> HttpResponse {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if let Some(a) = authorization {
         head.push_str(&format!("Authorization: {a}\r\n"));
     }
@@ -210,7 +257,12 @@ pub async fn http(
         .await
         .unwrap_or_else(|_| panic!("{method} {path}: no response within {WAIT:?}"))
         .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    parse_response(&raw).unwrap_or_else(|| panic!("{method} {path}: unparseable response {:?}", String::from_utf8_lossy(&raw)))
+    parse_response(&raw).unwrap_or_else(|| {
+        panic!(
+            "{method} {path}: unparseable response {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
 }
 
 fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
@@ -223,13 +275,17 @@ fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
     if chunked {
         body = dechunk(&body)?;
     }
-    Some(HttpResponse { status, headers, body })
+    Some(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
@@ -261,7 +317,9 @@ pub struct RpcErrorObj {
 impl RpcErrorObj {
     fn from_json(e: &Value) -> RpcErrorObj {
         RpcErrorObj {
-            code: e["code"].as_i64().unwrap_or_else(|| panic!("error without an integer code: {e}")),
+            code: e["code"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("error without an integer code: {e}")),
             message: e["message"].as_str().unwrap_or_default().to_owned(),
         }
     }
@@ -283,11 +341,21 @@ pub struct Rpc {
 
 impl Rpc {
     pub async fn open(url: &str) -> Rpc {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(url, None, true))
-            .await
-            .unwrap_or_else(|_| panic!("WebSocket {url}: no handshake within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("WebSocket {url}: {e}"));
-        Rpc { ws, next_id: 0, notifications: VecDeque::new(), stray_replies: VecDeque::new(), closed: None, rpc_session: None }
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::connect_async_with_config(url, None, true),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("WebSocket {url}: no handshake within {WAIT:?}"))
+        .unwrap_or_else(|e| panic!("WebSocket {url}: {e}"));
+        Rpc {
+            ws,
+            next_id: 0,
+            notifications: VecDeque::new(),
+            stray_replies: VecDeque::new(),
+            closed: None,
+            rpc_session: None,
+        }
     }
 
     /// Like [`Rpc::open`] over a socket with a tiny receive buffer: a client that stops reading
@@ -297,11 +365,21 @@ impl Rpc {
         socket.set_recv_buffer_size(4096).unwrap();
         let stream = socket.connect(addr).await.expect("TCP connect");
         stream.set_nodelay(true).unwrap();
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
-            .await
-            .unwrap_or_else(|_| panic!("WebSocket {url}: no handshake within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("WebSocket {url}: {e}"));
-        Rpc { ws, next_id: 0, notifications: VecDeque::new(), stray_replies: VecDeque::new(), closed: None, rpc_session: None }
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("WebSocket {url}: no handshake within {WAIT:?}"))
+        .unwrap_or_else(|e| panic!("WebSocket {url}: {e}"));
+        Rpc {
+            ws,
+            next_id: 0,
+            notifications: VecDeque::new(),
+            stray_replies: VecDeque::new(),
+            closed: None,
+            rpc_session: None,
+        }
     }
 
     /// Reads whatever arrives until the socket has been quiet for `quiet` or is closed; returns the
@@ -318,12 +396,18 @@ impl Rpc {
 
     /// Sends one text frame as is.
     pub async fn send_raw(&mut self, text: impl Into<String>) {
-        self.ws.send(Message::text(text.into())).await.expect("sending a frame");
+        self.ws
+            .send(Message::text(text.into()))
+            .await
+            .expect("sending a frame");
     }
 
     /// Sends one binary frame.
     pub async fn send_binary(&mut self, data: Vec<u8>) {
-        self.ws.send(Message::binary(data)).await.expect("sending a frame");
+        self.ws
+            .send(Message::binary(data))
+            .await
+            .expect("sending a frame");
     }
 
     /// Sends a request without waiting for the reply; false once the socket is gone (a flooder's
@@ -331,7 +415,8 @@ impl Rpc {
     pub async fn try_send_request(&mut self, method: &str, params: Value) -> bool {
         let id = self.next_id;
         self.next_id += 1;
-        let text = json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": id }).to_string();
+        let text =
+            json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": id }).to_string();
         self.ws.send(Message::text(text)).await.is_ok()
     }
 
@@ -365,7 +450,10 @@ impl Rpc {
     pub async fn send_request(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.send_raw(json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": id }).to_string()).await;
+        self.send_raw(
+            json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": id }).to_string(),
+        )
+        .await;
         id
     }
 
@@ -377,8 +465,12 @@ impl Rpc {
         loop {
             match self.ws.next().await {
                 Some(Ok(Message::Text(t))) => {
-                    let v: Value = serde_json::from_str(&t).unwrap_or_else(|e| panic!("server sent non-JSON ({e}): {t}"));
-                    assert_eq!(v["jsonrpc"], "2.0", "every server message carries jsonrpc 2.0: {v}");
+                    let v: Value = serde_json::from_str(&t)
+                        .unwrap_or_else(|e| panic!("server sent non-JSON ({e}): {t}"));
+                    assert_eq!(
+                        v["jsonrpc"], "2.0",
+                        "every server message carries jsonrpc 2.0: {v}"
+                    );
                     return Some(v);
                 }
                 Some(Ok(Message::Close(frame))) => {
@@ -400,10 +492,16 @@ impl Rpc {
         loop {
             let next = tokio::time::timeout_at(deadline, self.read()).await;
             let Ok(next) = next else {
-                panic!("{what}: nothing within {WAIT:?}; pending notifications: {:?}", self.notifications)
+                panic!(
+                    "{what}: nothing within {WAIT:?}; pending notifications: {:?}",
+                    self.notifications
+                )
             };
             let Some(v) = next else {
-                panic!("{what}: the socket was closed ({:?}); pending notifications: {:?}", self.closed, self.notifications)
+                panic!(
+                    "{what}: the socket was closed ({:?}); pending notifications: {:?}",
+                    self.closed, self.notifications
+                )
             };
             if done(&v) {
                 return v;
@@ -419,7 +517,9 @@ impl Rpc {
     /// Waits for the reply to request `id`.
     pub async fn reply(&mut self, id: u64) -> Result<Value, RpcErrorObj> {
         let v = self
-            .read_until(&format!("reply to request {id}"), |v| v.get("method").is_none() && v["id"] == json!(id))
+            .read_until(&format!("reply to request {id}"), |v| {
+                v.get("method").is_none() && v["id"] == json!(id)
+            })
             .await;
         parse_reply(&v)
     }
@@ -435,20 +535,31 @@ impl Rpc {
         if let Some(v) = self.stray_replies.pop_front() {
             return v;
         }
-        self.read_until("a reply", |v| v.get("method").is_none()).await
+        self.read_until("a reply", |v| v.get("method").is_none())
+            .await
     }
 
     /// The params of the next `method` notification (earlier ones of other methods stay buffered).
     pub async fn next_notification(&mut self, method: &str) -> Value {
-        if let Some(i) = self.notifications.iter().position(|n| n["method"] == method) {
+        if let Some(i) = self
+            .notifications
+            .iter()
+            .position(|n| n["method"] == method)
+        {
             return self.notifications.remove(i).unwrap()["params"].clone();
         }
-        let v = self.read_until(&format!("notification {method}"), |v| v["method"] == method).await;
+        let v = self
+            .read_until(&format!("notification {method}"), |v| v["method"] == method)
+            .await;
         v["params"].clone()
     }
 
     /// The next `method` notification whose params satisfy `pred`; others of that method are dropped.
-    pub async fn next_notification_where(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn next_notification_where(
+        &mut self,
+        method: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         loop {
             let p = self.next_notification(method).await;
             if pred(&p) {
@@ -504,7 +615,10 @@ impl Rpc {
 
     /// `ping` with the first-ping params: proves the socket is served.
     pub async fn ping(&mut self) {
-        let r = self.request("ping", json!({ "interval": 5000 })).await.expect("ping answered");
+        let r = self
+            .request("ping", json!({ "interval": 5000 }))
+            .await
+            .expect("ping answered");
         assert_eq!(r["value"], "pong");
     }
 
@@ -561,14 +675,19 @@ pub fn publisher_offer() -> (Rtc, SdpPendingOffer, String) {
 /// Checks that `answer` is SDP a WebRTC stack accepts for `pending`.
 pub fn accept_answer(rtc: &mut Rtc, pending: SdpPendingOffer, answer: &str) {
     let answer = SdpAnswer::from_sdp_string(answer).expect("the server's answer parses as SDP");
-    rtc.sdp_api().accept_answer(pending, answer).expect("the server's answer fits our offer");
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .expect("the server's answer fits our offer");
 }
 
 /// A subscribing browser's answer to a server offer.
 pub fn answer_offer(offer: &str) -> (Rtc, String) {
     let mut rtc = Rtc::builder().build(Instant::now());
     let offer = SdpOffer::from_sdp_string(offer).expect("the server's offer parses as SDP");
-    let answer = rtc.sdp_api().accept_offer(offer).expect("a WebRTC stack accepts the server's offer");
+    let answer = rtc
+        .sdp_api()
+        .accept_offer(offer)
+        .expect("a WebRTC stack accepts the server's offer");
     (rtc, answer.to_sdp_string())
 }
 
@@ -586,6 +705,10 @@ pub async fn publish(rpc: &mut Rpc) -> Value {
         )
         .await
         .expect("publishVideo succeeds");
-    accept_answer(&mut rtc, pending, result["sdpAnswer"].as_str().expect("sdpAnswer is a string"));
+    accept_answer(
+        &mut rtc,
+        pending,
+        result["sdpAnswer"].as_str().expect("sdpAnswer is a string"),
+    );
     result
 }

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use mediaserver::sfu::{PeerId, Sfu, SfuError, VideoCodec};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, KeyframeRequest, KeyframeRequestKind, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
+use str0m::media::{
+    Direction, Frequency, KeyframeRequest, KeyframeRequestKind, MediaKind, MediaTime, Mid, Rid,
+    Simulcast, SimulcastLayer,
+};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
@@ -54,7 +57,11 @@ pub struct Publish {
 
 impl Publish {
     pub fn audio_video() -> Publish {
-        Publish { audio: true, video: true, ..Publish::default() }
+        Publish {
+            audio: true,
+            video: true,
+            ..Publish::default()
+        }
     }
 }
 
@@ -127,7 +134,14 @@ impl World {
     pub fn new() -> World {
         init_log();
         let now = Instant::now();
-        World { start: now, now, sfu: Sfu::new(SFU_ADDR, SFU_ADDR), browsers: Vec::new(), undeliverable: 0, loss_rng: 0x853c_49e6_748f_ea9b }
+        World {
+            start: now,
+            now,
+            sfu: Sfu::new(SFU_ADDR, SFU_ADDR),
+            browsers: Vec::new(),
+            undeliverable: 0,
+            loss_rng: 0x853c_49e6_748f_ea9b,
+        }
     }
 
     /// A browser with a host candidate on its own made-up loopback port (10001, 10002, …).
@@ -137,7 +151,10 @@ impl World {
 
     /// A browser whose str0m configuration `config` adjusts (its codecs, say).
     pub fn browser_with(&mut self, name: &str, config: impl FnOnce(RtcConfig) -> RtcConfig) -> B {
-        let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 10001 + self.browsers.len() as u16);
+        let addr = SocketAddr::new(
+            Ipv4Addr::LOCALHOST.into(),
+            10001 + self.browsers.len() as u16,
+        );
         let mut rtc = config(Rtc::builder()).build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, Protocol::Udp).expect("host candidate"));
         self.browsers.push(Browser {
@@ -177,18 +194,45 @@ impl World {
         let browser = &mut self.browsers[b.0];
         let stream = format!("{}-stream", browser.name);
         let mut api = browser.rtc.sdp_api();
-        let audio = what.audio.then(|| api.add_media(MediaKind::Audio, Direction::SendOnly, Some(stream.clone()), Some("mic".into()), None));
+        let audio = what.audio.then(|| {
+            api.add_media(
+                MediaKind::Audio,
+                Direction::SendOnly,
+                Some(stream.clone()),
+                Some("mic".into()),
+                None,
+            )
+        });
         let simulcast = (!what.rids.is_empty()).then(|| {
             let mut s = Simulcast::new();
             s.send = what.rids.iter().map(|r| SimulcastLayer::new(r)).collect();
             s
         });
-        let video = what.video.then(|| api.add_media(MediaKind::Video, Direction::SendOnly, Some(stream), Some("cam".into()), simulcast));
+        let video = what.video.then(|| {
+            api.add_media(
+                MediaKind::Video,
+                Direction::SendOnly,
+                Some(stream),
+                Some("cam".into()),
+                simulcast,
+            )
+        });
         let (offer, pending) = api.apply().expect("an offer with media");
-        let answer = self.sfu.publish_with_codec(now, peer, &offer.to_sdp_string(), what.forced_codec)?;
+        let answer =
+            self.sfu
+                .publish_with_codec(now, peer, &offer.to_sdp_string(), what.forced_codec)?;
         let answer = SdpAnswer::from_sdp_string(&answer).expect("the SFU's answer parses");
-        browser.rtc.sdp_api().accept_answer(pending, answer).expect("the browser accepts the SFU's answer");
-        browser.media.extend(audio.map(|m| (m, MediaKind::Audio)).into_iter().chain(video.map(|m| (m, MediaKind::Video))));
+        browser
+            .rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("the browser accepts the SFU's answer");
+        browser.media.extend(
+            audio
+                .map(|m| (m, MediaKind::Audio))
+                .into_iter()
+                .chain(video.map(|m| (m, MediaKind::Video))),
+        );
         browser.camera = Some(Camera {
             audio,
             video,
@@ -210,20 +254,37 @@ impl World {
     /// offers, the browser answers.
     pub fn subscribe(&mut self, b: B, peer: PeerId, source: PeerId) -> Result<(), SfuError> {
         let now = self.now;
-        let offer = self.sfu.offer_subscription(now, peer, source, &format!("stream-of-{source}"))?;
+        let offer =
+            self.sfu
+                .offer_subscription(now, peer, source, &format!("stream-of-{source}"))?;
         let offer = SdpOffer::from_sdp_string(&offer).expect("the SFU's offer parses");
         let browser = &mut self.browsers[b.0];
-        let answer = browser.rtc.sdp_api().accept_offer(offer).expect("the browser accepts the SFU's offer");
+        let answer = browser
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .expect("the browser accepts the SFU's offer");
         self.sfu.accept_answer(now, peer, &answer.to_sdp_string())
     }
 
     /// A browser-offered subscription (`receiveVideoFrom` with an `sdpOffer`): recv-only audio and video.
-    pub fn subscribe_offering(&mut self, b: B, peer: PeerId, source: PeerId) -> Result<(), SfuError> {
+    pub fn subscribe_offering(
+        &mut self,
+        b: B,
+        peer: PeerId,
+        source: PeerId,
+    ) -> Result<(), SfuError> {
         self.subscribe_offering_kinds(b, peer, source, &[MediaKind::Audio, MediaKind::Video])
     }
 
     /// A browser-offered subscription with recv-only m-lines of `kinds`, in that order.
-    pub fn subscribe_offering_kinds(&mut self, b: B, peer: PeerId, source: PeerId, kinds: &[MediaKind]) -> Result<(), SfuError> {
+    pub fn subscribe_offering_kinds(
+        &mut self,
+        b: B,
+        peer: PeerId,
+        source: PeerId,
+        kinds: &[MediaKind],
+    ) -> Result<(), SfuError> {
         let now = self.now;
         let browser = &mut self.browsers[b.0];
         let mut api = browser.rtc.sdp_api();
@@ -232,9 +293,15 @@ impl World {
             browser.media.push((mid, *kind));
         }
         let (offer, pending) = api.apply().expect("an offer with media");
-        let answer = self.sfu.accept_subscription_offer(now, peer, source, &offer.to_sdp_string())?;
+        let answer =
+            self.sfu
+                .accept_subscription_offer(now, peer, source, &offer.to_sdp_string())?;
         let answer = SdpAnswer::from_sdp_string(&answer).expect("the SFU's answer parses");
-        browser.rtc.sdp_api().accept_answer(pending, answer).expect("the browser accepts the SFU's answer");
+        browser
+            .rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("the browser accepts the SFU's answer");
         Ok(())
     }
 
@@ -253,9 +320,17 @@ impl World {
     pub fn request_keyframe(&mut self, b: B) {
         let mid = self.mid_of(b, MediaKind::Video);
         let browser = &mut self.browsers[b.0];
-        let mut writer = browser.rtc.writer(mid).expect("a writer for the video m-line");
-        assert!(writer.is_request_keyframe_possible(KeyframeRequestKind::Pli), "PLI was not negotiated");
-        writer.request_keyframe(None, KeyframeRequestKind::Pli).expect("a PLI can be queued");
+        let mut writer = browser
+            .rtc
+            .writer(mid)
+            .expect("a writer for the video m-line");
+        assert!(
+            writer.is_request_keyframe_possible(KeyframeRequestKind::Pli),
+            "PLI was not negotiated"
+        );
+        writer
+            .request_keyframe(None, KeyframeRequestKind::Pli)
+            .expect("a PLI can be queued");
     }
 
     /// The browser closes its peer connection and goes quiet.
@@ -267,19 +342,40 @@ impl World {
 
     /// Frames of `kind` the camera of `b` has written so far.
     pub fn sent(&self, b: B, kind: MediaKind) -> Vec<Vec<u8>> {
-        let camera = self.browsers[b.0].camera.as_ref().expect("a publishing browser");
-        camera.sent.iter().filter(|f| f.kind == kind).map(|f| f.data.clone()).collect()
+        let camera = self.browsers[b.0]
+            .camera
+            .as_ref()
+            .expect("a publishing browser");
+        camera
+            .sent
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| f.data.clone())
+            .collect()
     }
 
     /// Video frames the camera of `b` has written on simulcast layer `rid`.
     pub fn sent_on_layer(&self, b: B, rid: &str) -> Vec<Vec<u8>> {
-        let camera = self.browsers[b.0].camera.as_ref().expect("a publishing browser");
-        camera.sent.iter().filter(|f| f.rid == Some(Rid::from(rid))).map(|f| f.data.clone()).collect()
+        let camera = self.browsers[b.0]
+            .camera
+            .as_ref()
+            .expect("a publishing browser");
+        camera
+            .sent
+            .iter()
+            .filter(|f| f.rid == Some(Rid::from(rid)))
+            .map(|f| f.data.clone())
+            .collect()
     }
 
     /// Frames of `kind` delivered to `b` so far.
     pub fn received(&self, b: B, kind: MediaKind) -> Vec<Vec<u8>> {
-        self.browsers[b.0].received.iter().filter(|f| f.kind == kind).map(|f| f.data.clone()).collect()
+        self.browsers[b.0]
+            .received
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| f.data.clone())
+            .collect()
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -300,7 +396,9 @@ impl World {
         self.now = next.clamp(self.now + MIN_STEP, self.now + MAX_STEP);
         let now = self.now;
         for b in self.browsers.iter_mut().filter(|b| !b.gone) {
-            b.rtc.handle_input(Input::Timeout(now)).unwrap_or_else(|e| panic!("{} failed on timeout: {e}", b.name));
+            b.rtc
+                .handle_input(Input::Timeout(now))
+                .unwrap_or_else(|e| panic!("{} failed on timeout: {e}", b.name));
             b.next_timeout = now;
             run_camera(b, now);
         }
@@ -309,14 +407,23 @@ impl World {
     }
 
     /// Steps until `done` holds; panics, saying what was awaited, after `max_steps`.
-    pub fn run_until(&mut self, what: &str, max_steps: usize, mut done: impl FnMut(&World) -> bool) {
+    pub fn run_until(
+        &mut self,
+        what: &str,
+        max_steps: usize,
+        mut done: impl FnMut(&World) -> bool,
+    ) {
         for _ in 0..max_steps {
             if done(self) {
                 return;
             }
             self.step();
         }
-        assert!(done(self), "never happened: {what} (after {max_steps} steps, {:?} simulated)", self.elapsed());
+        assert!(
+            done(self),
+            "never happened: {what} (after {max_steps} steps, {:?} simulated)",
+            self.elapsed()
+        );
     }
 
     /// Steps for `d` of simulated time.
@@ -329,37 +436,56 @@ impl World {
 
     /// Drives until every browser in `bs` has seen `Event::Connected`.
     pub fn connect(&mut self, bs: &[B]) {
-        let names: Vec<&str> = bs.iter().map(|b| self.browsers[b.0].name.as_str()).collect();
+        let names: Vec<&str> = bs
+            .iter()
+            .map(|b| self.browsers[b.0].name.as_str())
+            .collect();
         let what = format!("{names:?} connected (ICE + DTLS)");
-        self.run_until(&what, 1000, |w| bs.iter().all(|b| w.browsers[b.0].connected));
+        self.run_until(&what, 1000, |w| {
+            bs.iter().all(|b| w.browsers[b.0].connected)
+        });
     }
 
     /// Moves datagrams until nobody has anything more to send at this instant.
     fn exchange(&mut self) {
         let now = self.now;
         for round in 0.. {
-            assert!(round < 10_000, "datagrams kept flowing at one instant: a loop between peers?");
+            assert!(
+                round < 10_000,
+                "datagrams kept flowing at one instant: a loop between peers?"
+            );
             let mut to_sfu = Vec::new();
             for b in self.browsers.iter_mut().filter(|b| !b.gone) {
                 drain(b, &mut to_sfu);
             }
             let mut moved = to_sfu.len();
             for (source, destination, bytes) in to_sfu {
-                let loss = self.browsers.iter().find(|b| b.addr == source).map_or(0, |b| b.loss_percent);
+                let loss = self
+                    .browsers
+                    .iter()
+                    .find(|b| b.addr == source)
+                    .map_or(0, |b| b.loss_percent);
                 if is_rtp(&bytes) && chance(&mut self.loss_rng, loss) {
                     continue;
                 }
-                if destination == SFU_ADDR && !self.browsers.iter().any(|b| b.addr == source && b.offline) {
+                if destination == SFU_ADDR
+                    && !self.browsers.iter().any(|b| b.addr == source && b.offline)
+                {
                     self.sfu.handle_receive(now, source, &bytes);
                 }
             }
             while let Some(t) = self.sfu.poll_transmit() {
                 moved += 1;
-                let Some(b) = self.browsers.iter_mut().find(|b| b.addr == t.destination && !b.gone) else {
+                let Some(b) = self
+                    .browsers
+                    .iter_mut()
+                    .find(|b| b.addr == t.destination && !b.gone)
+                else {
                     self.undeliverable += 1;
                     continue;
                 };
-                if b.offline || (is_rtp(&t.contents) && chance(&mut self.loss_rng, b.loss_percent)) {
+                if b.offline || (is_rtp(&t.contents) && chance(&mut self.loss_rng, b.loss_percent))
+                {
                     continue;
                 }
                 let input = Input::Receive(
@@ -368,10 +494,14 @@ impl World {
                         proto: t.proto,
                         source: t.source,
                         destination: t.destination,
-                        contents: (&t.contents[..]).try_into().expect("the SFU sends parseable datagrams"),
+                        contents: (&t.contents[..])
+                            .try_into()
+                            .expect("the SFU sends parseable datagrams"),
                     },
                 );
-                b.rtc.handle_input(input).unwrap_or_else(|e| panic!("{} failed on a datagram from the SFU: {e}", b.name));
+                b.rtc.handle_input(input).unwrap_or_else(|e| {
+                    panic!("{} failed on a datagram from the SFU: {e}", b.name)
+                });
             }
             if moved == 0 {
                 return;
@@ -399,7 +529,11 @@ fn chance(state: &mut u64, percent: u64) -> bool {
 /// Polls a browser until it has nothing more to say, recording events and collecting datagrams.
 fn drain(b: &mut Browser, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
     loop {
-        match b.rtc.poll_output().unwrap_or_else(|e| panic!("{} failed: {e}", b.name)) {
+        match b
+            .rtc
+            .poll_output()
+            .unwrap_or_else(|e| panic!("{} failed: {e}", b.name))
+        {
             Output::Timeout(t) => {
                 b.next_timeout = t;
                 return;
@@ -412,8 +546,17 @@ fn drain(b: &mut Browser, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
             }
             Output::Event(Event::Connected) => b.connected = true,
             Output::Event(Event::MediaData(data)) => {
-                let kind = b.rtc.media(data.mid).map(|m| m.kind()).expect("media data on a known m-line");
-                b.received.push(Frame { kind, mid: data.mid, rid: data.rid, data: data.data.to_vec() });
+                let kind = b
+                    .rtc
+                    .media(data.mid)
+                    .map(|m| m.kind())
+                    .expect("media data on a known m-line");
+                b.received.push(Frame {
+                    kind,
+                    mid: data.mid,
+                    rid: data.rid,
+                    data: data.data.to_vec(),
+                });
             }
             Output::Event(Event::KeyframeRequest(req)) => b.keyframe_requests.push(req),
             Output::Event(Event::MediaAdded(added)) => {
@@ -429,7 +572,9 @@ fn drain(b: &mut Browser, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
 /// Writes the frames that are due. Payloads are unique (a counter) and some video frames span several
 /// RTP packets, so that a subscriber's copy proves reassembly as well as forwarding.
 fn run_camera(b: &mut Browser, now: Instant) {
-    let Some(camera) = b.camera.as_mut() else { return };
+    let Some(camera) = b.camera.as_mut() else {
+        return;
+    };
     if !camera.on || !b.connected {
         return;
     }
@@ -442,7 +587,11 @@ fn run_camera(b: &mut Browser, now: Instant) {
     while let Some(mid) = camera.video.filter(|_| camera.next_video <= now) {
         let (codec, pt) = video_codec(&mut b.rtc, mid);
         let time = MediaTime::from(elapsed).rebase(Frequency::NINETY_KHZ);
-        let layers: Vec<Option<Rid>> = if camera.rids.is_empty() { vec![None] } else { camera.rids.iter().copied().map(Some).collect() };
+        let layers: Vec<Option<Rid>> = if camera.rids.is_empty() {
+            vec![None]
+        } else {
+            camera.rids.iter().copied().map(Some).collect()
+        };
         for rid in layers {
             if rid.is_some_and(|r| camera.paused_layers.contains(&r)) {
                 continue;
@@ -453,8 +602,15 @@ fn run_camera(b: &mut Browser, now: Instant) {
             if let Some(rid) = rid {
                 writer = writer.rid(rid);
             }
-            writer.write(pt, now, time, data.clone()).unwrap_or_else(|e| panic!("{} could not write video: {e}", b.name));
-            camera.sent.push(Frame { kind: MediaKind::Video, mid, rid, data });
+            writer
+                .write(pt, now, time, data.clone())
+                .unwrap_or_else(|e| panic!("{} could not write video: {e}", b.name));
+            camera.sent.push(Frame {
+                kind: MediaKind::Video,
+                mid,
+                rid,
+                data,
+            });
         }
         camera.next_video += VIDEO_INTERVAL;
     }
@@ -462,10 +618,24 @@ fn run_camera(b: &mut Browser, now: Instant) {
         camera.count += 1;
         let data = opus_frame(camera.salt, camera.count);
         let time = MediaTime::from(elapsed).rebase(Frequency::FORTY_EIGHT_KHZ);
-        let writer = b.rtc.writer(mid).expect("a writer for the microphone's m-line");
-        let pt = writer.payload_params().find(|p| p.spec().codec == Codec::Opus).expect("Opus was negotiated").pt();
-        writer.write(pt, now, time, data.clone()).unwrap_or_else(|e| panic!("{} could not write audio: {e}", b.name));
-        camera.sent.push(Frame { kind: MediaKind::Audio, mid, rid: None, data });
+        let writer = b
+            .rtc
+            .writer(mid)
+            .expect("a writer for the microphone's m-line");
+        let pt = writer
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .expect("Opus was negotiated")
+            .pt();
+        writer
+            .write(pt, now, time, data.clone())
+            .unwrap_or_else(|e| panic!("{} could not write audio: {e}", b.name));
+        camera.sent.push(Frame {
+            kind: MediaKind::Audio,
+            mid,
+            rid: None,
+            data,
+        });
         camera.next_audio += AUDIO_INTERVAL;
     }
 }
@@ -473,7 +643,10 @@ fn run_camera(b: &mut Browser, now: Instant) {
 /// The video codec negotiated on `mid` (VP8 when there is a choice, as browsers prefer it).
 fn video_codec(rtc: &mut Rtc, mid: Mid) -> (Codec, str0m::media::Pt) {
     let writer = rtc.writer(mid).expect("a writer for the camera's m-line");
-    let params: Vec<_> = writer.payload_params().map(|p| (p.spec().codec, p.pt())).collect();
+    let params: Vec<_> = writer
+        .payload_params()
+        .map(|p| (p.spec().codec, p.pt()))
+        .collect();
     [Codec::Vp8, Codec::H264, Codec::Vp9]
         .into_iter()
         .find_map(|c| params.iter().find(|(codec, _)| *codec == c).copied())
@@ -484,10 +657,18 @@ fn video_codec(rtc: &mut Rtc, mid: Mid) -> (Codec, str0m::media::Pt) {
 pub fn video_frame(codec: Codec, salt: u8, n: u32) -> Vec<u8> {
     let len = if n.is_multiple_of(4) { 3000 } else { 600 };
     // The counter as three bytes with the top bit set: never part of an H.264 start code.
-    let counter = [salt | 0x80, 0x80 | (n >> 14) as u8 & 0x7f, 0x80 | (n >> 7) as u8 & 0x7f, 0x80 | n as u8 & 0x7f];
+    let counter = [
+        salt | 0x80,
+        0x80 | (n >> 14) as u8 & 0x7f,
+        0x80 | (n >> 7) as u8 & 0x7f,
+        0x80 | n as u8 & 0x7f,
+    ];
     let mut v = match codec {
         // An IDR slice after SPS and PPS, Annex B with 4-byte start codes, as str0m hands it out.
-        Codec::H264 => vec![0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0x8c, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 0, 1, 0x65, 0x88],
+        Codec::H264 => vec![
+            0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0x8c, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 0,
+            1, 0x65, 0x88,
+        ],
         // A VP8 key frame header: frame tag, start code, 640x480.
         _ => vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01],
     };
@@ -511,6 +692,9 @@ fn init_log() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off"));
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
     });
 }
