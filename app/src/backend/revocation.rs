@@ -5,7 +5,8 @@
 //! polls that table every [`DEFAULT_INTERVAL`] (configurable) and, for each user changed, deletes all
 //! their connections, pending and live, through the media server's REST API
 //! ([`AppState::revoke_connections`]): a live participant is evicted, an unused token stops working,
-//! and the user's next token (if they still may have one) carries their new role.
+//! and the user's next token (if they still may have one) carries their new role. At start-up the
+//! changes of the last day are acted on again (an external OpenVidu outlives an app restart).
 
 use super::AppState;
 use std::time::Duration;
@@ -15,9 +16,13 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 /// Changes read per poll (more wait for the next poll).
 const BATCH: u32 = 500;
 
-/// Watches for user changes made after now, until the task is aborted.
+/// At start-up, changes of the last day are acted on again: an external OpenVidu keeps its
+/// connections while the app is down, and a user may have been removed meanwhile.
+const CATCH_UP_SECS: i64 = 24 * 3600;
+
+/// Watches for user changes (from those of the last [`CATCH_UP_SECS`] on), until the task is aborted.
 pub async fn watch(state: AppState, every: Duration) {
-    let mut seen = match state.users.last_change().await {
+    let mut seen = match state.users.last_change_before(CATCH_UP_SECS).await {
         Ok(seq) => seq,
         Err(e) => {
             tracing::error!("user change watch not started: {e:#}");

@@ -150,10 +150,13 @@ impl Users {
             .collect()
     }
 
-    /// The last change's number (0 when none).
-    pub async fn last_change(&self) -> anyhow::Result<i64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM user_changes")
-            .fetch_one(&self.db)
+    /// The number of the last change made more than `secs` seconds ago (0 when none).
+    pub async fn last_change_before(&self, secs: i64) -> anyhow::Result<i64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS seq FROM user_changes WHERE at < unixepoch() - ?1",
+        )
+        .bind(secs)
+        .fetch_one(&self.db)
             .await
             .context("reading user changes")?;
         Ok(row.try_get("seq")?)
