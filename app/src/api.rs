@@ -11,62 +11,10 @@
 //! Each is a thin wrapper: read the login session, call a plain function of [`crate::backend`], map its
 //! error to a status. Errors are [`AppError`], which the views turn into human messages.
 
+pub use crate::model::AppError;
 use crate::model::{CallTicket, Me as MeInfo};
 use leptos::prelude::*;
-use leptos::server_fn::codec::{Json, JsonEncoding};
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use serde::{Deserialize, Serialize};
-
-/// Every failure a server function reports. The messages are for people; internal detail stays in the
-/// server log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum AppError {
-    #[error("Wrong user name or password.")]
-    BadCredentials,
-    #[error("Too many failed attempts. Try again in {retry_after_secs} seconds.")]
-    Throttled { retry_after_secs: u64 },
-    #[error("You are not logged in.")]
-    NotLoggedIn,
-    #[error("That connection is not yours.")]
-    Forbidden,
-    #[error("Request refused: it did not come from this site.")]
-    CrossSite,
-    #[error("A call name is 1 to 64 letters, digits, '-' or '_'.")]
-    InvalidCallName,
-    #[error("The media server cannot be reached. Try again in a moment.")]
-    MediaServerUnavailable,
-    #[error("Something went wrong on the server. Try again.")]
-    Internal,
-    /// The request never got an answer (network down, server stopped) or the answer was unreadable.
-    #[error("The server cannot be reached: {0}")]
-    Transport(String),
-}
-
-impl AppError {
-    /// The HTTP status a server function answers with.
-    pub fn status(&self) -> u16 {
-        match self {
-            AppError::BadCredentials | AppError::NotLoggedIn => 401,
-            AppError::Throttled { .. } => 429,
-            AppError::Forbidden | AppError::CrossSite => 403,
-            AppError::InvalidCallName => 400,
-            AppError::MediaServerUnavailable => 502,
-            AppError::Internal | AppError::Transport(_) => 500,
-        }
-    }
-}
-
-impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
-            ServerFnErrorErr::Request(msg) => AppError::Transport(msg),
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::Internal,
-            other => AppError::Transport(other.to_string()),
-        }
-    }
-}
+use leptos::server_fn::codec::Json;
 
 /// Logs in; a new login session id is issued.
 #[server(prefix = "/api", endpoint = "login", input = Json)]

@@ -1,7 +1,90 @@
-//! Types shared by the browser and the server: what the server functions take and return.
+//! Types shared by the browser and the server: what the server functions take and return, their
+//! errors ([`AppError`]) and the connection data the app attaches to OpenVidu connections
+//! ([`ConnectionData`]). It depends on nothing else of the crate: `api` and `backend` depend on it.
 
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// Every failure a server function reports. The messages are for people; internal detail stays in the
+/// server log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Wrong user name or password.")]
+    BadCredentials,
+    #[error("Too many failed attempts. Try again in {retry_after_secs} seconds.")]
+    Throttled { retry_after_secs: u64 },
+    /// A quota that is not about failures (e.g. tokens per minute).
+    #[error("Too many requests. Try again in {retry_after_secs} seconds.")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("You are not logged in.")]
+    NotLoggedIn,
+    #[error("That connection is not yours.")]
+    Forbidden,
+    #[error("Request refused: it did not come from this site.")]
+    CrossSite,
+    #[error("A call name is 1 to 64 letters, digits, '-' or '_'.")]
+    InvalidCallName,
+    /// The request body is not what the server function takes (wrong fields, not JSON).
+    #[error("The request is malformed.")]
+    BadRequest,
+    #[error("The media server cannot be reached. Try again in a moment.")]
+    MediaServerUnavailable,
+    #[error("Something went wrong on the server. Try again.")]
+    Internal,
+    /// The request never got an answer (network down, server stopped) or the answer was unreadable.
+    #[error("The server cannot be reached: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status a server function answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadCredentials | AppError::NotLoggedIn => 401,
+            AppError::Throttled { .. } | AppError::TooManyRequests { .. } => 429,
+            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::InvalidCallName | AppError::BadRequest => 400,
+            AppError::MediaServerUnavailable => 502,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+
+    /// The `Retry-After` seconds of a 429.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::Throttled { retry_after_secs }
+            | AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    /// On the server these are failures to read the request: a client error, answered with a short
+    /// message of ours (never the framework's text). In the browser they are failures to reach the
+    /// server or to read its answer.
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        if cfg!(feature = "ssr") {
+            return match value {
+                ServerFnErrorErr::Args(_)
+                | ServerFnErrorErr::MissingArg(_)
+                | ServerFnErrorErr::Deserialization(_)
+                | ServerFnErrorErr::Request(_)
+                | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
+                _ => AppError::Internal,
+            };
+        }
+        match value {
+            ServerFnErrorErr::Request(msg) => AppError::Transport(msg),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::Internal,
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
 
 /// What a user may do in a call. Taken from the database at each token request, never from the browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +173,38 @@ pub fn valid_call_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The data this app attaches to every OpenVidu connection it creates, `{"serverData":"<user>"}` (as the
+/// openvidu-js-node sample): whose connection it is. The one home of that format, for the server (which
+/// writes it and reads it back from the media server's connection listing) and for the browser (which
+/// reads it from `connection.data`, see [`parse_connection_data`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionData {
+    /// The (normalized) user name.
+    pub user: String,
+}
+
+impl ConnectionData {
+    /// The JSON key the user name is kept under.
+    pub const KEY: &'static str = "serverData";
+    /// What openvidu-browser puts between the client's part and the server's part of `connection.data`.
+    pub const SEPARATOR: &'static str = "%/%";
+
+    pub fn new(user: impl Into<String>) -> ConnectionData {
+        ConnectionData { user: user.into() }
+    }
+
+    /// The `data` of a new connection (the media server returns it as `serverData`).
+    pub fn to_json(&self) -> String {
+        serde_json::json!({ Self::KEY: self.user }).to_string()
+    }
+
+    /// Reads a connection's server data back; `None` when it is not one of ours.
+    pub fn parse(server_data: &str) -> Option<ConnectionData> {
+        let value: serde_json::Value = serde_json::from_str(server_data).ok()?;
+        Some(ConnectionData::new(value.get(Self::KEY)?.as_str()?))
+    }
+}
+
 /// Splits an OpenVidu `connection.data` (`<clientData JSON>%/%<serverData JSON>`, as openvidu-browser
 /// joins them) into the nickname the participant chose and the user name the app server attached.
 /// Anything unreadable comes out empty, never as markup: both are only ever shown as text.
@@ -101,11 +216,14 @@ pub fn parse_connection_data(data: &str) -> (String, String) {
     }
     // Split at the last separator: the server's part (user names have no `%`) comes last, so a nickname
     // containing `%/%` can neither break the split nor pose as server data.
-    let (client, server) = match data.rsplit_once("%/%") {
+    let (client, server) = match data.rsplit_once(ConnectionData::SEPARATOR) {
         Some((c, s)) => (Some(c), Some(s)),
         None => (Some(data), None),
     };
-    (field(client, "clientData"), field(server, "serverData"))
+    (
+        field(client, "clientData"),
+        field(server, ConnectionData::KEY),
+    )
 }
 
 #[cfg(test)]
@@ -132,6 +250,24 @@ mod tests {
             (String::new(), String::new())
         );
         assert_eq!(parse_connection_data(""), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn connection_data_round_trips() {
+        let data = ConnectionData::new("publisher1");
+        assert_eq!(data.to_json(), r#"{"serverData":"publisher1"}"#);
+        assert_eq!(ConnectionData::parse(&data.to_json()), Some(data));
+        let odd = ConnectionData::new("a\"b");
+        assert_eq!(ConnectionData::parse(&odd.to_json()), Some(odd.clone()));
+        assert_eq!(ConnectionData::parse("plain"), None);
+        assert_eq!(ConnectionData::parse(r#"{"serverData":3}"#), None);
+        // What the browser sees: the client's part, the separator, the server's part.
+        let full = format!(
+            r#"{{"clientData":"Nick"}}{}{}"#,
+            ConnectionData::SEPARATOR,
+            odd.to_json()
+        );
+        assert_eq!(parse_connection_data(&full), ("Nick".into(), odd.user));
     }
 
     #[test]

@@ -47,6 +47,7 @@ async fn fixture() -> Fixture {
         users,
         throttle: Arc::new(Throttle::new(ThrottlePolicy::default())),
         openvidu,
+        tokens: Arc::new(app::backend::quota::TokenQuota::new(Default::default())),
     };
     Fixture {
         state,

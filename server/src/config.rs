@@ -3,9 +3,11 @@
 
 use anyhow::{Context, bail};
 use app::backend::openvidu::{OpenViduSettings, Secret};
+use app::backend::quota::TokenPolicy;
 use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,9 +47,20 @@ pub enum UserCommand {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Remove a user.
+    /// Remove a user: their login sessions end at once, their calls within a few seconds (when the
+    /// server runs on the same data dir).
     Remove {
         name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Change a user's role: their connections end within a few seconds (when the server runs on the
+    /// same data dir), and their next join has the new role.
+    SetRole {
+        name: String,
+        /// PUBLISHER, SUBSCRIBER or MODERATOR.
+        #[arg(long)]
+        role: String,
         #[command(flatten)]
         data: DataDir,
     },
@@ -85,6 +98,20 @@ pub struct ServeArgs {
     /// DEVELOPMENT ONLY: accept any certificate from the OpenVidu server.
     #[arg(long, env = "OPENVIDU_INSECURE_TLS")]
     pub openvidu_insecure_tls: bool,
+    /// Allow an http:// OpenVidu URL to a host other than this machine (the secret then crosses the
+    /// network in clear; logged loudly). Without it such a URL is refused.
+    #[arg(long, env = "OPENVIDU_ALLOW_HTTP")]
+    pub openvidu_allow_http: bool,
+    /// Tokens (get-token calls) one user may get per minute; beyond, 429 with Retry-After.
+    #[arg(long, env = "TOKENS_PER_MINUTE", default_value_t = app::backend::quota::DEFAULT_TOKENS_PER_MINUTE)]
+    pub tokens_per_minute: u32,
+    /// Unused (never joined) tokens one user may hold per call; a new one withdraws the oldest.
+    #[arg(long, env = "MAX_PENDING_PER_CALL", default_value_t = app::backend::quota::DEFAULT_MAX_PENDING_PER_CALL)]
+    pub max_pending_per_call: usize,
+    /// Seconds between two looks at user changes (removals, role changes, also by `server user` in
+    /// another process), whose connections are then ended.
+    #[arg(long, env = "USER_WATCH_INTERVAL", default_value_t = 2)]
+    pub user_watch_interval: u64,
 
     /// Address to listen on [default: 127.0.0.1:5000, or LEPTOS_SITE_ADDR under cargo-leptos].
     #[arg(long, env = "LISTEN")]
@@ -118,6 +145,12 @@ pub struct ServeArgs {
     /// media server's REST API (`/openvidu/api`, user OPENVIDUAPP) from tests or tools.
     #[arg(long, env = "MEDIA_SECRET", hide_env_values = true)]
     pub media_secret: Option<String>,
+    /// Embedded media server: seconds a participant whose socket dropped may take to reconnect.
+    #[arg(long, env = "MEDIA_RECONNECT_GRACE", default_value_t = 15)]
+    pub media_reconnect_grace: u64,
+    /// Embedded media server: seconds after which a call created but never joined is closed.
+    #[arg(long, env = "MEDIA_UNUSED_SESSION_TIMEOUT", default_value_t = 3600)]
+    pub media_unused_session_timeout: u64,
     /// Embedded media server: the IP address written into ICE candidates [default: the UDP address].
     #[arg(long, env = "MEDIA_PUBLIC_IP")]
     pub media_public_ip: Option<IpAddr>,
@@ -134,6 +167,8 @@ pub enum Media {
         udp: SocketAddr,
         public_ip: Option<IpAddr>,
         secret: Option<Secret>,
+        reconnect_grace: Duration,
+        unused_session_timeout: Duration,
     },
     /// Use a running OpenVidu 2.x.
     External(OpenViduSettings),
@@ -155,6 +190,61 @@ pub struct Settings {
     pub demo: bool,
     pub media: Media,
     pub site_root: PathBuf,
+    /// Quotas of get-token.
+    pub tokens: TokenPolicy,
+    /// How often user changes are looked for.
+    pub user_watch: Duration,
+}
+
+/// The ranges duration flags must be in (seconds). Out of range is refused at start-up.
+pub const USER_WATCH_RANGE: std::ops::RangeInclusive<u64> = 1..=60;
+pub const RECONNECT_GRACE_RANGE: std::ops::RangeInclusive<u64> = 1..=600;
+pub const UNUSED_SESSION_RANGE: std::ops::RangeInclusive<u64> = 10..=7 * 86400;
+pub const TOKENS_PER_MINUTE_RANGE: std::ops::RangeInclusive<u32> = 1..=10_000;
+pub const MAX_PENDING_RANGE: std::ops::RangeInclusive<usize> = 1..=100;
+
+/// `value` seconds as a duration, or a message naming the flag and its range.
+fn seconds(
+    flag: &str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> anyhow::Result<Duration> {
+    if !range.contains(&value) {
+        bail!(
+            "--{flag} must be {} to {} seconds, not {value}",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(Duration::from_secs(value))
+}
+
+fn count<T: PartialOrd + std::fmt::Display>(
+    flag: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<T> {
+    if !range.contains(&value) {
+        bail!(
+            "--{flag} must be {} to {}, not {value}",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(value)
+}
+
+/// Whether an `http(s)://host[:port]/…` URL names this machine (localhost or a loopback address).
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<axum::http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl ServeArgs {
@@ -169,8 +259,27 @@ impl ServeArgs {
                 udp: self.media_udp,
                 public_ip: self.media_public_ip,
                 secret: self.media_secret.filter(|s| !s.is_empty()).map(Secret::new),
+                reconnect_grace: seconds(
+                    "media-reconnect-grace",
+                    self.media_reconnect_grace,
+                    RECONNECT_GRACE_RANGE,
+                )?,
+                unused_session_timeout: seconds(
+                    "media-unused-session-timeout",
+                    self.media_unused_session_timeout,
+                    UNUSED_SESSION_RANGE,
+                )?,
             },
             (Some(url), Some(secret)) => {
+                let plain = url
+                    .get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+                if plain && !is_loopback_url(&url) && !self.openvidu_allow_http {
+                    bail!(
+                        "the OpenVidu URL {url} is http:// to another machine: the secret would cross the \
+                         network in clear. Use https://, or pass --openvidu-allow-http to accept that."
+                    );
+                }
                 let ca_pem = match &self.openvidu_ca {
                     Some(path) => Some(
                         std::fs::read(path)
@@ -218,6 +327,23 @@ impl ServeArgs {
             demo: self.demo || (embedded && !self.no_demo && listen.ip().is_loopback()),
             media,
             site_root,
+            tokens: TokenPolicy {
+                per_minute: count(
+                    "tokens-per-minute",
+                    self.tokens_per_minute,
+                    TOKENS_PER_MINUTE_RANGE,
+                )?,
+                max_pending_per_call: count(
+                    "max-pending-per-call",
+                    self.max_pending_per_call,
+                    MAX_PENDING_RANGE,
+                )?,
+            },
+            user_watch: seconds(
+                "user-watch-interval",
+                self.user_watch_interval,
+                USER_WATCH_RANGE,
+            )?,
         })
     }
 }
@@ -276,6 +402,89 @@ mod tests {
     #[test]
     fn url_without_secret_is_refused() {
         assert!(parse(&["--listen", "127.0.0.1:5000", "--openvidu-url", "https://m"]).is_err());
+    }
+
+    #[test]
+    fn http_to_another_machine_needs_the_flag() {
+        let remote = [
+            "--listen",
+            "127.0.0.1:5000",
+            "http://10.0.0.2:4443",
+            "SEKRIT123",
+        ];
+        let e = parse(&remote).err().expect("refused").to_string();
+        assert!(e.contains("--openvidu-allow-http"), "{e}");
+        assert!(!e.contains("SEKRIT123"), "no secret in the message: {e}");
+        let allowed = [&remote[..], &["--openvidu-allow-http"]].concat();
+        assert!(parse(&allowed).is_ok());
+        for ok in [
+            "http://127.0.0.1:4443",
+            "http://localhost:4443",
+            "http://[::1]:4443",
+            "https://10.0.0.2",
+        ] {
+            assert!(
+                parse(&["--listen", "127.0.0.1:5000", ok, "S"]).is_ok(),
+                "{ok}"
+            );
+        }
+        assert!(
+            parse(&[
+                "--listen",
+                "127.0.0.1:5000",
+                "HTTP://media.example.com",
+                "S"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn out_of_range_durations_are_refused() {
+        for (flag, bad) in [
+            ("--media-reconnect-grace", "0"),
+            ("--media-reconnect-grace", "18446744073709551615"),
+            ("--media-unused-session-timeout", "1"),
+            ("--user-watch-interval", "0"),
+            ("--user-watch-interval", "3600"),
+            ("--tokens-per-minute", "0"),
+            ("--max-pending-per-call", "0"),
+        ] {
+            let e = parse(&["--listen", "127.0.0.1:5000", flag, bad])
+                .err()
+                .expect(flag)
+                .to_string();
+            assert!(
+                e.contains(&flag[2..]) && e.contains(bad),
+                "{flag} {bad}: {e}"
+            );
+        }
+        // Not a number at all: clap says so.
+        assert!(
+            parse(&[
+                "--listen",
+                "127.0.0.1:5000",
+                "--media-reconnect-grace",
+                "1e99"
+            ])
+            .is_err()
+        );
+        let s = parse(&[
+            "--listen",
+            "127.0.0.1:5000",
+            "--media-reconnect-grace",
+            "600",
+        ])
+        .unwrap();
+        let Media::Embedded {
+            reconnect_grace, ..
+        } = s.media
+        else {
+            panic!("embedded")
+        };
+        assert_eq!(reconnect_grace, Duration::from_secs(600));
+        assert_eq!(s.tokens.per_minute, 30);
+        assert_eq!(s.tokens.max_pending_per_call, 3);
     }
 
     #[test]

@@ -8,15 +8,18 @@ pub mod users_cli;
 
 use anyhow::Context;
 use app::backend::openvidu::{OpenVidu, OpenViduSettings, Secret};
+use app::backend::quota::TokenQuota;
 use app::backend::throttle::{Throttle, ThrottlePolicy};
 use app::backend::users::Users;
-use app::backend::{AppState, ConnectSources, open_db, origin, sessions};
+use app::backend::{AppState, ConnectSources, Db, open_db, origin, revocation, sessions};
+use app::model::AppError;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use config::{Media, Settings, Tls};
 use leptos::prelude::*;
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use rand::Rng;
 use std::net::SocketAddr;
@@ -32,6 +35,8 @@ pub struct Running {
     public_url: String,
     stop: Vec<oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The user-change watch ([`app::backend::revocation`]), aborted at shutdown.
+    watch: tokio::task::JoinHandle<()>,
     media: Option<mediaserver::MediaServer>,
     state: AppState,
 }
@@ -51,6 +56,7 @@ impl Running {
     }
     /// Stops accepting, lets requests in flight finish, stops the media server.
     pub async fn shutdown(self) {
+        self.watch.abort();
         for stop in self.stop {
             let _ = stop.send(());
         }
@@ -76,8 +82,56 @@ fn random_secret() -> String {
 }
 
 /// Starts serving as `settings` say; the throttling policy is a parameter so that tests can make it small.
+///
+/// The steps: open the users and the database, bind the public listener, start (or point at) the media
+/// server, build the app's state and router, then serve.
 pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Result<Running> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let (db, users) = open_users(&settings).await?;
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let public_url = public_url(&settings, addr);
+
+    let mut stop = Vec::new();
+    let mut tasks = Vec::new();
+    let (openvidu_settings, media) =
+        media_server(&settings, &public_url, &mut stop, &mut tasks).await?;
+    let state = AppState {
+        users,
+        throttle: Arc::new(Throttle::new(throttle)),
+        openvidu: OpenVidu::new(&openvidu_settings)?,
+        tokens: Arc::new(TokenQuota::new(settings.tokens.clone())),
+    };
+    let watch = tokio::spawn(revocation::watch(state.clone(), settings.user_watch));
+    let router = app_router(
+        &settings,
+        addr,
+        &public_url,
+        state.clone(),
+        media.as_ref(),
+        db,
+    )
+    .await?;
+
+    let (tx, rx) = oneshot::channel::<()>();
+    stop.push(tx);
+    tasks.push(serve(&settings, &public_url, listener, router, rx).await?);
+    tracing::info!("serving on {public_url} (listening on {addr})");
+    Ok(Running {
+        addr,
+        public_url,
+        stop,
+        tasks,
+        watch,
+        media,
+        state,
+    })
+}
+
+/// Step 1: the data dir, the database, the users (demo accounts made or removed as settings say).
+async fn open_users(settings: &Settings) -> anyhow::Result<(Db, Users)> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating the data dir {}", settings.data_dir.display()))?;
     let db = open_db(&settings.data_dir.join("app.db")).await?;
@@ -97,40 +151,58 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
             );
         }
     }
+    Ok((db, users))
+}
 
-    let listener = std::net::TcpListener::bind(settings.listen)
-        .with_context(|| format!("listening on {}", settings.listen))?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
+/// The URL browsers use: `--public-url`, else the listener's own address (loopback for 0.0.0.0).
+fn public_url(settings: &Settings, addr: SocketAddr) -> String {
     let scheme = if settings.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    let public_url = settings.public_url.clone().unwrap_or_else(|| {
+    settings.public_url.clone().unwrap_or_else(|| {
         let host = if addr.ip().is_unspecified() {
             SocketAddr::from(([127, 0, 0, 1], addr.port()))
         } else {
             addr
         };
         format!("{scheme}://{host}")
-    });
+    })
+}
 
-    let mut stop = Vec::new();
-    let mut tasks = Vec::new();
-    let (openvidu_settings, media) = match &settings.media {
+/// Step 2: the media server. External: checked settings, with loud warnings for what weakens them.
+/// Embedded: started in-process, its REST API on an internal plain-HTTP loopback listener (so that the
+/// app's client needs no certificate whatever the public listener serves).
+async fn media_server(
+    settings: &Settings,
+    public_url: &str,
+    stop: &mut Vec<oneshot::Sender<()>>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<(OpenViduSettings, Option<mediaserver::MediaServer>)> {
+    match &settings.media {
         Media::External(ov) => {
             if ov.insecure_tls {
                 tracing::warn!(
                     "!!! --openvidu-insecure-tls: the OpenVidu server's certificate is NOT verified. Development only. !!!"
                 );
             }
-            (ov.clone(), None)
+            if !ov.url.to_ascii_lowercase().starts_with("https://")
+                && !config::is_loopback_url(&ov.url)
+            {
+                tracing::warn!(
+                    "!!! --openvidu-allow-http: the OpenVidu secret and every token cross the network IN CLEAR to {}. !!!",
+                    ov.url
+                );
+            }
+            Ok((ov.clone(), None))
         }
         Media::Embedded {
             udp,
             public_ip,
             secret,
+            reconnect_grace,
+            unused_session_timeout,
         } => {
             let secret = secret
                 .as_ref()
@@ -139,9 +211,9 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
             let mut config = mediaserver::Config::new(mediaserver::Secret::new(secret.clone()));
             config.udp = *udp;
             config.public_ip = *public_ip;
-            let media = mediaserver::MediaServer::bind(config, public_url.clone()).await?;
-            // The REST client reaches the media server on an internal plain-HTTP loopback listener, so that
-            // it needs no certificate whatever the public listener serves.
+            config.reconnect_grace = *reconnect_grace;
+            config.unused_session_timeout = *unused_session_timeout;
+            let media = mediaserver::MediaServer::bind(config, public_url.to_owned()).await?;
             let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let internal_url = format!("http://{}", internal.local_addr()?);
             let (tx, rx) = oneshot::channel::<()>();
@@ -162,79 +234,86 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
                 ca_pem: None,
                 insecure_tls: false,
             };
-            (settings, Some(media))
+            Ok((settings, Some(media)))
         }
-    };
+    }
+}
 
-    let state = AppState {
-        users,
-        throttle: Arc::new(Throttle::new(throttle)),
-        openvidu: OpenVidu::new(&openvidu_settings)?,
-    };
+/// Step 3: the public router: the site and server functions, the media server's WebSocket when
+/// embedded (never its REST API), and the layers every request passes (outermost last): trace, Host
+/// check, body limit, login session, security headers, server-function error status, cross-site check.
+async fn app_router(
+    settings: &Settings,
+    addr: SocketAddr,
+    public_url: &str,
+    state: AppState,
+    media: Option<&mediaserver::MediaServer>,
+    db: Db,
+) -> anyhow::Result<Router> {
     let connect = match &settings.media {
         Media::Embedded { .. } => ConnectSources::default(),
         Media::External(ov) => ConnectSources(websocket_origin(&ov.url)),
     };
-    let mut router = site_router(&settings, addr, state.clone(), connect);
-    if let Some(media) = &media {
-        router = router.merge(media.router());
+    let mut router = site_router(settings, addr, state, connect);
+    if let Some(media) = media {
+        // Only the WebSocket is for browsers; the REST API stays on the internal listener.
+        router = router
+            .merge(media.router())
+            .layer(from_fn(refuse_media_rest));
     }
-    let site = origin::Site::new(&public_url, addr, settings.tls.is_some());
-    let router = router
+    let https = settings.tls.is_some();
+    let site = origin::Site::new(public_url, addr, https);
+    Ok(router
         .layer(from_fn_with_state(site.clone(), origin::refuse_cross_site))
-        .layer(from_fn(security_headers))
-        .layer(sessions::layer(db, settings.tls.is_some()).await?)
+        .layer(from_fn(server_fn_status))
+        .layer(from_fn_with_state(https, security_headers))
+        .layer(sessions::layer(db, https).await?)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(from_fn_with_state(site, origin::refuse_other_hosts))
-        .layer(TraceLayer::new_for_http());
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        .layer(TraceLayer::new_for_http()))
+}
 
-    let (tx, rx) = oneshot::channel::<()>();
-    stop.push(tx);
-    match &settings.tls {
-        None => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            tasks.push(tokio::spawn(async move {
-                let serve = axum::serve(listener, service).with_graceful_shutdown(async {
-                    let _ = rx.await;
-                });
-                if let Err(e) = serve.await {
-                    tracing::error!("listener: {e}");
-                }
-            }));
+/// Step 4: serve `router` on `listener`, plain or TLS, until `stop` fires.
+async fn serve(
+    settings: &Settings,
+    public_url: &str,
+    listener: std::net::TcpListener,
+    router: Router,
+    stop: oneshot::Receiver<()>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let Some(tls) = &settings.tls else {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        return Ok(tokio::spawn(async move {
+            let serve = axum::serve(listener, service).with_graceful_shutdown(async {
+                let _ = stop.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("listener: {e}");
+            }
+        }));
+    };
+    let rustls = match tls {
+        Tls::Files { cert, key } => {
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?
         }
-        Some(tls) => {
-            let rustls = match tls {
-                Tls::Files { cert, key } => {
-                    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?
-                }
-                Tls::SelfSigned => {
-                    let (cert, key) = tls::self_signed(&settings.data_dir, &public_url)?;
-                    axum_server::tls_rustls::RustlsConfig::from_pem(cert, key).await?
-                }
-            };
-            let handle = axum_server::Handle::new();
-            let server = axum_server::from_tcp_rustls(listener, rustls).handle(handle.clone());
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = server.serve(service).await {
-                    tracing::error!("listener: {e}");
-                }
-            }));
-            tasks.push(tokio::spawn(async move {
-                let _ = rx.await;
-                handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
-            }));
+        Tls::SelfSigned => {
+            let (cert, key) = tls::self_signed(&settings.data_dir, public_url)?;
+            axum_server::tls_rustls::RustlsConfig::from_pem(cert, key).await?
         }
-    }
-    tracing::info!("serving on {public_url} (listening on {addr})");
-    Ok(Running {
-        addr,
-        public_url,
-        stop,
-        tasks,
-        media,
-        state,
-    })
+    };
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, rustls).handle(handle.clone());
+    Ok(tokio::spawn(async move {
+        let served = tokio::spawn(async move {
+            if let Err(e) = server.serve(service).await {
+                tracing::error!("listener: {e}");
+            }
+        });
+        let _ = stop.await;
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        let _ = served.await;
+    }))
 }
 
 /// The Leptos pages, the server functions, and the built files (pkg/, js/).
@@ -246,7 +325,12 @@ fn websocket_origin(url: &str) -> String {
     format!("{ws}://{authority}")
 }
 
-fn site_router(settings: &Settings, addr: SocketAddr, state: AppState, connect: ConnectSources) -> Router {
+fn site_router(
+    settings: &Settings,
+    addr: SocketAddr,
+    state: AppState,
+    connect: ConnectSources,
+) -> Router {
     let env = std::env::var("LEPTOS_ENV")
         .ok()
         .and_then(|e| e.parse().ok())
@@ -274,14 +358,60 @@ fn site_router(settings: &Settings, addr: SocketAddr, state: AppState, connect: 
         .with_state(options)
 }
 
-/// Headers every answer carries: no framing, no MIME sniffing, no referrer to other sites.
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Headers every answer carries: no framing, no MIME sniffing, no referrer to other sites; under HTTPS,
+/// HSTS (a year), so that a browser that came once never tries plain HTTP again.
+async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     headers.insert("x-frame-options", http_value("DENY"));
     headers.insert("x-content-type-options", http_value("nosniff"));
     headers.insert("referrer-policy", http_value("same-origin"));
+    if https {
+        headers.insert("strict-transport-security", http_value(HSTS));
+    }
     res
+}
+
+/// The `Strict-Transport-Security` value under HTTPS. No `includeSubDomains`: the app cannot know
+/// what else runs under its domain.
+pub const HSTS: &str = "max-age=31536000";
+
+/// The embedded media server's REST API (`/openvidu/api/...`) is for the app's own client on the
+/// internal loopback listener, never for the public one: 404 there, as for any unknown path. Axum routes
+/// on the path as received (no percent-decoding, no slash merging), so checking that same path here
+/// covers every form that would reach the REST routes.
+async fn refuse_media_rest(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path == "/openvidu/api" || path.starts_with("/openvidu/api/") {
+        return (axum::http::StatusCode::NOT_FOUND, "Not found").into_response();
+    }
+    next.run(req).await
+}
+
+/// A server function that fails before its body runs (a body of the wrong shape, not JSON) answers
+/// 500 from the framework, with our [`AppError`] as its body: give it that error's status (and
+/// `Retry-After`), so that a client error is a 4xx. Errors the body returns already have their status.
+async fn server_fn_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    // Our errors serialize to a few dozen bytes.
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let error: AppError = serde_json::from_slice(&bytes).unwrap_or(AppError::Internal);
+    parts.status = axum::http::StatusCode::from_u16(error.status())
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(secs) = error.retry_after_secs() {
+        parts
+            .headers
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    let body = serde_json::to_vec(&error).unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 fn http_value(v: &'static str) -> axum::http::HeaderValue {
@@ -292,7 +422,13 @@ fn http_value(v: &'static str) -> axum::http::HeaderValue {
 mod tests {
     #[test]
     fn websocket_origins() {
-        assert_eq!(super::websocket_origin("https://media.example.com/x/"), "wss://media.example.com");
-        assert_eq!(super::websocket_origin("http://10.0.0.2:4443"), "ws://10.0.0.2:4443");
+        assert_eq!(
+            super::websocket_origin("https://media.example.com/x/"),
+            "wss://media.example.com"
+        );
+        assert_eq!(
+            super::websocket_origin("http://10.0.0.2:4443"),
+            "ws://10.0.0.2:4443"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! `server user add|list|remove`: account management on the same SQLite database the server uses.
+//! `server user add|list|remove|set-role`: account management on the same SQLite database the server
+//! uses. Each change is recorded there, and a server running on that database ends the user's
+//! connections within its `--user-watch-interval`, even when this command runs as another process.
 
 use crate::config::UserCommand;
 use anyhow::Context;
@@ -11,7 +13,8 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
     let data = match &command {
         UserCommand::Add { data, .. }
         | UserCommand::List { data }
-        | UserCommand::Remove { data, .. } => data.clone(),
+        | UserCommand::Remove { data, .. }
+        | UserCommand::SetRole { data, .. } => data.clone(),
     };
     std::fs::create_dir_all(&data.data_dir)?;
     let users = Users::open(open_db(&data.data_dir.join("app.db")).await?).await?;
@@ -33,6 +36,14 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Remove { name, .. } => {
             if users.remove(&name).await? {
                 println!("user {name} removed");
+            } else {
+                anyhow::bail!("no user {name}");
+            }
+        }
+        UserCommand::SetRole { name, role, .. } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            if users.set_role(&name, role).await? {
+                println!("user {name} now has role {role}");
             } else {
                 anyhow::bail!("no user {name}");
             }

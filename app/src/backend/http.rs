@@ -1,7 +1,7 @@
 //! What the server functions need from the HTTP request and response: the login session, the peer
 //! address, and turning an [`AppError`] into its status (and `Retry-After`).
 
-use crate::api::AppError;
+use crate::model::AppError;
 use axum::extract::ConnectInfo;
 use http::{HeaderValue, StatusCode};
 use leptos::prelude::*;
@@ -44,11 +44,8 @@ fn fail(error: AppError) -> AppError {
         res.set_status(
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         );
-        if let AppError::Throttled { retry_after_secs } = &error {
-            res.insert_header(
-                http::header::RETRY_AFTER,
-                HeaderValue::from(*retry_after_secs),
-            );
+        if let Some(secs) = error.retry_after_secs() {
+            res.insert_header(http::header::RETRY_AFTER, HeaderValue::from(secs));
         }
     }
     error

@@ -5,14 +5,17 @@ pub mod http;
 pub mod openvidu;
 pub mod origin;
 pub mod password;
+pub mod quota;
+pub mod revocation;
 pub mod session_store;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
 
-use crate::api::AppError;
-use crate::model::{CallTicket, Me, valid_call_name};
+use crate::model::AppError;
+use crate::model::{CallTicket, ConnectionData, Me, valid_call_name};
 use openvidu::{OpenVidu, OpenViduError};
+use quota::TokenQuota;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +28,7 @@ pub struct AppState {
     pub users: Users,
     pub throttle: Arc<Throttle>,
     pub openvidu: OpenVidu,
+    pub tokens: Arc<TokenQuota>,
 }
 
 /// Where pages may open connections besides their own origin (the CSP `connect-src`): the WebSocket
@@ -42,6 +46,9 @@ pub fn content_security_policy(nonce: &str, connect: &ConnectSources) -> String 
         connect.0
     )
 }
+
+/// The app's database (users, user changes, login sessions).
+pub type Db = sqlx::SqlitePool;
 
 /// Opens (creating when missing) the SQLite database at `path`.
 pub async fn open_db(path: &std::path::Path) -> anyhow::Result<sqlx::SqlitePool> {
@@ -74,17 +81,6 @@ fn valid_connection_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// The connection data this app attaches: `{"serverData":"<user>"}`, as the openvidu-js-node sample.
-pub fn server_data(user: &str) -> String {
-    serde_json::json!({ "serverData": user }).to_string()
-}
-
-/// The user a connection's server data names, if it is ours.
-fn owner_of(server_data: Option<&str>) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(server_data?).ok()?;
-    Some(value.get("serverData")?.as_str()?.to_owned())
 }
 
 impl AppState {
@@ -177,7 +173,13 @@ impl AppState {
             return Err(AppError::InvalidCallName);
         }
         let me = self.me(user).await?;
-        let data = server_data(&me.user);
+        if let Err(wait) = self.tokens.take(&me.user, Instant::now()) {
+            tracing::warn!(user = %me.user, "get-token refused: over the quota");
+            return Err(AppError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        let data = ConnectionData::new(&me.user).to_json();
         for _ in 0..2 {
             self.openvidu
                 .create_session(call)
@@ -192,7 +194,18 @@ impl AppState {
                             OpenViduError::Protocol("no token".into()),
                         ));
                     };
+                    // Removed or changed meanwhile (the revocation watch may have run between the
+                    // check above and this connection): give it back.
+                    if self.me(user).await.ok().map(|m| m.role) != Some(me.role) {
+                        let _ = self
+                            .openvidu
+                            .delete_connection(call, &connection.connection_id)
+                            .await;
+                        return Err(AppError::NotLoggedIn);
+                    }
                     tracing::info!(user = %me.user, call, connection = %connection.connection_id, "token issued");
+                    self.trim_pending(&me.user, call, &connection.connection_id)
+                        .await?;
                     return Ok(CallTicket {
                         call: call.to_owned(),
                         token,
@@ -204,6 +217,63 @@ impl AppState {
             }
         }
         Err(media("creating a connection", OpenViduError::Status(404)))
+    }
+
+    /// Keeps at most [`quota::TokenPolicy::max_pending_per_call`] pending connections of `user` in
+    /// `call`, the newest (`keep` among them): older ones are deleted on the media server, so that their
+    /// tokens no longer work. Connections that were joined are never touched.
+    async fn trim_pending(&self, user: &str, call: &str, keep: &str) -> Result<(), AppError> {
+        let max = self.tokens.policy().max_pending_per_call.max(1);
+        let Some(session) = self
+            .openvidu
+            .session(call)
+            .await
+            .map_err(|e| media("reading a session", e))?
+        else {
+            return Ok(());
+        };
+        let mut pending: Vec<_> = session
+            .connections
+            .content
+            .iter()
+            .filter(|c| {
+                c.connection_id != keep && c.is_pending() && c.owner().as_deref() == Some(user)
+            })
+            .collect();
+        if pending.len() < max {
+            return Ok(());
+        }
+        // Newest first; the new connection takes one of the `max` places.
+        pending.sort_by_key(|c| std::cmp::Reverse(c.created_at.unwrap_or(0)));
+        for old in &pending[max - 1..] {
+            self.openvidu
+                .delete_connection(call, &old.connection_id)
+                .await
+                .map_err(|e| media("removing a pending connection", e))?;
+            tracing::info!(user, call, connection = %old.connection_id, "unused token withdrawn (pending limit)");
+        }
+        Ok(())
+    }
+
+    /// Deletes every connection of `user` (pending or live) on the media server: a live one is evicted
+    /// there, and its token no longer works, so it cannot reconnect. How many were deleted.
+    pub async fn revoke_connections(&self, user: &str) -> Result<usize, OpenViduError> {
+        let user = normalize_name(user);
+        let mut deleted = 0;
+        for session in self.openvidu.sessions().await? {
+            for c in &session.connections.content {
+                if c.owner().as_deref() == Some(user.as_str())
+                    && self
+                        .openvidu
+                        .delete_connection(&session.session_id, &c.connection_id)
+                        .await?
+                {
+                    deleted += 1;
+                    tracing::info!(user = %user, call = %session.session_id, connection = %c.connection_id, "connection revoked");
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     /// Removes `user`'s own connection `connection_id` from `call`. Already gone: nothing to do. Someone
@@ -236,7 +306,11 @@ impl AppState {
         else {
             return Ok(());
         };
-        if owner_of(connection.server_data.as_deref()).as_deref() != Some(&normalize_name(user)) {
+        let owner = connection
+            .server_data
+            .as_deref()
+            .and_then(ConnectionData::parse);
+        if owner.map(|o| o.user) != Some(normalize_name(user)) {
             tracing::warn!(
                 user,
                 call,
@@ -266,17 +340,6 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_data_round_trips() {
-        assert_eq!(server_data("publisher1"), r#"{"serverData":"publisher1"}"#);
-        assert_eq!(
-            owner_of(Some(&server_data("a\"b"))).as_deref(),
-            Some("a\"b")
-        );
-        assert_eq!(owner_of(Some("plain")), None);
-        assert_eq!(owner_of(None), None);
-    }
 
     #[test]
     fn connection_ids() {

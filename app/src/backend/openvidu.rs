@@ -77,6 +77,25 @@ pub struct Connection {
     pub token: Option<String>,
     #[serde(default)]
     pub server_data: Option<String>,
+    /// `pending` (never joined) or `active`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Milliseconds since the epoch.
+    #[serde(default)]
+    pub created_at: Option<u64>,
+}
+
+impl Connection {
+    /// Whether it was never joined (its token is still unused).
+    pub fn is_pending(&self) -> bool {
+        self.status.as_deref() == Some("pending")
+    }
+
+    /// The user the app made it for, if the app made it.
+    pub fn owner(&self) -> Option<String> {
+        let data = crate::model::ConnectionData::parse(self.server_data.as_deref()?)?;
+        Some(data.user)
+    }
 }
 
 /// The parts of a Session object (protocol C.4.1) this app reads.
@@ -85,6 +104,13 @@ pub struct Connection {
 pub struct Session {
     pub session_id: String,
     pub connections: Connections,
+}
+
+/// `GET /sessions` (protocol C.4.1 list).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionList {
+    pub content: Vec<Session>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +233,13 @@ impl OpenVidu {
         json_or_none(self.send(req).await?).await
     }
 
+    /// `GET /sessions?pendingConnections=true`: every session with all its connections.
+    pub async fn sessions(&self) -> Result<Vec<Session>, OpenViduError> {
+        let req = self.request(reqwest::Method::GET, "/sessions?pendingConnections=true");
+        let list: Option<SessionList> = json_or_none(self.send(req).await?).await?;
+        Ok(list.map(|l| l.content).unwrap_or_default())
+    }
+
     /// `DELETE /sessions/{id}/connection/{cid}`; whether it was there.
     pub async fn delete_connection(
         &self,
@@ -236,9 +269,15 @@ impl OpenVidu {
 }
 
 /// 200: the JSON body; 404: `None` (no such session); anything else an error.
-async fn json_or_none<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Result<Option<T>, OpenViduError> {
+async fn json_or_none<T: serde::de::DeserializeOwned>(
+    res: reqwest::Response,
+) -> Result<Option<T>, OpenViduError> {
     match res.status().as_u16() {
-        200 => res.json().await.map(Some).map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
+        200 => res
+            .json()
+            .await
+            .map(Some)
+            .map_err(|e| OpenViduError::Protocol(e.without_url().to_string())),
         404 => Ok(None),
         s => Err(OpenViduError::Status(s)),
     }

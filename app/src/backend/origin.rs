@@ -10,7 +10,7 @@
 //!   request's own `Host`). A request with neither comes from a non-browser client, which holds no
 //!   victim's cookie, and passes.
 
-use crate::api::AppError;
+use crate::model::AppError;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;

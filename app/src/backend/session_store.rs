@@ -46,15 +46,15 @@ async fn create_table(db: &SqlitePool) -> anyhow::Result<()> {
 }
 
 /// Deletes every login session of `user` (a normalized name, as [`super::sessions`] stores it under
-/// the `user` key); how many. Used when a user is removed or their password changes. Works on a
+/// its key [`super::sessions::USER`]); how many. Used when a user is removed or their password changes. Works on a
 /// database the server has not opened yet (the `server user` commands).
 pub async fn delete_user_sessions(db: &SqlitePool, user: &str) -> anyhow::Result<u64> {
     create_table(db).await?;
-    let done =
-        sqlx::query("DELETE FROM login_sessions WHERE json_extract(record, '$.data.user') = ?1")
-            .bind(user)
-            .execute(db)
-            .await?;
+    let done = sqlx::query("DELETE FROM login_sessions WHERE json_extract(record, ?2) = ?1")
+        .bind(user)
+        .bind(format!("$.data.{}", super::sessions::USER))
+        .execute(db)
+        .await?;
     Ok(done.rows_affected())
 }
 
@@ -148,7 +148,9 @@ mod tests {
     /// A store on a fresh SQLite file; the directory lives as long as the returned guard.
     async fn store() -> (tempfile::TempDir, SqliteSessionStore) {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::backend::open_db(&dir.path().join("t.db")).await.unwrap();
+        let db = crate::backend::open_db(&dir.path().join("t.db"))
+            .await
+            .unwrap();
         (dir, SqliteSessionStore::open(db).await.unwrap())
     }
 

@@ -6,7 +6,7 @@
 
 use super::session_store::SqliteSessionStore;
 use super::users::normalize_name;
-use crate::api::AppError;
+use crate::model::AppError;
 use sqlx::SqlitePool;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tower_sessions::cookie::SameSite;
@@ -16,7 +16,9 @@ pub const IDLE_TIMEOUT: time::Duration = time::Duration::hours(8);
 pub const ABSOLUTE_TIMEOUT_SECS: u64 = 24 * 3600;
 pub const ABSOLUTE_TIMEOUT: time::Duration = time::Duration::seconds(ABSOLUTE_TIMEOUT_SECS as i64);
 
-const USER: &str = "user";
+/// The key of the logged-in user's (normalized) name in a login session's data. The one home of that
+/// fact: [`super::session_store::delete_user_sessions`] finds a user's sessions by it.
+pub const USER: &str = "user";
 const LOGIN_AT: &str = "login_at";
 
 /// The cookie's name: `__Host-` needs Secure, so only under HTTPS.

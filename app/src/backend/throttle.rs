@@ -1,7 +1,18 @@
-//! Throttling of logins, per account and per client address. Both keys are checked before a password is
-//! even looked at, so changing the user name in the body does not escape the address limit, and changing
-//! the address does not escape the account limit. In memory: a restart forgets it, which costs an
-//! attacker a restart they cannot cause.
+//! Throttling of logins, checked before a password is even looked at, under three keys:
+//!
+//! - **account and address** ([`ThrottlePolicy::per_account`] failures): the lock that someone guessing
+//!   one account from one address runs into. It locks that address out of that account only, so an
+//!   attacker cannot use it to lock the account's owner out;
+//! - **address** ([`ThrottlePolicy::per_address`] failures, whatever the account): changing the user name
+//!   in the body does not escape it;
+//! - **account** ([`ThrottlePolicy::per_account_total`] failures, from all addresses): changing the
+//!   address does not escape it, but it applies only to addresses that have not logged in to that account
+//!   successfully before (remembered for [`ThrottlePolicy::trusted_for`]), so the owner, from where they
+//!   usually log in, is never locked out by others' failures.
+//!
+//! Each lock grows: it lasts [`ThrottlePolicy::lockout`], doubling with each further failure while over
+//! the limit, up to [`ThrottlePolicy::max_lockout`]. In memory: a restart forgets it (and the trusted
+//! addresses), which costs an attacker a restart they cannot cause.
 //!
 //! An attempt is admitted and counted in one locked step ([`Throttle::begin`]): it is *pending* until it
 //! is resolved as a failure or a success, and pending attempts use up the allowance like failures, so
@@ -26,8 +37,15 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Clone)]
 pub struct ThrottlePolicy {
-    /// Failures of one account, within `window`, before it is locked.
+    /// Failures of one account from one address, within `window`, before that address is locked out of
+    /// that account.
     pub per_account: u32,
+    /// Failures of one account from all addresses, within `window`, before the account is locked for
+    /// every address that has not logged in to it successfully before.
+    pub per_account_total: u32,
+    /// How long an address that logged in to an account successfully stays exempt from that account's
+    /// lock.
+    pub trusted_for: Duration,
     /// Failures from one address, within `window`, before it is locked.
     pub per_address: u32,
     /// Failures older than this are forgotten.
@@ -42,6 +60,8 @@ impl Default for ThrottlePolicy {
     fn default() -> Self {
         ThrottlePolicy {
             per_account: 5,
+            per_account_total: 20,
+            trusted_for: Duration::from_secs(30 * 24 * 3600),
             per_address: 20,
             window: Duration::from_secs(15 * 60),
             lockout: Duration::from_secs(30),
@@ -115,12 +135,32 @@ impl Entry {
 }
 
 /// What is throttled: an account (its normalized name, as a keyed hash, so that entries have a fixed
-/// size) or a network (an IPv4 address, or an IPv6 /64).
+/// size), a network (an IPv4 address, or an IPv6 /64), or an account from one network (a keyed hash of
+/// both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
     Account(u64),
     V4(u32),
     V6Net(u64),
+    Pair(u64),
+}
+
+/// The keys of one attempt: `account` is `None` when the address is trusted for the account.
+#[derive(Debug, Clone, Copy)]
+struct Keys {
+    pair: Key,
+    address: Key,
+    account: Option<Key>,
+    /// For remembering a success: (account hash, address key).
+    trust: (u64, Key),
+}
+
+impl Keys {
+    fn each(&self) -> impl Iterator<Item = Key> + '_ {
+        [Some(self.pair), Some(self.address), self.account]
+            .into_iter()
+            .flatten()
+    }
 }
 
 /// The address key: IPv4-mapped IPv6 as IPv4, other IPv6 by its /64 prefix.
@@ -134,6 +174,8 @@ fn address_key(addr: IpAddr) -> Key {
 #[derive(Debug)]
 struct Table {
     entries: HashMap<Key, Entry>,
+    /// (account hash, address key) → when that address last logged in to that account.
+    trusted: HashMap<(u64, Key), Instant>,
     /// Set after a cap sweep that could not make room: no new key, and no new sweep, before then.
     full_until: Option<Instant>,
 }
@@ -158,32 +200,30 @@ impl Default for Throttle {
 #[derive(Debug)]
 pub struct Attempt<'a> {
     throttle: &'a Throttle,
-    account: Key,
-    address: Key,
+    keys: Keys,
     resolved: bool,
 }
 
 impl Attempt<'_> {
-    /// The attempt failed: it counts against the account and the address.
+    /// The attempt failed: it counts against the account (from this address, and in all unless the
+    /// address is trusted for it) and the address.
     pub fn fail(mut self, now: Instant) {
         self.resolved = true;
-        self.throttle
-            .resolve(self.account, self.address, Outcome::Failure, now);
+        self.throttle.resolve(self.keys, Outcome::Failure, now);
     }
 
-    /// The attempt succeeded: the account starts afresh (the address does not, so that one valid
-    /// account cannot be used to reset an address that is guessing others).
+    /// The attempt succeeded: the account starts afresh, and the address is trusted for it from now on
+    /// (the address does not start afresh, so that one valid account cannot be used to reset an address
+    /// that is guessing others).
     pub fn succeed(mut self, now: Instant) {
         self.resolved = true;
-        self.throttle
-            .resolve(self.account, self.address, Outcome::Success, now);
+        self.throttle.resolve(self.keys, Outcome::Success, now);
     }
 
     /// The attempt never got to check a password (busy server, internal error): it counts for nothing.
     pub fn abandon(mut self, now: Instant) {
         self.resolved = true;
-        self.throttle
-            .resolve(self.account, self.address, Outcome::Abandoned, now);
+        self.throttle.resolve(self.keys, Outcome::Abandoned, now);
     }
 }
 
@@ -191,7 +231,7 @@ impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.resolved {
             self.throttle
-                .resolve(self.account, self.address, Outcome::Failure, Instant::now());
+                .resolve(self.keys, Outcome::Failure, Instant::now());
         }
     }
 }
@@ -213,15 +253,17 @@ impl Throttle {
             names: Default::default(),
             table: Mutex::new(Table {
                 entries: HashMap::new(),
+                trusted: HashMap::new(),
                 full_until: None,
             }),
             hashing: Arc::new(Semaphore::new(cpus)),
         }
     }
 
-    /// At most `max_entries` keys (at least 2: one attempt needs an account and an address).
+    /// At most `max_entries` keys (at least 3: one attempt needs an account, an address and the pair),
+    /// and as many trusted addresses.
     pub fn with_max_entries(mut self, max_entries: usize) -> Throttle {
-        self.max_entries = max_entries.max(2);
+        self.max_entries = max_entries.max(3);
         self
     }
 
@@ -231,8 +273,52 @@ impl Throttle {
         self
     }
 
-    fn account_key(&self, account: &str) -> Key {
-        Key::Account(self.names.hash_one(account))
+    fn limit(&self, key: Key) -> u32 {
+        match key {
+            Key::Pair(_) => self.policy.per_account,
+            Key::Account(_) => self.policy.per_account_total,
+            Key::V4(_) | Key::V6Net(_) => self.policy.per_address,
+        }
+    }
+
+    /// The keys of an attempt on `account` from `addr`; the account-wide one only when `addr` is not
+    /// trusted for `account`.
+    fn keys(&self, table: &Table, account: &str, addr: IpAddr, now: Instant) -> Keys {
+        let hash = self.names.hash_one(account);
+        let address = address_key(addr);
+        let trusted = table
+            .trusted
+            .get(&(hash, address))
+            .is_some_and(|at| now.saturating_duration_since(*at) < self.policy.trusted_for);
+        Keys {
+            pair: Key::Pair(self.names.hash_one((hash, address))),
+            address,
+            account: (!trusted).then_some(Key::Account(hash)),
+            trust: (hash, address),
+        }
+    }
+
+    /// Remembers that `trust.1` logged in to `trust.0`; when the list is full, expired ones go first,
+    /// then the oldest.
+    fn trust(&self, table: &mut Table, trust: (u64, Key), now: Instant) {
+        if !table.trusted.contains_key(&trust) && table.trusted.len() >= self.max_entries {
+            let keep = self.policy.trusted_for;
+            table
+                .trusted
+                .retain(|_, at| now.saturating_duration_since(*at) < keep);
+            while table.trusted.len() >= self.max_entries {
+                let oldest = table
+                    .trusted
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(k, _)| *k);
+                match oldest {
+                    Some(k) => table.trusted.remove(&k),
+                    None => break,
+                };
+            }
+        }
+        table.trusted.insert(trust, now);
     }
 
     /// The number of keys kept (for tests and metrics).
@@ -266,16 +352,13 @@ impl Throttle {
     #[cfg(test)]
     fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let table = self.lock();
-        let limits = [
-            (self.account_key(account), self.policy.per_account),
-            (address_key(addr), self.policy.per_address),
-        ];
-        let wait = limits
-            .iter()
-            .filter_map(|(key, limit)| {
-                let mut e = *table.entries.get(key)?;
+        let keys = self.keys(&table, account, addr, now);
+        let wait = keys
+            .each()
+            .filter_map(|key| {
+                let mut e = *table.entries.get(&key)?;
                 e.expire(self.policy.window, now);
-                e.refusal(*limit, now)
+                e.refusal(self.limit(key), now)
             })
             .max();
         match wait {
@@ -292,15 +375,12 @@ impl Throttle {
         addr: IpAddr,
         now: Instant,
     ) -> Result<Attempt<'_>, Duration> {
-        let account = self.account_key(account);
-        let address = address_key(addr);
         let mut table = self.lock();
+        let keys = self.keys(&table, account, addr, now);
         let mut wait = None;
         let mut missing = 0;
-        for (key, limit) in [
-            (account, self.policy.per_account),
-            (address, self.policy.per_address),
-        ] {
+        for key in keys.each() {
+            let limit = self.limit(key);
             match table.entries.get_mut(&key) {
                 Some(e) => {
                     e.expire(self.policy.window, now);
@@ -316,7 +396,7 @@ impl Throttle {
             tracing::warn!("login throttle table full: refusing new accounts and addresses");
             return Err(self.policy.lockout.max(BUSY_RETRY));
         }
-        for key in [account, address] {
+        for key in keys.each() {
             table
                 .entries
                 .entry(key)
@@ -325,8 +405,7 @@ impl Throttle {
         }
         Ok(Attempt {
             throttle: self,
-            account,
-            address,
+            keys,
             resolved: false,
         })
     }
@@ -364,20 +443,28 @@ impl Throttle {
         room
     }
 
-    fn resolve(&self, account: Key, address: Key, outcome: Outcome, now: Instant) {
+    fn resolve(&self, keys: Keys, outcome: Outcome, now: Instant) {
         let mut table = self.lock();
-        for (key, limit) in [
-            (account, self.policy.per_account),
-            (address, self.policy.per_address),
-        ] {
+        if outcome == Outcome::Success {
+            self.trust(&mut table, keys.trust, now);
+        }
+        // The account-wide entry, even when the address was trusted: a success resets it.
+        let account = Key::Account(keys.trust.0);
+        let touched = [Some(keys.pair), Some(keys.address), keys.account];
+        for key in [keys.pair, keys.address, account] {
+            let limit = self.limit(key);
+            let counted = touched.contains(&Some(key));
             // Pending entries are never evicted, so the entry is there.
             let Some(e) = table.entries.get_mut(&key) else {
                 continue;
             };
-            e.pending = e.pending.saturating_sub(1);
+            if counted {
+                e.pending = e.pending.saturating_sub(1);
+            }
             match (outcome, key) {
-                (Outcome::Failure, _) => self.count_failure(e, limit, now),
-                (Outcome::Success, Key::Account(_)) => {
+                (Outcome::Failure, _) if counted => self.count_failure(e, limit, now),
+                (Outcome::Failure, _) => {}
+                (Outcome::Success, Key::Account(_) | Key::Pair(_)) => {
                     e.count = 0;
                     e.first = now;
                     e.locked_until = None;
@@ -407,13 +494,12 @@ impl Throttle {
     /// Test helper: records a failed attempt without [`Throttle::begin`] (whatever the limits).
     #[cfg(test)]
     fn fail(&self, account: &str, addr: IpAddr, now: Instant) {
-        let account = self.account_key(account);
-        let address = address_key(addr);
         let mut table = self.lock();
-        if !self.make_room(&mut table, 2, now) {
+        let keys = self.keys(&table, account, addr, now);
+        if !self.make_room(&mut table, 3, now) {
             return;
         }
-        for key in [account, address] {
+        for key in keys.each() {
             table
                 .entries
                 .entry(key)
@@ -421,22 +507,24 @@ impl Throttle {
                 .pending += 1;
         }
         drop(table);
-        self.resolve(account, address, Outcome::Failure, now);
+        self.resolve(keys, Outcome::Failure, now);
     }
 
-    /// Test helper: records a successful login without [`Throttle::begin`]: the account starts afresh,
-    /// the address does not.
+    /// Test helper: records a successful login from `addr` without [`Throttle::begin`]: the account
+    /// starts afresh, the address does not, and the address is trusted for the account.
     #[cfg(test)]
-    fn succeed(&self, account: &str) {
-        let key = self.account_key(account);
+    fn succeed(&self, account: &str, addr: IpAddr, now: Instant) {
         let mut table = self.lock();
-        if let Some(e) = table.entries.get_mut(&key) {
-            e.count = 0;
-            e.locked_until = None;
-            if e.pending == 0 {
-                table.entries.remove(&key);
-            }
+        let keys = self.keys(&table, account, addr, now);
+        for key in keys.each() {
+            table
+                .entries
+                .entry(key)
+                .or_insert_with(|| Entry::new(now))
+                .pending += 1;
         }
+        drop(table);
+        self.resolve(keys, Outcome::Success, now);
     }
 }
 
@@ -447,6 +535,8 @@ mod tests {
     fn policy() -> ThrottlePolicy {
         ThrottlePolicy {
             per_account: 3,
+            per_account_total: 3,
+            trusted_for: Duration::from_secs(3600),
             per_address: 5,
             window: Duration::from_secs(60),
             lockout: Duration::from_secs(10),
@@ -476,6 +566,58 @@ mod tests {
     }
 
     #[test]
+    fn one_address_locks_only_itself_out_of_an_account() {
+        let t = Throttle::new(ThrottlePolicy {
+            per_account_total: 10,
+            ..policy()
+        });
+        let now = Instant::now();
+        for _ in 0..3 {
+            t.fail("alice", A, now);
+        }
+        assert_eq!(t.check("alice", A, now), Err(Duration::from_secs(10)));
+        // The owner, elsewhere, is not locked out; nor is A out of other accounts.
+        assert!(t.check("alice", B, now).is_ok());
+        assert!(t.check("bob", A, now).is_ok());
+    }
+
+    #[test]
+    fn others_failures_never_lock_the_owner_out_of_a_trusted_address() {
+        let t = Throttle::new(policy());
+        let now = Instant::now();
+        t.begin("alice", B, now).unwrap().succeed(now);
+        // Guesses from many addresses: the account is locked for addresses it does not know.
+        for i in 0..10u8 {
+            t.fail(
+                "alice",
+                IpAddr::V4(std::net::Ipv4Addr::new(10, 9, 0, i)),
+                now,
+            );
+        }
+        assert!(t.check("alice", A, now).is_err());
+        // From where she logged in before, alice still gets in, and her success does not unlock the
+        // guessers' own locks.
+        let attempt = t
+            .begin("alice", B, now)
+            .expect("a trusted address is admitted");
+        attempt.succeed(now);
+        let guesser = IpAddr::V4(std::net::Ipv4Addr::new(10, 9, 0, 1));
+        t.fail("alice", guesser, now);
+        t.fail("alice", guesser, now);
+        assert!(t.check("alice", guesser, now).is_err());
+        // Her own wrong passwords still count against her address.
+        for _ in 0..3 {
+            t.begin("alice", B, now).unwrap().fail(now);
+        }
+        assert!(t.check("alice", B, now).is_err());
+        // Trust ends after `trusted_for`.
+        let much_later = now + Duration::from_secs(7200);
+        t.begin("alice", A, much_later).unwrap().succeed(much_later);
+        let keys = t.keys(&t.lock(), "alice", B, much_later);
+        assert!(keys.account.is_some(), "B is no longer trusted");
+    }
+
+    #[test]
     fn address_locks_whatever_the_account() {
         let t = Throttle::new(policy());
         let now = Instant::now();
@@ -492,7 +634,7 @@ mod tests {
         let now = Instant::now();
         t.fail("alice", A, now);
         t.fail("alice", A, now);
-        t.succeed("alice");
+        t.succeed("alice", A, now);
         t.fail("alice", A, now);
         t.fail("alice", A, now);
         assert!(t.check("alice", A, now).is_ok());
@@ -657,21 +799,21 @@ mod tests {
 
     #[test]
     fn a_table_full_of_locks_and_pending_refuses_new_keys() {
-        let t = Throttle::new(policy()).with_max_entries(4);
+        let t = Throttle::new(policy()).with_max_entries(6);
         let now = Instant::now();
-        // Two attempts in flight: four keys, none evictable.
+        // Two attempts in flight: six keys (account, address, the pair), none evictable.
         let a = t.begin("alice", A, now).unwrap();
         let b = t.begin("bob", B, now).unwrap();
         let c = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 3));
         assert!(t.begin("carol", c, now).is_err());
-        assert_eq!(t.len(), 4);
+        assert_eq!(t.len(), 6);
         // Known keys are still served.
-        t.begin("alice", B, now).unwrap().abandon(now);
+        t.begin("alice", A, now).unwrap().abandon(now);
         // Once they are resolved, room is made again.
         a.abandon(now);
         b.fail(now);
         t.begin("carol", c, now).unwrap().fail(now);
-        assert!(t.len() <= 4);
+        assert!(t.len() <= 6);
     }
 
     #[tokio::test]

@@ -1,6 +1,11 @@
 //! The user accounts, in SQLite: name, argon2id hash, role. It owns adding, listing, removing and
 //! checking passwords; it does not own throttling or login sessions, but ends a user's login sessions
 //! when the user is removed or their password changes.
+//!
+//! Every change of an account (added, password or role changed, removed) is also written to the table
+//! `user_changes`, in the same database, whoever makes it: the running server or a `server user`
+//! command in another process. The server watches it ([`super::revocation`]) to end that user's
+//! connections on the media server.
 
 use super::password::{self, PasswordHash};
 use crate::model::Role;
@@ -58,6 +63,21 @@ impl Users {
         .execute(&db)
         .await
         .context("creating the users table")?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS user_changes (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL,
+                at INTEGER NOT NULL DEFAULT (unixepoch())
+            )",
+        )
+        .execute(&db)
+        .await
+        .context("creating the user_changes table")?;
+        // Older changes have long been acted on.
+        sqlx::query("DELETE FROM user_changes WHERE at < unixepoch() - 7 * 86400")
+            .execute(&db)
+            .await
+            .context("pruning user_changes")?;
         let dummy = Arc::new(password::hash("not a real password".into()).await?);
         Ok(Users { db, dummy })
     }
@@ -87,7 +107,59 @@ impl Users {
         .context("storing a user")?;
         // A changed password (or a user re-created under an old name) ends every login made before.
         self.end_sessions(&name).await?;
+        self.record_change(&name).await
+    }
+
+    /// Changes a user's role; whether the user exists. Their login sessions stay; their connections end
+    /// (the server sees the change), so the next join has the new role.
+    pub async fn set_role(&self, name: &str, role: Role) -> anyhow::Result<bool> {
+        let name = normalize_name(name);
+        let done = sqlx::query("UPDATE users SET role = ?2 WHERE name = ?1")
+            .bind(&name)
+            .bind(role.as_str())
+            .execute(&self.db)
+            .await
+            .context("changing a role")?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.record_change(&name).await?;
+        Ok(true)
+    }
+
+    async fn record_change(&self, name: &str) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO user_changes (name) VALUES (?1)")
+            .bind(name)
+            .execute(&self.db)
+            .await
+            .context("recording a user change")?;
         Ok(())
+    }
+
+    /// The changes after `seq`, oldest first (at most `limit`), as (seq, user name).
+    pub async fn changes_since(&self, seq: i64, limit: u32) -> anyhow::Result<Vec<(i64, String)>> {
+        let rows =
+            sqlx::query("SELECT seq, name FROM user_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .bind(seq)
+                .bind(limit)
+                .fetch_all(&self.db)
+                .await
+                .context("reading user changes")?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("seq")?, r.try_get("name")?)))
+            .collect()
+    }
+
+    /// The number of the last change made more than `secs` seconds ago (0 when none).
+    pub async fn last_change_before(&self, secs: i64) -> anyhow::Result<i64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS seq FROM user_changes WHERE at < unixepoch() - ?1",
+        )
+        .bind(secs)
+        .fetch_one(&self.db)
+            .await
+            .context("reading user changes")?;
+        Ok(row.try_get("seq")?)
     }
 
     /// Removes a user and ends their login sessions; whether it existed.
@@ -99,6 +171,9 @@ impl Users {
             .await
             .context("removing a user")?;
         self.end_sessions(&name).await?;
+        if done.rows_affected() > 0 {
+            self.record_change(&name).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 

@@ -1,0 +1,119 @@
+//! Quotas on `get-token`, per user: a token bucket of [`TokenPolicy::per_minute`] tokens refilled
+//! evenly over a minute (so at most that many in any burst, and that many a minute sustained), and at
+//! most [`TokenPolicy::max_pending_per_call`] connections per user and call that were never joined
+//! (older ones are deleted on the media server when a new one is made; see
+//! [`super::AppState::get_token`]). In memory, keyed by the user name: only logged-in users reach it,
+//! so it holds at most one small entry per user, and full buckets are dropped when it grows.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct TokenPolicy {
+    /// Tokens a user may get per minute (and at once).
+    pub per_minute: u32,
+    /// Pending (never joined) connections a user may hold in one call.
+    pub max_pending_per_call: usize,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        TokenPolicy {
+            per_minute: DEFAULT_TOKENS_PER_MINUTE,
+            max_pending_per_call: DEFAULT_MAX_PENDING_PER_CALL,
+        }
+    }
+}
+
+pub const DEFAULT_TOKENS_PER_MINUTE: u32 = 30;
+pub const DEFAULT_MAX_PENDING_PER_CALL: usize = 3;
+
+/// Past this many users in the table, full buckets are dropped.
+const SWEEP_AT: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+#[derive(Debug)]
+pub struct TokenQuota {
+    policy: TokenPolicy,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl TokenQuota {
+    pub fn new(policy: TokenPolicy) -> TokenQuota {
+        TokenQuota {
+            policy,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn policy(&self) -> &TokenPolicy {
+        &self.policy
+    }
+
+    fn capacity(&self) -> f64 {
+        f64::from(self.policy.per_minute.max(1))
+    }
+
+    /// Takes one token for `user`; `Err(retry_after)` when none is left.
+    pub fn take(&self, user: &str, now: Instant) -> Result<(), Duration> {
+        let capacity = self.capacity();
+        let per_sec = capacity / 60.0;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= SWEEP_AT && !buckets.contains_key(user) {
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec < capacity
+            });
+        }
+        let bucket = buckets.entry(user.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let refilled =
+            bucket.tokens + now.saturating_duration_since(bucket.at).as_secs_f64() * per_sec;
+        bucket.tokens = refilled.min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_an_even_rate() {
+        let q = TokenQuota::new(TokenPolicy {
+            per_minute: 30,
+            max_pending_per_call: 3,
+        });
+        let now = Instant::now();
+        for _ in 0..30 {
+            q.take("alice", now).unwrap();
+        }
+        let wait = q.take("alice", now).unwrap_err();
+        assert_eq!(wait.as_secs_f64().round(), 2.0, "one token every 2 s");
+        // Others are unaffected.
+        q.take("bob", now).unwrap();
+        // After the wait, one more; not two.
+        let later = now + Duration::from_secs(2);
+        q.take("alice", later).unwrap();
+        assert!(q.take("alice", later).is_err());
+        // A minute later the bucket is full again, and no fuller.
+        let much_later = later + Duration::from_secs(600);
+        for _ in 0..30 {
+            q.take("alice", much_later).unwrap();
+        }
+        assert!(q.take("alice", much_later).is_err());
+    }
+}
