@@ -16,7 +16,7 @@ use app::model::AppError;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use config::{Media, Settings, Tls};
 use leptos::prelude::*;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
@@ -217,7 +217,7 @@ async fn media_server(
             let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let internal_url = format!("http://{}", internal.local_addr()?);
             let (tx, rx) = oneshot::channel::<()>();
-            let router = media.router();
+            let router = media.rest_router();
             tasks.push(tokio::spawn(async move {
                 let serve = axum::serve(internal, router).with_graceful_shutdown(async {
                     let _ = rx.await;
@@ -257,9 +257,7 @@ async fn app_router(
     let mut router = site_router(settings, addr, state, connect);
     if let Some(media) = media {
         // Only the WebSocket is for browsers; the REST API stays on the internal listener.
-        router = router
-            .merge(media.router())
-            .layer(from_fn(refuse_media_rest));
+        router = router.merge(media.websocket_router());
     }
     let https = settings.tls.is_some();
     let site = origin::Site::new(public_url, addr, https);
@@ -375,18 +373,6 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
 /// The `Strict-Transport-Security` value under HTTPS. No `includeSubDomains`: the app cannot know
 /// what else runs under its domain.
 pub const HSTS: &str = "max-age=31536000";
-
-/// The embedded media server's REST API (`/openvidu/api/...`) is for the app's own client on the
-/// internal loopback listener, never for the public one: 404 there, as for any unknown path. Axum routes
-/// on the path as received (no percent-decoding, no slash merging), so checking that same path here
-/// covers every form that would reach the REST routes.
-async fn refuse_media_rest(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if path == "/openvidu/api" || path.starts_with("/openvidu/api/") {
-        return (axum::http::StatusCode::NOT_FOUND, "Not found").into_response();
-    }
-    next.run(req).await
-}
 
 /// A server function that fails before its body runs (a body of the wrong shape, not JSON) answers
 /// 500 from the framework, with our [`AppError`] as its body: give it that error's status (and
