@@ -5,11 +5,13 @@
 //! | `POST /api/login` | `{"username","password"}` | [`Me`]; 401 wrong user or password; 429 + `Retry-After` when throttled |
 //! | `POST /api/logout` | `{}` | `null` |
 //! | `POST /api/me` | `{}` | [`MeInfo`]; 401 when not logged in |
-//! | `POST /api/get-token` | `{"call"}` | [`CallTicket`]; 400 bad call name; 401; 502 media server unreachable |
+//! | `POST /api/get-token` | `{"call"}` | [`CallTicket`]; 400 bad call name; 401; 429 + `Retry-After` over the per-user quota; 502 media server unreachable |
 //! | `POST /api/remove-user` | `{"call","connection_id"}` | `null`; 403 not your connection; 401 |
 //!
 //! Each is a thin wrapper: read the login session, call a plain function of [`crate::backend`], map its
-//! error to a status. Errors are [`AppError`], which the views turn into human messages.
+//! error to a status. Errors are [`AppError`] (defined in [`crate::model`], re-exported here), which the
+//! views turn into human messages. A body of the wrong shape is 400 [`AppError::BadRequest`] for every
+//! one of them (the server gives the framework's error answer that status).
 
 pub use crate::model::AppError;
 use crate::model::{CallTicket, Me as MeInfo};

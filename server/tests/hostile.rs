@@ -12,15 +12,35 @@ fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
 }
 
-/// Runs the real `server` binary (a separate process, as an administrator would).
+/// Runs the real `server` binary (a separate process, as an administrator would) and waits for it to
+/// exit; one still running after [`common::WAIT`] is killed and fails the test.
 fn server_command(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .args(args)
         .env_remove("OPENVIDU_URL")
         .env_remove("OPENVIDU_SECRET")
         .stdin(std::process::Stdio::null())
-        .output()
-        .expect("the server binary runs")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server binary runs");
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while child
+        .try_wait()
+        .expect("waiting for the server binary")
+        .is_none()
+    {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "server {args:?} did not exit: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 #[tokio::test]

@@ -157,8 +157,8 @@ impl Users {
         )
         .bind(secs)
         .fetch_one(&self.db)
-            .await
-            .context("reading user changes")?;
+        .await
+        .context("reading user changes")?;
         Ok(row.try_get("seq")?)
     }
 
