@@ -107,6 +107,9 @@ impl HubHandle {
     }
 }
 
+/// How often the hub logs what it holds (only when that changed).
+const STATS_INTERVAL: Duration = Duration::from_secs(30);
+
 /// How long a socket may stay open without having joined a session.
 const JOIN_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -209,6 +212,9 @@ impl Hub {
     async fn run(mut self, mut rx: mpsc::Receiver<HubCommand>) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stats_tick = tokio::time::interval(STATS_INTERVAL);
+        stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_stats = None;
         loop {
             tokio::select! {
                 command = rx.recv() => match command {
@@ -224,6 +230,7 @@ impl Hub {
                     None => break,
                 },
                 _ = tick.tick() => self.on_tick(Instant::now()),
+                _ = stats_tick.tick() => self.log_stats(&mut last_stats).await,
             }
             for link in self.closing.drain(..) {
                 link.close(CloseReason::Evicted);
@@ -260,17 +267,39 @@ impl Hub {
                 let _ = reply.send(span.in_scope(|| self.on_rest(request)));
             }
             HubCommand::Stats { reply } => {
-                let sfu = self.sfu.stats().await.unwrap_or_default();
-                let _ = reply.send(Stats {
-                    sessions: self.sessions.len(),
-                    participants: self.sessions.values().map(|s| s.active().count()).sum(),
-                    peers: sfu.peers,
-                    sockets: self.sockets.len(),
-                    addresses: sfu.addresses,
-                    dropped_datagrams: sfu.dropped_datagrams,
-                });
+                let _ = reply.send(self.stats().await);
             }
             HubCommand::Shutdown { .. } => unreachable!("handled in run"),
+        }
+    }
+
+    async fn stats(&self) -> Stats {
+        let sfu = self.sfu.stats().await.unwrap_or_default();
+        Stats {
+            sessions: self.sessions.len(),
+            participants: self.sessions.values().map(|s| s.active().count()).sum(),
+            peers: sfu.peers,
+            sockets: self.sockets.len(),
+            addresses: sfu.addresses,
+            dropped_datagrams: sfu.dropped_datagrams,
+        }
+    }
+
+    /// What the server holds, in the log when it changed: an operator (or the soak benchmark) sees
+    /// growth without a debugger.
+    async fn log_stats(&mut self, last: &mut Option<Stats>) {
+        let now = self.stats().await;
+        if *last != Some(now) {
+            info!(
+                sessions = now.sessions,
+                participants = now.participants,
+                peers = now.peers,
+                sockets = now.sockets,
+                addresses = now.addresses,
+                dropped_datagrams = now.dropped_datagrams,
+                "stats"
+            );
+            *last = Some(now);
         }
     }
 
