@@ -14,7 +14,8 @@
 #
 # "Streams per core" = forwarded video streams / server CPU in cores, (utime + stime) / wall time from
 # /proc/<pid>/stat over the window, at the highest load step where loss < 1 % and p95 forwarding delay
-# < 50 ms (loadtest's verdict); the load steps up in meetings of 4 (12 streams each) until a step fails.
+# < 50 ms (loadtest's verdict); the load steps up in meetings of 4 (12 streams each) until two steps in
+# a row fail, and the highest passing step is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -192,6 +193,7 @@ bench_server() { # server
             --json "$OUT/ours-rest.json" || true
         stop_server
     fi
+    local failures=0
     for m in "${STEPS[@]}"; do
         if (($(date +%s) - started > BUDGET)); then
             echo "== $server: time budget spent, no more steps"
@@ -199,10 +201,12 @@ bench_server() { # server
         fi
         echo "== $server: step sessions:${m}x4 ($((m * 12)) video streams)"
         if run_step "$server" "step-$m" "sessions:${m}x4"; then
-            best=$m
+            best=$m failures=0
         else
             echo "== $server: sessions:${m}x4 did not pass: $(jq -r .verdict "$OUT/$server-step-$m.json")"
-            break
+            # One failed step may be a passing disturbance on a shared machine; two in a row end it.
+            failures=$((failures + 1))
+            ((failures < 2)) || break
         fi
     done
     echo "${best:-}" >"$OUT/$server-best"
@@ -237,7 +241,7 @@ summary() { # server -> JSON object of its figures
         best_step: .scenario, passed: $passed, streams: .receiving_streams,
         streams_per_core, server_cpu_cores, server_cpu_pct_per_stream,
         first_frame_p50_ms, first_frame_p95_ms, rss_kb_per_participant, server_rss_kb,
-        loss_pct, delay_p50_ms, delay_p95_ms, client_cpu_cores, client_cpu_pct_per_stream,
+        loss_pct, packet_loss_pct, delay_p50_ms, delay_p95_ms, client_cpu_cores, client_cpu_pct_per_stream,
         rest_connections_per_s: $rest,
         broadcast: ($broadcast | if . == null then null else {scenario, pass, verdict, first_frame_p50_ms,
             first_frame_p95_ms, delay_p95_ms, loss_pct, streams_per_core} end),
@@ -263,5 +267,6 @@ jq -r '
       "loss_pct", "delay_p50_ms", "delay_p95_ms", "server_cpu_pct_per_stream", "client_cpu_pct_per_stream",
       "rest_connections_per_s"][] as $k
      | [$k, (.ours[$k] | f), (.janus[$k] | f), ratio(.ours[$k]; .janus[$k])]),
-    ["best_step", (.ours.best_step | f), (.janus.best_step | f), ""]
+    ["best_step", (.ours.best_step | f), (.janus.best_step | f), ""],
+    ["best_step_passed", (.ours.passed | f), (.janus.passed | f), ""]
     | @tsv' "$OUT/report.json" | column -t -s $'\t'

@@ -177,7 +177,7 @@ impl Peer {
         let mut report = PublisherReport::default();
         drive(self, &shared, deadline, &mut state).await;
         report.connected = state.connected;
-        report.video_frames = state.frames;
+        report.video_frames = state.sent;
         report.keyframes = state.keyframes;
         report.keyframe_requests = state.keyframe_requests;
         report
@@ -285,7 +285,11 @@ struct Publisher {
     key_size: usize,
     connected: bool,
     started: Option<Instant>,
+    /// Frame slots passed since the start (the clock of the camera); slots missed when the task ran
+    /// late are skipped, not sent in a burst.
     frames: u64,
+    /// Frames sent: the number in each frame's trailer, so that a skipped slot is no loss.
+    sent: u64,
     audio_packets: u64,
     keyframes: u64,
     keyframe_requests: u64,
@@ -319,6 +323,7 @@ impl Publisher {
             connected: false,
             started: None,
             frames: 0,
+            sent: 0,
             audio_packets: 0,
             keyframes: 0,
             keyframe_requests: 0,
@@ -362,12 +367,13 @@ impl Publisher {
             let interval = self.settings.keyframe_interval_frames.max(1) as u64;
             let key = self.force_keyframe || self.frames % interval == 0;
             let size = if key { self.key_size } else { self.delta_size };
-            let frame = media::vp8_frame(key, self.frames as u32, size, media::now_micros());
+            let frame = media::vp8_frame(key, self.sent as u32, size, media::now_micros());
             let rtp_time = MediaTime::new(self.frames * 90_000 / fps, Frequency::NINETY_KHZ);
             if let Some(pt) = payload_type(rtc, self.video_mid, Codec::Vp8)
                 && let Some(writer) = rtc.writer(self.video_mid)
                 && writer.write(pt, now, rtp_time, frame).is_ok()
             {
+                self.sent += 1;
                 if key {
                     self.keyframes += 1;
                     self.force_keyframe = false;

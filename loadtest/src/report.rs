@@ -79,9 +79,13 @@ pub struct RunReport {
     pub video_packets_per_s_per_stream: f64,
     pub audio_packets_per_s_per_stream: f64,
     pub video_frames_per_s_per_stream: f64,
-    /// RTP packets missing from the sequences, after retransmission, in % of those expected.
+    /// Video frames sent and never received complete, in %: end to end, by the frame numbers the
+    /// publisher writes (a server that packetises again numbers its RTP packets anew, so RTP gaps
+    /// only show the last hop).
     pub loss_pct: f64,
-    pub frame_loss_pct: f64,
+    /// RTP packets missing from the sequences the subscribers receive (server → subscriber hop),
+    /// after retransmission, in %.
+    pub packet_loss_pct: f64,
     pub delay_p50_ms: Option<f64>,
     pub delay_p95_ms: Option<f64>,
     pub delay_p99_ms: Option<f64>,
@@ -170,7 +174,7 @@ pub fn summarise(m: Measured) -> RunReport {
             end.rss_kb.saturating_sub(base.rss_kb) as f64 / m.participants.max(1) as f64
         });
 
-    let loss_pct = pct(lost, packets);
+    let loss_pct = pct(lost_frames, frames);
     let delay_p95 = percentile(&delays, 0.95);
     let mut failures = Vec::new();
     if streams < m.expected_streams {
@@ -208,7 +212,7 @@ pub fn summarise(m: Measured) -> RunReport {
         audio_packets_per_s_per_stream: sum(|s| s.audio_packets) / window_s / n,
         video_frames_per_s_per_stream: frames / window_s / n,
         loss_pct,
-        frame_loss_pct: pct(lost_frames, frames),
+        packet_loss_pct: pct(lost, packets),
         delay_p50_ms: percentile(&delays, 0.5),
         delay_p95_ms: delay_p95,
         delay_p99_ms: percentile(&delays, 0.99),
@@ -274,8 +278,8 @@ impl RunReport {
             (
                 "loss",
                 format!(
-                    "{:.3} % of packets, {:.3} % of frames",
-                    self.loss_pct, self.frame_loss_pct
+                    "{:.3} % of frames end to end, {:.3} % of packets on the last hop",
+                    self.loss_pct, self.packet_loss_pct
                 ),
             ),
             (
