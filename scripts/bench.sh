@@ -9,7 +9,7 @@
 # Needs root (for `unshare -n`). Installs janus, jq and iproute2 when missing and builds in release mode
 # before entering the namespace (no registry is reachable inside it).
 #
-# Each server gets a time budget for its load steps (100 s quick, 700 s full); a step that would start
+# Each server gets a time budget for its load steps (80 s quick, 700 s full); a step that would start
 # past it is not run.
 #
 # "Streams per core" = forwarded video streams / server CPU in cores, (utime + stime) / wall time from
@@ -67,9 +67,9 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 BIN=$ROOT/target/release
 LOADTEST=$BIN/loadtest
 if ((QUICK)); then
-    WINDOW=8 WARMUP=2 BUDGET=100 STEPS=(1 2 4 8 12 16) BROADCAST=16 REST_COUNT=300
+    WINDOW=8 WARMUP=2 RAMP=20 BUDGET=80 STEPS=(2 4 8 12 16) BROADCAST=16 REST_COUNT=300
 else
-    WINDOW=30 WARMUP=3 BUDGET=700 STEPS=(1 2 4 8 12 16 24 32 48 64) BROADCAST=50 REST_COUNT=2000
+    WINDOW=30 WARMUP=3 RAMP=60 BUDGET=700 STEPS=(1 2 4 8 12 16 24 32 48 64) BROADCAST=50 REST_COUNT=2000
 fi
 rm -f "$OUT"/ours-*.json "$OUT"/janus-*.json "$OUT/report.json"
 TMP=$(mktemp -d)
@@ -177,7 +177,7 @@ run_step() { # server name scenario -> 0 if it passed
     "start_$server"
     # shellcheck disable=SC2046
     OPENVIDU_SECRET=$SECRET "$LOADTEST" $(target_args "$server") --scenario "$scenario" --window "$WINDOW" \
-        --warmup "$WARMUP" --ramp-timeout 60 --server-pid "$SERVER_PID" --json "$OUT/$server-$name.json" ||
+        --warmup "$WARMUP" --ramp-timeout "$RAMP" --server-pid "$SERVER_PID" --json "$OUT/$server-$name.json" ||
         echo "{\"scenario\":\"$scenario\",\"pass\":false,\"verdict\":\"the load client failed\"}" >"$OUT/$server-$name.json"
     stop_server
     [[ $(jq -r .pass "$OUT/$server-$name.json") == true ]]
@@ -186,8 +186,8 @@ run_step() { # server name scenario -> 0 if it passed
 bench_server() { # server
     local server=$1 m best= started
     started=$(date +%s)
-    echo "== $server: REST connection creation"
     if [[ $server == ours ]]; then
+        echo "== $server: REST connection creation"
         start_ours
         OPENVIDU_SECRET=$SECRET "$LOADTEST" --server ours --url 127.0.0.1:4443 --rest-rate "$REST_COUNT" \
             --json "$OUT/ours-rest.json" || true
