@@ -412,7 +412,10 @@ impl Publisher {
 /// The payload type the negotiation gave `codec` on `mid`.
 fn payload_type(rtc: &mut Rtc, mid: Mid, codec: Codec) -> Option<Pt> {
     let writer = rtc.writer(mid)?;
-    let pt = writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt());
+    let pt = writer
+        .payload_params()
+        .find(|p| p.spec().codec == codec)
+        .map(|p| p.pt());
     pt
 }
 
