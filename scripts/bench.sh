@@ -6,7 +6,7 @@
 #   scripts/bench.sh           full run: 30 s measurement windows, load stepped up to what each carries
 #   scripts/bench.sh --quick   the same in under 5 minutes on 2 cores (8 s windows, fewer steps)
 #
-# Needs root (for `unshare -n`). Installs janus, jq and iproute2 when missing and builds in release mode
+# Needs root (for `unshare -n`). Installs janus, jq, iproute2 and column when missing and builds in release mode
 # before entering the namespace (no registry is reachable inside it).
 #
 # Each server gets a time budget for its load steps (80 s quick, 700 s full); a step that would start
@@ -39,6 +39,7 @@ if [[ "${BENCH_IN_NAMESPACE:-}" != 1 ]]; then
     command -v janus >/dev/null || missing+=(janus)
     command -v jq >/dev/null || missing+=(jq)
     command -v ip >/dev/null || missing+=(iproute2)
+    command -v column >/dev/null || missing+=(bsdextrautils)
     command -v cc >/dev/null || missing+=(gcc libc6-dev)
     if ((${#missing[@]})); then
         echo "== installing ${missing[*]}"
