@@ -1,0 +1,203 @@
+//! The OpenVidu REST calls a participant needs (create a session, create a connection for a token),
+//! over plain HTTP/1.1 on loopback: one request per TCP connection, as `Connection: close`. The API needs
+//! no more, and this keeps an HTTP client stack out of the load generator.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long one REST call may take.
+const REST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Replies larger than this are refused (a session listing of a big load is well below).
+const MAX_REPLY: usize = 4 << 20;
+
+/// The REST API of an OpenVidu-compatible server, authenticated as `OPENVIDUAPP:<secret>`.
+#[derive(Clone)]
+pub struct OpenViduRest {
+    addr: SocketAddr,
+    authorization: String,
+}
+
+impl OpenViduRest {
+    pub fn new(addr: SocketAddr, secret: &str) -> OpenViduRest {
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("OPENVIDUAPP:{secret}"));
+        OpenViduRest {
+            addr,
+            authorization: format!("Basic {basic}"),
+        }
+    }
+
+    /// `POST /openvidu/api/sessions`; returns the session id.
+    pub async fn create_session(&self) -> anyhow::Result<String> {
+        let v = self.post("/openvidu/api/sessions", &json!({})).await?;
+        v["id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("the session has no id")
+    }
+
+    /// `POST /openvidu/api/sessions/{id}/connection`; returns the token.
+    pub async fn create_token(&self, session: &str, role: &str) -> anyhow::Result<String> {
+        let v = self
+            .post(
+                &format!("/openvidu/api/sessions/{session}/connection"),
+                &json!({ "role": role }),
+            )
+            .await?;
+        v["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("the connection has no token")
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let body = body.to_string();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            self.authorization,
+            body.len()
+        );
+        let exchange = async {
+            let mut stream = TcpStream::connect(self.addr).await?;
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body.as_bytes()).await?;
+            let mut raw = Vec::new();
+            (&mut stream)
+                .take(MAX_REPLY as u64)
+                .read_to_end(&mut raw)
+                .await?;
+            std::io::Result::Ok(raw)
+        };
+        let raw = tokio::time::timeout(REST_TIMEOUT, exchange)
+            .await
+            .with_context(|| format!("POST {path}: no reply within {REST_TIMEOUT:?}"))?
+            .with_context(|| format!("POST {path}"))?;
+        let (status, body) =
+            parse_response(&raw).with_context(|| format!("POST {path}: unparseable reply"))?;
+        if status != 200 {
+            // The body of an error reply names no secret; it is short and says what went wrong.
+            bail!(
+                "POST {path} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            );
+        }
+        serde_json::from_slice(&body).with_context(|| format!("POST {path}: the reply is not JSON"))
+    }
+}
+
+/// Status and body of an HTTP/1.1 response (plain or chunked).
+fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let chunked = lines.any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("transfer-encoding")
+                && v.trim().eq_ignore_ascii_case("chunked")
+        })
+    });
+    let body = &raw[split + 4..];
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_vec()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&data[..line_end])
+            .ok()?
+            .split(';')
+            .next()?
+            .trim();
+        let size = usize::from_str_radix(size, 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+/// What [`connection_rate`] measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RestRate {
+    pub connections: usize,
+    pub failed: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+}
+
+/// Creates `count` connections (tokens) in one new session, `concurrency` requests at a time, and
+/// measures how many the server creates per second. Bounded by `count` and by `limit` in time.
+pub async fn connection_rate(
+    rest: &OpenViduRest,
+    count: usize,
+    concurrency: usize,
+    limit: Duration,
+) -> anyhow::Result<RestRate> {
+    let session = rest.create_session().await?;
+    let started = std::time::Instant::now();
+    let deadline = tokio::time::Instant::now() + limit;
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (rest, session, next) = (rest.clone(), session.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0usize, 0usize);
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                match tokio::time::timeout_at(deadline, rest.create_token(&session, "PUBLISHER"))
+                    .await
+                {
+                    Ok(Ok(_)) => ok += 1,
+                    Ok(Err(_)) => failed += 1,
+                    Err(_) => break,
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for w in workers {
+        let (o, f) = w.await.context("a REST worker panicked")?;
+        ok += o;
+        failed += f;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(RestRate {
+        connections: ok,
+        failed,
+        seconds,
+        per_second: ok as f64 / seconds.max(1e-9),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plain_and_chunked_replies_parse() {
+        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+        assert_eq!(super::parse_response(plain), Some((200, b"{}".to_vec())));
+        let chunked =
+            b"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+        assert_eq!(super::parse_response(chunked), Some((409, b"{}".to_vec())));
+        assert_eq!(super::parse_response(b"garbage"), None);
+    }
+}
