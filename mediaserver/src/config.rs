@@ -1,30 +1,12 @@
 //! The server's configuration: one typed struct, filled from flags or environment variables and
 //! checked before anything starts.
 
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The OpenVidu secret. It neither `Debug`-prints nor serializes, so it cannot reach a log line.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-    /// The secret itself, for comparing and for building an `Authorization` header.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+/// The OpenVidu secret: one type for every edge of the workspace.
+pub use config_types::Secret;
 
 /// PEM certificate chain and private key for HTTPS/WSS.
 #[derive(Debug, Clone)]

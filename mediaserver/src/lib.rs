@@ -23,6 +23,8 @@ pub use hub::Stats;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use config_types::PublicUrl;
+
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
@@ -54,49 +56,11 @@ pub const OPENVIDU_VERSION: &str = "2.32.2";
 pub(crate) struct AppState {
     hub: hub::HubHandle,
     secret: Arc<Secret>,
-    public_url: String,
+    /// Where browsers reach the server; tokens point at its WebSocket origin.
+    public_url: PublicUrl,
+    /// The same as configured, for `GET /config` (`OPENVIDU_PUBLICURL`), which echoes it.
+    public_url_text: String,
     unused_session_timeout_secs: u64,
-}
-
-impl AppState {
-    fn authority(&self) -> &str {
-        let rest = self
-            .public_url
-            .split_once("://")
-            .map(|(_, r)| r)
-            .unwrap_or(&self.public_url);
-        rest.split('/').next().unwrap_or(rest)
-    }
-    fn public_host(&self) -> String {
-        let a = self.authority();
-        match a.rsplit_once(':') {
-            Some((host, port)) if port.parse::<u16>().is_ok() => host.to_owned(),
-            _ => a.to_owned(),
-        }
-    }
-    fn public_port(&self) -> u16 {
-        let a = self.authority();
-        match a.rsplit_once(':').and_then(|(_, p)| p.parse().ok()) {
-            Some(port) => port,
-            None if self.public_url.starts_with("https") => 443,
-            None => 80,
-        }
-    }
-}
-
-/// `https://h:p/x/` → `wss://h:p`: what tokens start with (the browser ignores the path).
-fn ws_base(public_url: &str) -> anyhow::Result<String> {
-    let (scheme, rest) = public_url
-        .split_once("://")
-        .context("the public URL needs a scheme")?;
-    let ws = match scheme {
-        "https" | "wss" => "wss",
-        "http" | "ws" => "ws",
-        other => anyhow::bail!("the public URL has scheme {other:?}; use http or https"),
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    anyhow::ensure!(!authority.is_empty(), "the public URL has no host");
-    Ok(format!("{ws}://{authority}"))
 }
 
 /// A running media core (signaling state and SFU) without an HTTP listener of its own.
@@ -114,7 +78,9 @@ impl MediaServer {
             "the OpenVidu secret must not be empty"
         );
         config.validate().map_err(anyhow::Error::msg)?;
-        let ws_base = ws_base(&public_url)?;
+        let public_url_text = public_url;
+        let public_url = PublicUrl::parse(&public_url_text).with_context(|| "the public URL")?;
+        let ws_base = public_url.websocket_origin();
         let (sfu, udp_addr) = sfu::edge::spawn(config.udp, config.public_ip)
             .await
             .with_context(|| format!("binding the media port {}", config.udp))?;
@@ -134,6 +100,7 @@ impl MediaServer {
                 hub,
                 secret: Arc::new(config.secret),
                 public_url,
+                public_url_text,
                 unused_session_timeout_secs: config.unused_session_timeout.as_secs(),
             },
             udp_addr,
@@ -280,21 +247,4 @@ pub async fn start(config: Config) -> anyhow::Result<Handle> {
         server,
         task,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tokens_point_at_the_websocket_of_the_public_url() {
-        assert_eq!(
-            super::ws_base("https://media.example.com:4443/").unwrap(),
-            "wss://media.example.com:4443"
-        );
-        assert_eq!(
-            super::ws_base("http://127.0.0.1:5000").unwrap(),
-            "ws://127.0.0.1:5000"
-        );
-        assert!(super::ws_base("ftp://x").is_err());
-        assert!(super::ws_base("127.0.0.1:5000").is_err());
-    }
 }

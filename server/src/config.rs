@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use app::backend::openvidu::{OpenViduSettings, Secret};
 use app::backend::quota::TokenPolicy;
 use clap::{Args, Parser, Subcommand};
+use config_types::PublicUrl;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -185,7 +186,7 @@ pub enum Tls {
 pub struct Settings {
     pub listen: SocketAddr,
     pub tls: Option<Tls>,
-    pub public_url: Option<String>,
+    pub public_url: Option<PublicUrl>,
     pub data_dir: PathBuf,
     pub demo: bool,
     pub media: Media,
@@ -236,15 +237,7 @@ fn count<T: PartialOrd + std::fmt::Display>(
 
 /// Whether an `http(s)://host[:port]/…` URL names this machine (localhost or a loopback address).
 pub fn is_loopback_url(url: &str) -> bool {
-    let Ok(uri) = url.parse::<axum::http::Uri>() else {
-        return false;
-    };
-    let Some(host) = uri.host() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    PublicUrl::parse(url).is_ok_and(|u| u.is_loopback())
 }
 
 impl ServeArgs {
@@ -310,10 +303,12 @@ impl ServeArgs {
             _ if self.https => Some(Tls::SelfSigned),
             _ => None,
         };
-        if let Some(url) = &self.public_url {
-            let ok = url.starts_with("http://") || url.starts_with("https://");
-            anyhow::ensure!(ok, "--public-url must start with http:// or https://");
-        }
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(PublicUrl::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
         let site_root = self
             .site_root
             .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
@@ -321,7 +316,7 @@ impl ServeArgs {
         Ok(Settings {
             listen,
             tls,
-            public_url: self.public_url,
+            public_url,
             data_dir: self.data.data_dir,
             // Demo accounts by default only where nobody else can reach them.
             demo: self.demo || (embedded && !self.no_demo && listen.ip().is_loopback()),

@@ -18,6 +18,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use config::{Media, Settings, Tls};
+use config_types::PublicUrl;
 use leptos::prelude::*;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -121,7 +122,7 @@ pub async fn start(settings: Settings, throttle: ThrottlePolicy) -> anyhow::Resu
     tracing::info!("serving on {public_url} (listening on {addr})");
     Ok(Running {
         addr,
-        public_url,
+        public_url: public_url.to_string(),
         stop,
         tasks,
         watch,
@@ -155,7 +156,7 @@ async fn open_users(settings: &Settings) -> anyhow::Result<(Db, Users)> {
 }
 
 /// The URL browsers use: `--public-url`, else the listener's own address (loopback for 0.0.0.0).
-fn public_url(settings: &Settings, addr: SocketAddr) -> String {
+fn public_url(settings: &Settings, addr: SocketAddr) -> PublicUrl {
     let scheme = if settings.tls.is_some() {
         "https"
     } else {
@@ -167,7 +168,7 @@ fn public_url(settings: &Settings, addr: SocketAddr) -> String {
         } else {
             addr
         };
-        format!("{scheme}://{host}")
+        PublicUrl::parse(&format!("{scheme}://{host}")).expect("a socket address makes a valid URL")
     })
 }
 
@@ -176,7 +177,7 @@ fn public_url(settings: &Settings, addr: SocketAddr) -> String {
 /// app's client needs no certificate whatever the public listener serves).
 async fn media_server(
     settings: &Settings,
-    public_url: &str,
+    public_url: &PublicUrl,
     stop: &mut Vec<oneshot::Sender<()>>,
     tasks: &mut Vec<tokio::task::JoinHandle<()>>,
 ) -> anyhow::Result<(OpenViduSettings, Option<mediaserver::MediaServer>)> {
@@ -213,7 +214,7 @@ async fn media_server(
             config.public_ip = *public_ip;
             config.reconnect_grace = *reconnect_grace;
             config.unused_session_timeout = *unused_session_timeout;
-            let media = mediaserver::MediaServer::bind(config, public_url.to_owned()).await?;
+            let media = mediaserver::MediaServer::bind(config, public_url.origin()).await?;
             let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let internal_url = format!("http://{}", internal.local_addr()?);
             let (tx, rx) = oneshot::channel::<()>();
@@ -245,14 +246,18 @@ async fn media_server(
 async fn app_router(
     settings: &Settings,
     addr: SocketAddr,
-    public_url: &str,
+    public_url: &PublicUrl,
     state: AppState,
     media: Option<&mediaserver::MediaServer>,
     db: Db,
 ) -> anyhow::Result<Router> {
     let connect = match &settings.media {
         Media::Embedded { .. } => ConnectSources::default(),
-        Media::External(ov) => ConnectSources(websocket_origin(&ov.url)),
+        Media::External(ov) => ConnectSources(
+            PublicUrl::parse(&ov.url)
+                .map(|u| u.websocket_origin())
+                .unwrap_or_default(),
+        ),
     };
     let mut router = site_router(settings, addr, state, connect);
     if let Some(media) = media {
@@ -274,7 +279,7 @@ async fn app_router(
 /// Step 4: serve `router` on `listener`, plain or TLS, until `stop` fires.
 async fn serve(
     settings: &Settings,
-    public_url: &str,
+    public_url: &PublicUrl,
     listener: std::net::TcpListener,
     router: Router,
     stop: oneshot::Receiver<()>,
@@ -315,14 +320,6 @@ async fn serve(
 }
 
 /// The Leptos pages, the server functions, and the built files (pkg/, js/).
-/// `https://host:port/path` → `wss://host:port`, the origin openvidu-browser opens its WebSocket on.
-fn websocket_origin(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let ws = if scheme == "http" { "ws" } else { "wss" };
-    format!("{ws}://{authority}")
-}
-
 fn site_router(
     settings: &Settings,
     addr: SocketAddr,
@@ -402,19 +399,4 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
 
 fn http_value(v: &'static str) -> axum::http::HeaderValue {
     axum::http::HeaderValue::from_static(v)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn websocket_origins() {
-        assert_eq!(
-            super::websocket_origin("https://media.example.com/x/"),
-            "wss://media.example.com"
-        );
-        assert_eq!(
-            super::websocket_origin("http://10.0.0.2:4443"),
-            "ws://10.0.0.2:4443"
-        );
-    }
 }

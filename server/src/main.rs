@@ -9,7 +9,8 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     // The embedded media server's WebSocket carries tokens: the crates that would print whole frames
     // at debug/trace level stay at info whatever RUST_LOG says.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(mediaserver::quiet_log_directives(filter))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))

@@ -2,10 +2,11 @@
 //! reused, so that a browser's exception for it survives restarts.
 
 use anyhow::Context;
+use config_types::PublicUrl;
 use std::path::Path;
 
 /// The PEM certificate and key, generated for the host of `public_url` (plus localhost) when missing.
-pub fn self_signed(data_dir: &Path, public_url: &str) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+pub fn self_signed(data_dir: &Path, public_url: &PublicUrl) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let (cert_path, key_path) = (
         data_dir.join("self-signed.crt"),
         data_dir.join("self-signed.key"),
@@ -13,13 +14,7 @@ pub fn self_signed(data_dir: &Path, public_url: &str) -> anyhow::Result<(Vec<u8>
     if cert_path.exists() && key_path.exists() {
         return Ok((std::fs::read(&cert_path)?, std::fs::read(&key_path)?));
     }
-    let host = public_url
-        .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
-        .map(|authority| authority.rsplit_once(':').map_or(authority, |(h, _)| h))
-        .unwrap_or("localhost")
-        .trim_matches(['[', ']'])
-        .to_owned();
+    let host = public_url.host().to_owned();
     let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
     if !names.contains(&host) {
         names.push(host);

@@ -173,7 +173,7 @@ async fn other_hosts_are_refused() {
 async fn a_public_url_names_the_site() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = common::settings(dir.path());
-    settings.public_url = Some("https://meet.example.com".into());
+    settings.public_url = Some(config_types::PublicUrl::parse("https://meet.example.com").unwrap());
     let app = TestApp::start_with(settings, common::small_throttle()).await;
     let login = json!({"username": "publisher1", "password": "pass"});
     let a = app

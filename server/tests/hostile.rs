@@ -383,7 +383,11 @@ async fn the_media_rest_api_is_not_on_the_public_listener() {
             .unwrap();
         // As for any path the site does not have (the site's catch-all answers other methods 405);
         // the REST API itself would have answered 200 to these credentials.
-        assert!(matches!(res.status().as_u16(), 404 | 405), "{method} {path}: {}", res.status());
+        assert!(
+            matches!(res.status().as_u16(), 404 | 405),
+            "{method} {path}: {}",
+            res.status()
+        );
     }
     // The WebSocket is still served there, and the app's own client still reaches the REST API.
     let cookie = app.login("publisher1", "pass").await;

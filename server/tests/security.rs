@@ -304,11 +304,25 @@ async fn pages_carry_security_headers_and_the_library() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-frame-options"], "DENY");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).unwrap().to_owned();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"),
+        "{csp}"
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap()
+        .to_owned();
     let html = res.text().await.unwrap();
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the inline script carries the nonce: {html}");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the inline script carries the nonce: {html}"
+    );
     assert!(html.contains("/js/openvidu-browser.min.js"), "{html}");
     app.running.shutdown().await;
 }

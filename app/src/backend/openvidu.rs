@@ -22,24 +22,8 @@ pub enum OpenViduError {
     Protocol(String),
 }
 
-/// The OpenVidu secret. It neither `Debug`-prints nor serializes, so it cannot reach a log line.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+/// The OpenVidu secret: one type for every edge of the workspace.
+pub use config_types::Secret;
 
 /// How to reach the media server.
 #[derive(Clone)]
@@ -145,14 +129,8 @@ impl OpenVidu {
     pub fn new(settings: &OpenViduSettings) -> anyhow::Result<OpenVidu> {
         // reqwest is built without a default crypto provider; use aws-lc-rs, as the rest of the workspace.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let parsed: http::Uri = settings.url.parse()?;
-        let (Some(scheme), Some(authority)) = (parsed.scheme_str(), parsed.authority()) else {
-            anyhow::bail!("the OpenVidu URL must look like https://host[:port]");
-        };
-        anyhow::ensure!(
-            scheme == "http" || scheme == "https",
-            "the OpenVidu URL must be http:// or https://"
-        );
+        let url = config_types::PublicUrl::parse(&settings.url)
+            .map_err(|e| anyhow::anyhow!("the OpenVidu URL: {e}"))?;
         let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
@@ -167,7 +145,7 @@ impl OpenVidu {
         }
         let credentials = format!("OPENVIDUAPP:{}", settings.secret.expose());
         Ok(OpenVidu {
-            base: format!("{scheme}://{authority}/openvidu/api"),
+            base: format!("{}/openvidu/api", url.origin()),
             authorization: format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(credentials)

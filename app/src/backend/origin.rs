@@ -15,6 +15,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use config_types::PublicUrl;
 use http::{Method, StatusCode, header};
 use std::net::SocketAddr;
 
@@ -24,32 +25,26 @@ pub struct Site {
     origins: Vec<String>,
 }
 
-fn default_port(scheme: &str) -> u16 {
-    if scheme == "https" { 443 } else { 80 }
-}
-
 impl Site {
     /// From the public URL browsers use, the bound address and whether the listener serves TLS.
-    pub fn new(public_url: &str, listen: SocketAddr, tls: bool) -> Site {
+    pub fn new(public_url: &PublicUrl, listen: SocketAddr, tls: bool) -> Site {
         let mut site = Site {
             origins: Vec::new(),
         };
-        let (scheme, rest) = public_url.split_once("://").unwrap_or(("http", public_url));
-        let scheme = scheme.to_ascii_lowercase();
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-        let authority = authority
-            .rsplit('@')
-            .next()
-            .unwrap_or(authority)
-            .to_ascii_lowercase();
-        site.add(&scheme, &authority);
-        // `example.com` and `example.com:443` are one origin for https.
-        let port = default_port(&scheme);
-        match authority.strip_suffix(&format!(":{port}")) {
-            Some(bare) => site.add(&scheme, bare),
-            None if !authority.ends_with(']') && authority.contains(':') => {}
-            None => site.add(&scheme, &format!("{authority}:{port}")),
-        }
+        let scheme = if public_url.is_secure() {
+            "https"
+        } else {
+            "http"
+        };
+        // `example.com` and `example.com:443` are one origin for https: the authority leaves out a
+        // default port, and the explicit form is allowed too.
+        site.add(scheme, &public_url.authority());
+        let host = if public_url.host().contains(':') {
+            format!("[{}]", public_url.host())
+        } else {
+            public_url.host().to_owned()
+        };
+        site.add(scheme, &format!("{host}:{}", public_url.port()));
         let local = if tls { "https" } else { "http" };
         site.add(local, &listen.to_string());
         let ip = listen.ip();
@@ -154,7 +149,7 @@ mod tests {
 
     fn site() -> Site {
         Site::new(
-            "http://127.0.0.1:5000",
+            &PublicUrl::parse("http://127.0.0.1:5000").unwrap(),
             "127.0.0.1:5000".parse().unwrap(),
             false,
         )
@@ -181,7 +176,7 @@ mod tests {
             assert!(!s.host_allowed(bad), "{bad}");
         }
         let s = Site::new(
-            "https://Meet.Example.com/",
+            &PublicUrl::parse("https://Meet.Example.com/").unwrap(),
             "0.0.0.0:8443".parse().unwrap(),
             true,
         );
@@ -197,7 +192,7 @@ mod tests {
         assert!(s.origin_allowed("https://meet.example.com"));
         assert!(!s.origin_allowed("http://meet.example.com"));
         let s = Site::new(
-            "http://10.0.0.5:5000",
+            &PublicUrl::parse("http://10.0.0.5:5000").unwrap(),
             "10.0.0.5:5000".parse().unwrap(),
             false,
         );

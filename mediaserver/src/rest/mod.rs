@@ -525,9 +525,9 @@ async fn signal(State(state): State<AppState>, body: Bytes) -> ApiResult {
 async fn config(State(state): State<AppState>) -> Response {
     axum::Json(json!({
         "VERSION": crate::OPENVIDU_VERSION,
-        "DOMAIN_OR_PUBLIC_IP": state.public_host(),
-        "HTTPS_PORT": state.public_port(),
-        "OPENVIDU_PUBLICURL": state.public_url,
+        "DOMAIN_OR_PUBLIC_IP": state.public_url.host(),
+        "HTTPS_PORT": state.public_url.port(),
+        "OPENVIDU_PUBLICURL": state.public_url_text,
         "OPENVIDU_CDR": false,
         "OPENVIDU_STREAMS_VIDEO_MAX_RECV_BANDWIDTH": 1000,
         "OPENVIDU_STREAMS_VIDEO_MIN_RECV_BANDWIDTH": 300,
@@ -547,7 +547,7 @@ async fn config(State(state): State<AppState>) -> Response {
 async fn config_value(State(state): State<AppState>, Path(key): Path<String>) -> Response {
     match key.as_str() {
         "openvidu-version" => crate::OPENVIDU_VERSION.into_response(),
-        "openvidu-publicurl" => state.public_url.clone().into_response(),
+        "openvidu-publicurl" => state.public_url_text.clone().into_response(),
         "openvidu-recording" => "false".into_response(),
         "openvidu-cdr" => "false".into_response(),
         _ => err(
@@ -560,7 +560,7 @@ async fn config_value(State(state): State<AppState>, Path(key): Path<String>) ->
 }
 
 async fn public_url(State(state): State<AppState>) -> Response {
-    state.public_url.clone().into_response()
+    state.public_url_text.clone().into_response()
 }
 
 /// The path as the client sent it (a nested router sees only the rest).
