@@ -4,6 +4,7 @@
 use crate::api::logout;
 use crate::model::{MAX_CALL_NAME, MAX_NICKNAME, Me, valid_call_name};
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 fn random_nickname() -> String {
     #[cfg(feature = "hydrate")]
@@ -55,7 +56,9 @@ pub fn JoinView(
         });
     };
 
+    let heading = super::focus_on_mount();
     view! {
+        <Title text="Join a call — Video calls"/>
         <section class="card join">
             <header class="bar">
                 <span class="who" data-testid="me">
@@ -63,7 +66,7 @@ pub fn JoinView(
                 </span>
                 <button class="secondary" on:click=do_logout>"Log out"</button>
             </header>
-            <h1>"Join a video call"</h1>
+            <h1 node_ref=heading tabindex="-1">"Join a video call"</h1>
             <form on:submit=submit>
                 <label>
                     "Call name"

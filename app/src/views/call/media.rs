@@ -1,9 +1,12 @@
 //! The browser side of a call: gets a token, drives [`crate::openvidu::Call`], and writes what happens
-//! into [`CallState`]. One call per page at a time, held here (JS objects cannot live in signals).
+//! into [`CallState`] ([`events`]). One call per page at a time, held here (JS objects cannot live in
+//! signals). The control bar's actions (microphone, camera, chat, moderation) come through here too.
+
+mod events;
 
 use super::{CallState, LOCAL, Status, Tile};
 use crate::api::{AppError, get_token, remove_user};
-use crate::openvidu::{Call, CallEvent, StreamView};
+use crate::openvidu::{Call, Publisher, StreamView};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,6 +20,7 @@ struct Active {
     call_name: String,
     connection_id: Option<String>,
     views: HashMap<String, StreamView>,
+    publisher: Option<Rc<Publisher>>,
     on_pagehide: Option<Closure<dyn FnMut(JsValue)>>,
 }
 
@@ -32,6 +36,10 @@ fn with_active<R>(generation: u64, f: impl FnOnce(&mut Active) -> R) -> Option<R
             .filter(|a| a.generation == generation)
             .map(f)
     })
+}
+
+fn current<R>(f: impl FnOnce(&Active) -> R) -> Option<R> {
+    ACTIVE.with(|a| a.borrow().as_ref().map(f))
 }
 
 /// Shows the stream of tile `id` in `video`.
@@ -70,7 +78,7 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
             return;
         }
         state.role.set(Some(ticket.role));
-        let call = match Call::new(move |event| on_event(generation, state, event)) {
+        let call = match Call::new(move |event| events::on_event(generation, state, event)) {
             Ok(c) => Rc::new(c),
             Err(e) => {
                 state.error.set(Some(format!(
@@ -93,6 +101,7 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
                 call_name: ticket.call.clone(),
                 connection_id: Some(ticket.connection_id.clone()),
                 views: HashMap::new(),
+                publisher: None,
                 on_pagehide: Some(on_pagehide),
             })
         });
@@ -108,27 +117,15 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
         }
         if ticket.role.can_publish() {
             state.status.set(Status::StartingCamera);
-            match call.publish_camera().await {
-                Ok(view) => {
-                    let inserted = with_active(generation, |a| {
-                        a.views.insert(LOCAL.to_owned(), view);
-                    });
-                    if inserted.is_some() {
-                        state.tiles.update(|t| {
-                            t.insert(0, Tile { id: LOCAL.into(), nickname: nickname.clone(), user: user.clone(), local: true })
-                        });
-                        if state.main.get_untracked().is_none() {
-                            state.main.set(Some(LOCAL.into()));
-                        }
-                    }
-                }
-                Err(e) if e.is_device_problem() => state.error.set(Some(
-                    "Your camera or microphone could not be used (access denied or no device). You can still see and \
-                     hear the others; allow access and join again to send yours."
-                        .into(),
-                )),
-                Err(e) => state.error.set(Some(format!("Publishing your camera failed: {}.", e.message))),
-            }
+            publish(
+                generation,
+                state,
+                &call,
+                &ticket.connection_id,
+                &nickname,
+                &user,
+            )
+            .await;
         }
         if state.status.get_untracked() != Status::Ended {
             state.status.set(Status::Live);
@@ -136,66 +133,124 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
     });
 }
 
-fn on_event(generation: u64, state: CallState, event: CallEvent) {
-    match event {
-        CallEvent::StreamCreated(stream) => {
-            let Some(call) = with_active(generation, |a| a.call.clone()) else {
-                return;
-            };
-            let view = call.subscribe(&stream);
-            with_active(generation, |a| {
-                a.views.insert(stream.stream_id.clone(), view);
+/// Publishes camera and microphone and adds one's own tile.
+async fn publish(
+    generation: u64,
+    state: CallState,
+    call: &Call,
+    connection_id: &str,
+    nickname: &str,
+    user: &str,
+) {
+    let (mic, camera) = (state.mic.get_untracked(), state.camera.get_untracked());
+    match call.publish_camera(mic, camera).await {
+        Ok(publisher) => {
+            let view = publisher.view();
+            let inserted = with_active(generation, |a| {
+                a.views.insert(LOCAL.to_owned(), view);
+                a.publisher = Some(Rc::new(publisher));
             });
-            let tile = Tile {
-                id: stream.stream_id.clone(),
-                nickname: stream.nickname,
-                user: stream.user,
-                local: false,
-            };
-            state.tiles.update(|t| {
-                t.retain(|x| x.id != tile.id);
-                t.push(tile)
-            });
-            if state.main.get_untracked().is_none_or(|m| m == LOCAL) {
-                state.main.set(Some(stream.stream_id));
-            }
-        }
-        CallEvent::StreamDestroyed { stream_id } => {
-            with_active(generation, |a| a.views.remove(&stream_id));
-            state.tiles.update(|t| t.retain(|x| x.id != stream_id));
-            if state.main.get_untracked().as_deref() == Some(stream_id.as_str()) {
-                let next = state.tiles.with_untracked(|t| {
-                    t.iter()
-                        .find(|x| !x.local)
-                        .or_else(|| t.first())
-                        .map(|x| x.id.clone())
+            if inserted.is_some() {
+                state.publishing.set(true);
+                state.tiles.update(|t| {
+                    t.insert(
+                        0,
+                        Tile {
+                            id: LOCAL.into(),
+                            connection_id: connection_id.to_owned(),
+                            nickname: nickname.to_owned(),
+                            user: user.to_owned(),
+                            local: true,
+                            audio: RwSignal::new(mic),
+                            video: RwSignal::new(camera),
+                        },
+                    )
                 });
-                state.main.set(next);
+                if state.main.get_untracked().is_none() {
+                    state.main.set(Some(LOCAL.into()));
+                }
             }
         }
-        CallEvent::Disconnected { reason } => {
-            if reason == "disconnect" || with_active(generation, |_| ()).is_none() {
-                return;
-            }
-            let message = match reason.as_str() {
-                "networkDisconnect" => {
-                    "You were disconnected: the network connection was lost. Leave and join again."
-                }
-                "forceDisconnectByServer" | "forceDisconnectByUser" => {
-                    "You were removed from the call."
-                }
-                "sessionClosedByServer" | "openviduServerStopped" => {
-                    "The call was ended by the server."
-                }
-                _ => "You were disconnected from the call. Leave and join again.",
-            };
-            state.error.set(Some(message.into()));
-            state.tiles.set(Vec::new());
-            state.main.set(None);
-            state.status.set(Status::Ended);
+        Err(e) if e.is_device_problem() => state.error.set(Some(
+            "Your camera or microphone could not be used (access denied or no device). You can still see and \
+             hear the others; allow access and join again to send yours."
+                .into(),
+        )),
+        Err(e) => state.error.set(Some(format!("Publishing your camera failed: {}.", e.message))),
+    }
+}
+
+fn local_tile(state: CallState) -> Option<Tile> {
+    state
+        .tiles
+        .with_untracked(|tiles| tiles.iter().find(|t| t.local).cloned())
+}
+
+/// Turns one's own microphone on or off (the others see the muted icon).
+pub fn set_mic(state: CallState, on: bool) {
+    if let Some(publisher) = current(|a| a.publisher.clone()).flatten() {
+        publisher.set_audio(on);
+        state.mic.set(on);
+        if let Some(t) = local_tile(state) {
+            t.audio.set(on);
         }
-        CallEvent::Reconnecting => state.status.set(Status::Reconnecting),
-        CallEvent::Reconnected => state.status.set(Status::Live),
+    }
+}
+
+/// Turns one's own camera on or off (the others see a placeholder with one's initials).
+pub fn set_camera(state: CallState, on: bool) {
+    let Some(publisher) = current(|a| a.publisher.clone()).flatten() else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        match publisher.set_video(on).await {
+            Ok(()) => {
+                state.camera.set(on);
+                if let Some(t) = local_tile(state) {
+                    t.video.set(on);
+                }
+            }
+            Err(e) => state.notice.set(Some(format!(
+                "The camera could not be switched: {}.",
+                e.message
+            ))),
+        }
+    });
+}
+
+fn call() -> Result<Rc<Call>, String> {
+    current(|a| a.call.clone()).ok_or_else(|| "You are no longer in the call.".to_owned())
+}
+
+/// Sends a chat message to everyone in the call.
+pub async fn send_chat(text: String) -> Result<(), String> {
+    call()?
+        .send_chat(&text)
+        .await
+        .map_err(|e| format!("The message was not sent ({}). Try again.", e.message))
+}
+
+/// Removes a participant from the call (moderators only; the server checks).
+pub async fn remove_participant(connection_id: String) -> Result<(), String> {
+    call()?
+        .force_disconnect(&connection_id)
+        .await
+        .map_err(|e| moderation_error(&e.name, &e.message))
+}
+
+/// Stops a participant's camera and microphone (moderators only; the server checks).
+pub async fn stop_stream(stream_id: String) -> Result<(), String> {
+    call()?
+        .force_unpublish(&stream_id)
+        .await
+        .map_err(|e| moderation_error(&e.name, &e.message))
+}
+
+fn moderation_error(name: &str, message: &str) -> String {
+    if name == "OPENVIDU_PERMISSION_DENIED" {
+        "Only a moderator can do that.".to_owned()
+    } else {
+        format!("That did not work ({message}). The person may have left already.")
     }
 }
 
