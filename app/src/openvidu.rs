@@ -67,6 +67,8 @@ mod js {
         pub fn video_active(this: &Stream) -> bool;
         #[wasm_bindgen(method, getter, js_name = typeOfVideo)]
         pub fn type_of_video(this: &Stream) -> Option<String>;
+        #[wasm_bindgen(method, js_name = getMediaStream)]
+        pub fn get_media_stream(this: &Stream) -> Option<web_sys::MediaStream>;
 
         #[derive(Clone)]
         pub type Connection;
@@ -246,6 +248,26 @@ impl Publisher {
                 .map_err(OvError::from_js)?;
         }
         Ok(())
+    }
+}
+
+/// One's own screen, shared through a second connection to the same call: openvidu-browser gives a
+/// connection one published stream, so a second stream needs a second connection (openvidu-call does
+/// the same). The others see a stream with `typeOfVideo` SCREEN.
+pub struct ScreenShare {
+    session: js::Session,
+    manager: js::StreamManager,
+    _on_ended: Closure<dyn FnMut(JsValue)>,
+}
+
+impl ScreenShare {
+    pub fn view(&self) -> StreamView {
+        StreamView(self.manager.clone())
+    }
+
+    /// Ends the share (idempotent).
+    pub fn stop(&self) {
+        self.session.disconnect();
     }
 }
 
@@ -522,6 +544,63 @@ impl Call {
             manager,
             _handlers: vec![destroyed],
         })
+    }
+
+    /// Asks the browser for a screen (its own picker) and shares it as a second connection with `token`.
+    /// `on_ended` runs when the share ends from outside, e.g. the browser's own "Stop sharing".
+    pub async fn share_screen(
+        &self,
+        token: &str,
+        nickname: &str,
+        on_ended: impl Fn() + 'static,
+    ) -> Result<ScreenShare, OvError> {
+        let props = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            Reflect::set(&props, &JsValue::from_str(k), &v).ok();
+        };
+        set("videoSource", JsValue::from_str("screen"));
+        set("audioSource", JsValue::FALSE);
+        set("publishAudio", JsValue::FALSE);
+        set("publishVideo", JsValue::TRUE);
+        set("mirror", JsValue::FALSE);
+        // The picker first: a share refused there costs no connection.
+        let manager = JsFuture::from(self.ov.init_publisher_async(&JsValue::UNDEFINED, &props))
+            .await
+            .map_err(OvError::from_js)?;
+        let manager: js::StreamManager = manager.unchecked_into();
+        let session = self.ov.init_session();
+        let on_ended =
+            Closure::wrap(Box::new(move |_: JsValue| on_ended()) as Box<dyn FnMut(JsValue)>);
+        if let Some(track) = manager.stream().get_media_stream().and_then(|m| {
+            m.get_video_tracks()
+                .get(0)
+                .dyn_into::<web_sys::EventTarget>()
+                .ok()
+        }) {
+            let _ =
+                track.add_event_listener_with_callback("ended", on_ended.as_ref().unchecked_ref());
+        }
+        let share = ScreenShare {
+            session,
+            manager,
+            _on_ended: on_ended,
+        };
+        let metadata = js_sys::Object::new();
+        Reflect::set(
+            &metadata,
+            &JsValue::from_str("clientData"),
+            &JsValue::from_str(nickname),
+        )
+        .ok();
+        let joined = async {
+            JsFuture::from(share.session.connect(token, &metadata)).await?;
+            JsFuture::from(share.session.publish(&share.manager)).await
+        };
+        if let Err(e) = joined.await {
+            share.stop();
+            return Err(OvError::from_js(e));
+        }
+        Ok(share)
     }
 
     /// Sends a chat message to everyone (oneself included: it comes back as [`CallEvent::Chat`]).

@@ -19,6 +19,7 @@ mod media {
     use super::CallState;
     pub fn set_mic(_: CallState, _: bool) {}
     pub fn set_camera(_: CallState, _: bool) {}
+    pub fn toggle_screen(_: CallState) {}
     pub async fn send_chat(_: String) -> Result<(), String> {
         Ok(())
     }
@@ -44,12 +45,16 @@ pub struct Tile {
     pub nickname: String,
     pub user: String,
     pub local: bool,
+    /// A shared screen rather than a camera (shown large; never mirrored).
+    pub screen: bool,
     /// Whether its owner sends sound and picture right now (they switch them with the control bar).
     pub audio: RwSignal<bool>,
     pub video: RwSignal<bool>,
 }
 
 pub const LOCAL: &str = "local";
+/// The tile id of one's own shared screen.
+pub const LOCAL_SCREEN: &str = "local-screen";
 
 /// Someone in the call (a connection), whether or not they send anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +127,8 @@ pub struct CallState {
     pub publishing: RwSignal<bool>,
     pub mic: RwSignal<bool>,
     pub camera: RwSignal<bool>,
+    /// Our screen is shared.
+    pub sharing: RwSignal<bool>,
     pub chat: RwSignal<Vec<ChatLine>>,
     pub unread: RwSignal<usize>,
     pub panel: RwSignal<Panel>,
@@ -143,6 +150,7 @@ impl CallState {
             publishing: RwSignal::new(false),
             mic: RwSignal::new(true),
             camera: RwSignal::new(true),
+            sharing: RwSignal::new(false),
             chat: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
             panel: RwSignal::new(Panel::None),
@@ -267,7 +275,8 @@ fn MainVideo(state: CallState) -> impl IntoView {
     let main_tile = move || state.tile(&state.main.get()?);
     let camera_off = move || main_tile().is_some_and(|t| !t.video.get());
     view! {
-        <div class="main-video" class:mirror=move || main_tile().is_some_and(|t| t.local)>
+        <div class="main-video" class:mirror=move || main_tile().is_some_and(|t| t.local && !t.screen)
+            data-screen=move || main_tile().is_some_and(|t| t.screen).to_string()>
             <video node_ref=main_ref autoplay playsinline muted data-testid="main-video" class:hidden=camera_off></video>
             {move || {
                 main_tile()

@@ -1,4 +1,4 @@
-//! The control bar: microphone, camera (for those who publish), chat with its unread count,
+//! The control bar: microphone, camera, screen share (for those who publish), chat with its unread count,
 //! participants, keyboard shortcuts, leave. Every button has a name and, where it toggles, `aria-pressed`.
 //! Shortcuts as in Meet: Ctrl+D microphone, Ctrl+E camera; listed in a help dialog.
 
@@ -84,6 +84,15 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
                     on:click=move |_| toggle_camera(state)
                 >
                     "Camera"
+                </button>
+                <button
+                    class="control"
+                    aria-pressed=move || state.sharing.get().to_string()
+                    title=move || if state.sharing.get() { "Stop sharing your screen" } else { "Share your screen" }
+                    data-testid="toggle-screen"
+                    on:click=move |_| media::toggle_screen(state)
+                >
+                    {move || if state.sharing.get() { "Stop sharing" } else { "Share screen" }}
                 </button>
             </Show>
             <button

@@ -4,9 +4,9 @@
 
 mod events;
 
-use super::{CallState, LOCAL, Status, Tile};
+use super::{CallState, LOCAL, LOCAL_SCREEN, Status, Tile};
 use crate::api::{AppError, get_token, remove_user};
-use crate::openvidu::{Call, Publisher, StreamView};
+use crate::openvidu::{Call, Publisher, ScreenShare, StreamView};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,6 +21,9 @@ struct Active {
     connection_id: Option<String>,
     views: HashMap<String, StreamView>,
     publisher: Option<Rc<Publisher>>,
+    /// The connection id of our screen share (known before it connects, from its token) and the share.
+    screen_connection: Option<String>,
+    screen: Option<ScreenShare>,
     on_pagehide: Option<Closure<dyn FnMut(JsValue)>>,
 }
 
@@ -102,6 +105,8 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
                 connection_id: Some(ticket.connection_id.clone()),
                 views: HashMap::new(),
                 publisher: None,
+                screen_connection: None,
+                screen: None,
                 on_pagehide: Some(on_pagehide),
             })
         });
@@ -161,6 +166,7 @@ async fn publish(
                             nickname: nickname.to_owned(),
                             user: user.to_owned(),
                             local: true,
+                            screen: false,
                             audio: RwSignal::new(mic),
                             video: RwSignal::new(camera),
                         },
@@ -216,6 +222,103 @@ pub fn set_camera(state: CallState, on: bool) {
             ))),
         }
     });
+}
+
+/// Starts or stops sharing the screen.
+pub fn toggle_screen(state: CallState) {
+    if state.sharing.get_untracked() {
+        stop_screen(state);
+        return;
+    }
+    let Some((generation, call, call_name)) =
+        current(|a| (a.generation, a.call.clone(), a.call_name.clone()))
+    else {
+        return;
+    };
+    let Some(me) = local_tile(state) else {
+        return;
+    };
+    state.sharing.set(true);
+    leptos::task::spawn_local(async move {
+        let ticket = match get_token(call_name.clone()).await {
+            Ok(t) => t,
+            Err(e) => {
+                state.sharing.set(false);
+                state
+                    .notice
+                    .set(Some(format!("Screen sharing could not start: {e}")));
+                return;
+            }
+        };
+        let cid = ticket.connection_id.clone();
+        if with_active(generation, |a| a.screen_connection = Some(cid.clone())).is_none() {
+            let _ = remove_user(call_name, cid).await;
+            return;
+        }
+        let ended = move || stop_screen(state);
+        match call.share_screen(&ticket.token, &me.nickname, ended).await {
+            Ok(share) => {
+                let view = share.view();
+                let kept = with_active(generation, |a| {
+                    a.views.insert(LOCAL_SCREEN.to_owned(), view);
+                    a.screen = Some(share);
+                });
+                if kept.is_none() {
+                    // Left the call meanwhile.
+                    let _ = remove_user(call_name, cid).await;
+                    return;
+                }
+                state.tiles.update(|t| {
+                    t.insert(
+                        1.min(t.len()),
+                        Tile {
+                            id: LOCAL_SCREEN.into(),
+                            connection_id: cid,
+                            nickname: me.nickname.clone(),
+                            user: me.user.clone(),
+                            local: true,
+                            screen: true,
+                            audio: RwSignal::new(false),
+                            video: RwSignal::new(true),
+                        },
+                    )
+                });
+                state.main.set(Some(LOCAL_SCREEN.into()));
+            }
+            Err(e) => {
+                with_active(generation, |a| a.screen_connection = None);
+                state.sharing.set(false);
+                let _ = remove_user(call_name, cid).await;
+                if e.name != "SCREEN_CAPTURE_DENIED" {
+                    state.notice.set(Some(format!(
+                        "Screen sharing could not start: {}.",
+                        e.message
+                    )));
+                }
+            }
+        }
+    });
+}
+
+/// Ends our screen share, whoever asked (the button, or the browser's own "Stop sharing").
+fn stop_screen(state: CallState) {
+    let Some((generation, call_name)) = current(|a| (a.generation, a.call_name.clone())) else {
+        return;
+    };
+    let taken = with_active(generation, |a| {
+        (a.screen.take(), a.screen_connection.take())
+    })
+    .unwrap_or((None, None));
+    state.sharing.set(false);
+    events::remove_tile(generation, state, LOCAL_SCREEN);
+    if let (share, Some(cid)) = taken {
+        if let Some(share) = share {
+            share.stop();
+        }
+        leptos::task::spawn_local(async move {
+            let _ = remove_user(call_name, cid).await;
+        });
+    }
 }
 
 fn call() -> Result<Rc<Call>, String> {
@@ -291,6 +394,9 @@ fn take_active() -> Option<Active> {
         let _ = window
             .remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
     }
+    if let Some(share) = &active.screen {
+        share.stop();
+    }
     active.call.disconnect();
     Some(active)
 }
@@ -300,9 +406,13 @@ pub async fn leave() {
     if let Some(Active {
         call_name,
         connection_id: Some(cid),
+        screen_connection,
         ..
     }) = take_active()
     {
+        if let Some(screen) = screen_connection {
+            let _ = remove_user(call_name.clone(), screen).await;
+        }
         let _ = remove_user(call_name, cid).await;
     }
 }
@@ -312,10 +422,14 @@ pub fn leave_in_background() {
     if let Some(Active {
         call_name,
         connection_id: Some(cid),
+        screen_connection,
         ..
     }) = take_active()
     {
         leptos::task::spawn_local(async move {
+            if let Some(screen) = screen_connection {
+                let _ = remove_user(call_name.clone(), screen).await;
+            }
             let _ = remove_user(call_name, cid).await;
         });
     }

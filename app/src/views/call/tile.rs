@@ -65,6 +65,7 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
         nickname,
         user,
         local,
+        screen,
         audio,
         video,
     } = tile;
@@ -86,11 +87,15 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             }
         }
     };
-    let label = format!("{nickname} ({user}): show large");
-    let shown_user = if local {
-        format!("{user} (you)")
+    let label = if screen {
+        format!("Screen of {nickname} ({user}): show large")
     } else {
-        user.clone()
+        format!("{nickname} ({user}): show large")
+    };
+    let shown_user = match (local, screen) {
+        (_, true) => format!("{user}: screen"),
+        (true, false) => format!("{user} (you)"),
+        (false, false) => user.clone(),
     };
     let (pn, pu) = (nickname.clone(), user.clone());
     view! {
@@ -99,6 +104,9 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             class:selected=selected
             class:speaking=speaking.clone()
             class:local=local
+            class:mirror=local && !screen
+            class:screen=screen
+            data-screen=screen.to_string()
             tabindex="0"
             aria-label=label
             data-testid="participant"
@@ -117,7 +125,7 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
                 <p class="connecting" role="status">"Connecting media…"</p>
             </Show>
             <div class="caption">
-                <Show when=move || !audio.get()>
+                <Show when=move || !audio.get() && !screen>
                     <MutedIcon/>
                 </Show>
                 <span class="nickname" data-testid="nickname">{nickname.clone()}</span>

@@ -23,6 +23,9 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
         return;
     }
     match event {
+        // Our own screen share is a second connection: not a person, and we show it from the source.
+        CallEvent::ConnectionCreated(peer) if is_own_screen(generation, &peer.connection_id) => {}
+        CallEvent::StreamCreated(stream) if is_own_screen(generation, &stream.connection_id) => {}
         CallEvent::ConnectionCreated(peer) => state.people.update(|p| {
             p.retain(|x| x.connection_id != peer.connection_id);
             let person = Person {
@@ -59,6 +62,7 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
                 nickname: stream.nickname.clone(),
                 user: stream.user.clone(),
                 local: false,
+                screen: stream.screen,
                 audio: RwSignal::new(stream.audio),
                 video: RwSignal::new(stream.video),
             };
@@ -66,7 +70,13 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
                 t.retain(|x| x.id != tile.id);
                 t.push(tile)
             });
-            if state.main.get_untracked().is_none_or(|m| m == LOCAL) {
+            if stream.screen {
+                // A shared screen is shown large; its connection is not one more person.
+                state
+                    .people
+                    .update(|p| p.retain(|x| x.connection_id != stream.connection_id));
+                state.main.set(Some(stream.stream_id));
+            } else if state.main.get_untracked().is_none_or(|m| m == LOCAL) {
                 state.main.set(Some(stream.stream_id));
             }
         }
@@ -155,7 +165,14 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
     }
 }
 
-fn remove_tile(generation: u64, state: CallState, id: &str) {
+fn is_own_screen(generation: u64, connection_id: &str) -> bool {
+    with_active(generation, |a| {
+        a.screen_connection.as_deref() == Some(connection_id)
+    })
+    .unwrap_or(false)
+}
+
+pub(super) fn remove_tile(generation: u64, state: CallState, id: &str) {
     with_active(generation, |a| a.views.remove(id));
     state.tiles.update(|t| t.retain(|x| x.id != id));
     if state.main.get_untracked().as_deref() == Some(id) {
