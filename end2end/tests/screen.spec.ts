@@ -41,6 +41,7 @@ test.describe.serial('screen share', () => {
     await expect(screenOf(b, 'publisher1').getByTestId('user')).toHaveText('publisher1: screen');
     // Large: the main video shows the screen (the fake screen is 1280 wide; the camera sends 640).
     await expect(b.locator('.main-video')).toHaveAttribute('data-screen', 'true');
+    await expect(b.getByTestId('main-caption')).toContainText('publisher1: screen');
     await expect
       .poll(() => b.getByTestId('main-video').evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 30_000 })
       .toBeGreaterThan(640);
@@ -53,6 +54,11 @@ test.describe.serial('screen share', () => {
     await b.setViewportSize({ width: 1280, height: 800 });
     await b.screenshot({ path: test.info().outputPath('call-desktop-share-chat.png') });
     await b.setViewportSize({ width: 390, height: 844 });
+    // On a phone the open chat covers no control.
+    await expect(b.getByRole('button', { name: 'Microphone' })).toBeInViewport();
+    const panelBottom = await b.getByTestId('chat').evaluate((e) => e.getBoundingClientRect().bottom);
+    const controlsTop = await b.getByRole('toolbar', { name: 'Call controls' }).evaluate((e) => e.getBoundingClientRect().top);
+    expect(panelBottom).toBeLessThanOrEqual(controlsTop);
     await b.screenshot({ path: test.info().outputPath('call-phone-share-chat.png') });
     await b.getByRole('button', { name: /^Chat/ }).click();
   });

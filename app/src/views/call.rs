@@ -287,7 +287,7 @@ fn MainVideo(state: CallState) -> impl IntoView {
                             {placeholder}
                             <div class="caption" data-testid="main-caption">
                                 <span class="nickname">{t.nickname}</span>
-                                <span class="user">{t.user}</span>
+                                <span class="user">{if t.screen { format!("{}: screen", t.user) } else { t.user }}</span>
                             </div>
                         }
                     })
