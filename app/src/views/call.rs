@@ -113,8 +113,11 @@ impl Status {
 pub struct CallState {
     pub status: RwSignal<Status>,
     pub tiles: RwSignal<Vec<Tile>>,
-    /// The tile shown in the main video.
+    /// The tile the call would show large by itself: a screen share, else the last one who spoke,
+    /// else the first remote one.
     pub main: RwSignal<Option<String>>,
+    /// The tile the user chose to keep large (pinned), over [`CallState::main`].
+    pub pinned: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
     /// Something that happened to us, in words ("A moderator stopped your camera").
     pub notice: RwSignal<Option<String>>,
@@ -142,6 +145,7 @@ impl CallState {
             status: RwSignal::new(Status::GettingToken),
             tiles: RwSignal::new(Vec::new()),
             main: RwSignal::new(None),
+            pinned: RwSignal::new(None),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             role: RwSignal::new(None),
@@ -156,6 +160,11 @@ impl CallState {
             panel: RwSignal::new(Panel::None),
             speaking: RwSignal::new(HashSet::new()),
         }
+    }
+
+    /// The tile shown large.
+    fn shown(&self) -> Option<String> {
+        self.pinned.get().or_else(|| self.main.get())
     }
 
     fn tile(&self, id: &str) -> Option<Tile> {
@@ -265,14 +274,14 @@ fn MainVideo(state: CallState) -> impl IntoView {
     let main_ref = NodeRef::<Video>::new();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let selected = state.main.get();
+        let selected = state.shown();
         if let (Some(video), Some(id)) = (main_ref.get(), selected) {
             media::attach(&id, &video);
             // The participant's own tile plays the sound; the main video never does (no echo, no doubling).
             video.set_muted(true);
         }
     });
-    let main_tile = move || state.tile(&state.main.get()?);
+    let main_tile = move || state.tile(&state.shown()?);
     let camera_off = move || main_tile().is_some_and(|t| !t.video.get());
     view! {
         <div class="main-video" class:mirror=move || main_tile().is_some_and(|t| t.local && !t.screen)
@@ -292,7 +301,7 @@ fn MainVideo(state: CallState) -> impl IntoView {
                         }
                     })
             }}
-            <Show when=move || state.main.get().is_none() && state.status.get() == Status::Live>
+            <Show when=move || state.shown().is_none() && state.status.get() == Status::Live>
                 <p class="empty">"Nobody is sending video yet."</p>
             </Show>
         </div>

@@ -159,7 +159,7 @@ fn HelpDialog(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoV
                     <dt><kbd>"Ctrl"</kbd>" + "<kbd>"E"</kbd></dt>
                     <dd>"Turn the camera off or on"</dd>
                     <dt><kbd>"Tab"</kbd>", "<kbd>"Enter"</kbd></dt>
-                    <dd>"Move between controls and tiles; Enter on a tile shows it large"</dd>
+                    <dd>"Move between the controls and the tiles' Pin buttons; Enter pins or unpins"</dd>
                     <dt><kbd>"Esc"</kbd></dt>
                     <dd>"Close this dialog"</dd>
                 </dl>

@@ -1,6 +1,6 @@
 //! One participant's tile: the video (one's own mirrored, as in every call app), or with the camera off
 //! a placeholder with initials and name; the names as text; a muted-microphone icon; a speaking ring.
-//! Clicking it, or Enter on it, shows it large.
+//! Clicking it, or its Pin button (the keyboard's way), keeps it large until unpinned.
 
 use super::{CallState, Tile};
 use leptos::html::Video;
@@ -71,26 +71,38 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
     } = tile;
     let selected = {
         let id = id.clone();
-        move || state.main.get().as_deref() == Some(id.as_str())
+        move || state.shown().as_deref() == Some(id.as_str())
+    };
+    let pinned = {
+        let id = id.clone();
+        Memo::new(move |_| state.pinned.get().as_deref() == Some(id.as_str()))
     };
     let speaking = move || state.speaking.with(|s| s.contains(&connection_id));
     let show = {
         let id = id.clone();
-        move || state.main.set(Some(id.clone()))
+        // Pins this tile, or unpins it when it is the pinned one.
+        move || {
+            state.pinned.update(|p| {
+                *p = if p.as_deref() == Some(id.as_str()) {
+                    None
+                } else {
+                    Some(id.clone())
+                }
+            })
+        }
     };
-    let on_key = {
+    let pin_click = {
         let show = show.clone();
-        move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Enter" || ev.key() == " " {
-                ev.prevent_default();
-                show();
-            }
+        move |ev: leptos::ev::MouseEvent| {
+            // The tile's own click would toggle it a second time.
+            ev.stop_propagation();
+            show();
         }
     };
     let label = if screen {
-        format!("Screen of {nickname} ({user}): show large")
+        format!("Pin the screen of {nickname} ({user})")
     } else {
-        format!("{nickname} ({user}): show large")
+        format!("Pin {nickname} ({user})")
     };
     let shown_user = match (local, screen) {
         (_, true) => format!("{user}: screen"),
@@ -107,14 +119,12 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             class:mirror=local && !screen
             class:screen=screen
             data-screen=screen.to_string()
-            tabindex="0"
-            aria-label=label
+            data-pinned=move || pinned.get().to_string()
             data-testid="participant"
             data-user=user.clone()
             data-local=local.to_string()
             data-speaking=move || speaking().to_string()
             on:click=move |_| show()
-            on:keydown=on_key
         >
             <video node_ref=video_ref autoplay playsinline muted=local class:hidden=move || !video.get()
                 on:playing=move |_| playing.set(true)></video>
@@ -124,6 +134,9 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             <Show when=move || video.get() && !playing.get()>
                 <p class="connecting" role="status">"Connecting media…"</p>
             </Show>
+            <button class="pin" aria-label=label aria-pressed=move || pinned.get().to_string() data-testid="pin" on:click=pin_click>
+                {move || if pinned.get() { "Unpin" } else { "Pin" }}
+            </button>
             <div class="caption">
                 <Show when=move || !audio.get() && !screen>
                     <MutedIcon/>

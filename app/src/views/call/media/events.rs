@@ -131,13 +131,18 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
         CallEvent::Speaking {
             connection_id,
             speaking,
-        } => state.speaking.update(|s| {
+        } => {
             if speaking {
-                s.insert(connection_id);
-            } else {
-                s.remove(&connection_id);
+                show_speaker(state, &connection_id);
             }
-        }),
+            state.speaking.update(|s| {
+                if speaking {
+                    s.insert(connection_id);
+                } else {
+                    s.remove(&connection_id);
+                }
+            })
+        }
         CallEvent::Disconnected { reason } => {
             if reason == "disconnect" {
                 return;
@@ -165,6 +170,26 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
     }
 }
 
+/// The active speaker is shown large, unless a screen share is (the pinned tile wins over both).
+fn show_speaker(state: CallState, connection_id: &str) {
+    let (speaker, screen_shown) = state.tiles.with_untracked(|t| {
+        let speaker = t
+            .iter()
+            .find(|x| x.connection_id == connection_id && !x.screen && !x.local)
+            .map(|x| x.id.clone());
+        let main = state.main.get_untracked();
+        let screen_shown = t
+            .iter()
+            .any(|x| x.screen && main.as_deref() == Some(x.id.as_str()));
+        (speaker, screen_shown)
+    });
+    if let (Some(id), false) = (speaker, screen_shown) {
+        if state.main.get_untracked().as_deref() != Some(id.as_str()) {
+            state.main.set(Some(id));
+        }
+    }
+}
+
 fn is_own_screen(generation: u64, connection_id: &str) -> bool {
     with_active(generation, |a| {
         a.screen_connection.as_deref() == Some(connection_id)
@@ -175,6 +200,9 @@ fn is_own_screen(generation: u64, connection_id: &str) -> bool {
 pub(super) fn remove_tile(generation: u64, state: CallState, id: &str) {
     with_active(generation, |a| a.views.remove(id));
     state.tiles.update(|t| t.retain(|x| x.id != id));
+    if state.pinned.get_untracked().as_deref() == Some(id) {
+        state.pinned.set(None);
+    }
     if state.main.get_untracked().as_deref() == Some(id) {
         let next = state.tiles.with_untracked(|t| {
             t.iter()
