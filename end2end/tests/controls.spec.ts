@@ -117,3 +117,29 @@ test('keyboard only: log in, join, mute, leave', async ({ browser }) => {
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { name: 'Join a video call' })).toBeFocused();
 });
+
+test('joining with microphone and camera off: the others see it from the start; the choice is remembered', async ({ browser }) => {
+  const a = await loggedInPage(browser, server.url, 'publisher1');
+  const b = await loggedInPage(browser, server.url, 'publisher2');
+  await a.getByLabel('Join with microphone off').check();
+  await a.getByLabel('Join with camera off').check();
+  await join(a, 'StartOff', 'Ada Lovelace');
+  await join(b, 'StartOff', 'Bob');
+  const aAtB = tileOf(b, 'publisher1');
+  await expect(aAtB.getByTestId('muted')).toBeVisible();
+  await expect(aAtB.getByTestId('initials')).toHaveText('AL');
+  await expect(a.getByRole('button', { name: 'Microphone' })).toHaveAttribute('aria-pressed', 'false');
+  await expect(a.getByRole('button', { name: 'Camera' })).toHaveAttribute('aria-pressed', 'false');
+  // Turned on from the call, the camera is seen.
+  await a.getByRole('button', { name: 'Camera' }).click();
+  await expect(aAtB.getByTestId('camera-off')).toHaveCount(0);
+  await expectPlaying(aAtB);
+  await a.getByTestId('leave').click();
+  await a.reload();
+  await expect(a.getByLabel('Join with microphone off')).toBeChecked();
+  await expect(a.getByLabel('Join with camera off')).toBeChecked();
+  // A subscriber is never asked.
+  const sub = await loggedInPage(browser, server.url, 'subscriber');
+  await expect(sub.getByLabel('Join with microphone off')).toHaveCount(0);
+  await b.getByTestId('leave').click();
+});

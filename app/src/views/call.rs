@@ -140,7 +140,7 @@ pub struct CallState {
 }
 
 impl CallState {
-    fn new() -> CallState {
+    fn new(start: super::join::StartWith) -> CallState {
         CallState {
             status: RwSignal::new(Status::GettingToken),
             tiles: RwSignal::new(Vec::new()),
@@ -152,8 +152,8 @@ impl CallState {
             logged_out: RwSignal::new(false),
             people: RwSignal::new(Vec::new()),
             publishing: RwSignal::new(false),
-            mic: RwSignal::new(true),
-            camera: RwSignal::new(true),
+            mic: RwSignal::new(start.mic),
+            camera: RwSignal::new(start.camera),
             sharing: RwSignal::new(false),
             chat: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
@@ -178,10 +178,12 @@ pub fn CallView(
     me: Me,
     call: String,
     nickname: String,
+    /// Microphone and camera on or off at the start, as chosen on the join form.
+    start: super::join::StartWith,
     on_leave: impl Fn() + Clone + Send + Sync + 'static,
     on_logged_out: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let state = CallState::new();
+    let state = CallState::new(start);
 
     #[cfg(feature = "hydrate")]
     {

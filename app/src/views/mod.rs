@@ -73,6 +73,7 @@ pub enum Screen {
         me: Me,
         call: String,
         nickname: String,
+        start: join::StartWith,
     },
 }
 
@@ -105,22 +106,23 @@ pub fn App() -> impl IntoView {
                         <join::JoinView
                             me=me.clone()
                             last=last.get_untracked()
-                            on_join=move |call: String, nickname: String| {
+                            on_join=move |call: String, nickname: String, start: join::StartWith| {
                                 last.set(Some((call.clone(), nickname.clone())));
-                                screen.set(Screen::Call { me: me.clone(), call, nickname });
+                                screen.set(Screen::Call { me: me.clone(), call, nickname, start });
                             }
                             on_logout=move || screen.set(Screen::Login)
                         />
                     }
                         .into_any()
                 }
-                Screen::Call { me, call, nickname } => {
+                Screen::Call { me, call, nickname, start } => {
                     let back = me.clone();
                     view! {
                         <call::CallView
                             me=me
                             call=call
                             nickname=nickname
+                            start=start
                             on_leave=move || screen.set(Screen::Join(back.clone()))
                             on_logged_out=move || screen.set(Screen::Login)
                         />

@@ -109,6 +109,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn received_messages_over_the_limit_or_empty_are_dropped() {
+        assert_eq!(accept("hi".into()), Some("hi".into()));
+        assert_eq!(accept(String::new()), None);
+        assert_eq!(accept("x".repeat(MAX_CHAT + 1)), None);
+        assert!(accept("é".repeat(MAX_CHAT)).is_some());
+    }
+
+    #[test]
     fn the_limit_is_said_in_words() {
         assert_eq!(chat_problem("hello"), None);
         assert_eq!(chat_problem(&"é".repeat(MAX_CHAT)), None);
