@@ -271,6 +271,15 @@ impl ScreenShare {
     }
 }
 
+/// Whether this browser can share a screen at all (phone browsers have no `getDisplayMedia`).
+pub fn can_share_screen() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let devices = get(&window.navigator(), "mediaDevices");
+    devices.is_object() && get(&devices, "getDisplayMedia").is_function()
+}
+
 type Emit = Rc<dyn Fn(CallEvent)>;
 
 /// One call: an openvidu-browser `Session` and the handlers it holds.

@@ -20,6 +20,9 @@ mod media {
     pub fn set_mic(_: CallState, _: bool) {}
     pub fn set_camera(_: CallState, _: bool) {}
     pub fn toggle_screen(_: CallState) {}
+    pub fn can_share_screen() -> bool {
+        false
+    }
     pub async fn send_chat(_: String) -> Result<(), String> {
         Ok(())
     }

@@ -87,6 +87,7 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
                 </button>
                 <button
                     class="control"
+                    class:hidden-control=!media::can_share_screen()
                     aria-pressed=move || state.sharing.get().to_string()
                     title=move || if state.sharing.get() { "Stop sharing your screen" } else { "Share your screen" }
                     data-testid="toggle-screen"

@@ -224,6 +224,8 @@ pub fn set_camera(state: CallState, on: bool) {
     });
 }
 
+pub use crate::openvidu::can_share_screen;
+
 /// Starts or stops sharing the screen.
 pub fn toggle_screen(state: CallState) {
     if state.sharing.get_untracked() {
