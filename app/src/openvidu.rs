@@ -1,9 +1,13 @@
 //! The one place that touches openvidu-browser (the npm bundle's global `OpenVidu`, loaded by the page
 //! before the app). An `extern` block mirrors the few classes used; [`Call`] is the safe facade the
 //! views use: async methods, events as a Rust enum, videos attached to elements. No `JsValue` leaves
-//! this module.
+//! this module. Everything a remote participant sends (signals, connection data) is checked here
+//! once and reaches the views as plain Rust values, or not at all.
 
 use js_sys::{Function, Promise, Reflect};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlVideoElement;
@@ -30,6 +34,7 @@ mod js {
             properties: &JsValue,
         ) -> Promise;
 
+        #[derive(Clone)]
         pub type Session;
         #[wasm_bindgen(method)]
         pub fn on(this: &Session, event: &str, handler: &Function);
@@ -41,13 +46,31 @@ mod js {
         pub fn publish(this: &Session, publisher: &StreamManager) -> Promise;
         #[wasm_bindgen(method)]
         pub fn disconnect(this: &Session);
+        #[wasm_bindgen(method)]
+        pub fn signal(this: &Session, options: &JsValue) -> Promise;
+        #[wasm_bindgen(method, js_name = forceDisconnect)]
+        pub fn force_disconnect(this: &Session, connection: &Connection) -> Promise;
+        #[wasm_bindgen(method, js_name = forceUnpublish)]
+        pub fn force_unpublish(this: &Session, stream: &Stream) -> Promise;
+        /// One's own connection (set once `connect` has succeeded).
+        #[wasm_bindgen(method, getter)]
+        pub fn connection(this: &Session) -> Option<Connection>;
 
         pub type Stream;
         #[wasm_bindgen(method, getter, js_name = streamId)]
         pub fn stream_id(this: &Stream) -> String;
         #[wasm_bindgen(method, getter)]
         pub fn connection(this: &Stream) -> Connection;
+        #[wasm_bindgen(method, getter, js_name = audioActive)]
+        pub fn audio_active(this: &Stream) -> bool;
+        #[wasm_bindgen(method, getter, js_name = videoActive)]
+        pub fn video_active(this: &Stream) -> bool;
+        #[wasm_bindgen(method, getter, js_name = typeOfVideo)]
+        pub fn type_of_video(this: &Stream) -> Option<String>;
+        #[wasm_bindgen(method, js_name = getMediaStream)]
+        pub fn get_media_stream(this: &Stream) -> Option<web_sys::MediaStream>;
 
+        #[derive(Clone)]
         pub type Connection;
         #[wasm_bindgen(method, getter, js_name = connectionId)]
         pub fn connection_id(this: &Connection) -> String;
@@ -59,6 +82,16 @@ mod js {
         pub type StreamManager;
         #[wasm_bindgen(method, js_name = addVideoElement)]
         pub fn add_video_element(this: &StreamManager, video: &HtmlVideoElement) -> i32;
+        #[wasm_bindgen(method, getter)]
+        pub fn stream(this: &StreamManager) -> Stream;
+        #[wasm_bindgen(method)]
+        pub fn on(this: &StreamManager, event: &str, handler: &Function);
+        /// `Publisher.publishAudio(enabled)` (a Publisher only).
+        #[wasm_bindgen(method, js_name = publishAudio)]
+        pub fn publish_audio(this: &StreamManager, enabled: bool);
+        /// `Publisher.publishVideo(enabled)` (a Publisher only): a Promise in 2.32.
+        #[wasm_bindgen(method, js_name = publishVideo)]
+        pub fn publish_video(this: &StreamManager, enabled: bool) -> JsValue;
     }
 }
 
@@ -102,6 +135,17 @@ impl OvError {
     }
 }
 
+/// A participant's connection, announced by `connectionCreated` (one's own included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub connection_id: String,
+    /// From the joiner's own connect metadata (`clientData`): untrusted text.
+    pub nickname: String,
+    /// From the server's connection data (`serverData`): the user name the app server vouches for.
+    pub user: String,
+    pub local: bool,
+}
+
 /// Someone else's stream, announced by `streamCreated`.
 pub struct RemoteStream {
     pub stream_id: String,
@@ -110,14 +154,50 @@ pub struct RemoteStream {
     pub nickname: String,
     /// From the server's connection data (`serverData`): the user name the app server vouches for.
     pub user: String,
+    pub audio: bool,
+    pub video: bool,
+    /// A screen share (`typeOfVideo` SCREEN) rather than a camera.
+    pub screen: bool,
     stream: js::Stream,
+}
+
+/// A chat message as received. The names come from the sender's connection (the server's data and
+/// the nickname it joined with), never from the message body, which is plain text of any length (the
+/// view applies its limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub connection_id: String,
+    pub nickname: String,
+    pub user: String,
+    pub text: String,
+    pub local: bool,
 }
 
 /// What happens in a call, for the view to react to.
 pub enum CallEvent {
+    ConnectionCreated(Peer),
+    ConnectionDestroyed {
+        connection_id: String,
+    },
     StreamCreated(RemoteStream),
     StreamDestroyed {
         stream_id: String,
+    },
+    /// A stream's microphone or camera was switched on or off (by its owner).
+    StreamChanged {
+        stream_id: String,
+        audio: Option<bool>,
+        video: Option<bool>,
+    },
+    /// One's own published stream ended; `reason` as openvidu-browser gives it (`unpublish`,
+    /// `forceUnpublishByUser` when a moderator stopped it, ...).
+    OwnStreamDestroyed {
+        reason: String,
+    },
+    Chat(ChatMessage),
+    Speaking {
+        connection_id: String,
+        speaking: bool,
     },
     /// The session ended; `reason` as openvidu-browser gives it (`disconnect` when we left ourselves,
     /// `networkDisconnect`, `forceDisconnectByServer`, `sessionClosedByServer`, ...).
@@ -139,18 +219,105 @@ impl StreamView {
     }
 }
 
+/// One's own published camera and microphone.
+pub struct Publisher {
+    manager: js::StreamManager,
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl Publisher {
+    pub fn view(&self) -> StreamView {
+        StreamView(self.manager.clone())
+    }
+
+    pub fn stream_id(&self) -> String {
+        self.manager.stream().stream_id()
+    }
+
+    /// Sends or stops the microphone (the others get `streamPropertyChanged`).
+    pub fn set_audio(&self, on: bool) {
+        self.manager.publish_audio(on);
+    }
+
+    /// Sends or stops the camera (the others get `streamPropertyChanged`).
+    pub async fn set_video(&self, on: bool) -> Result<(), OvError> {
+        let result = self.manager.publish_video(on);
+        if let Some(promise) = result.dyn_ref::<Promise>() {
+            JsFuture::from(promise.clone())
+                .await
+                .map_err(OvError::from_js)?;
+        }
+        Ok(())
+    }
+}
+
+/// One's own screen, shared through a second connection to the same call: openvidu-browser gives a
+/// connection one published stream, so a second stream needs a second connection (openvidu-call does
+/// the same). The others see a stream with `typeOfVideo` SCREEN.
+pub struct ScreenShare {
+    session: js::Session,
+    manager: js::StreamManager,
+    _on_ended: Closure<dyn FnMut(JsValue)>,
+}
+
+impl ScreenShare {
+    pub fn view(&self) -> StreamView {
+        StreamView(self.manager.clone())
+    }
+
+    /// Ends the share (idempotent).
+    pub fn stop(&self) {
+        self.session.disconnect();
+    }
+}
+
+/// Whether this browser can share a screen at all (phone browsers have no `getDisplayMedia`).
+pub fn can_share_screen() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let devices = get(&window.navigator(), "mediaDevices");
+    devices.is_object() && get(&devices, "getDisplayMedia").is_function()
+}
+
+type Emit = Rc<dyn Fn(CallEvent)>;
+
 /// One call: an openvidu-browser `Session` and the handlers it holds.
 pub struct Call {
     ov: js::OpenVidu,
     session: js::Session,
+    emit: Emit,
+    /// The connections and streams seen, for moderator actions on them by id.
+    connections: Rc<RefCell<HashMap<String, js::Connection>>>,
+    streams: Rc<RefCell<HashMap<String, js::Stream>>>,
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
 fn get_string(value: &JsValue, key: &str) -> String {
-    Reflect::get(value, &JsValue::from_str(key))
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default()
+    get(value, key).as_string().unwrap_or_default()
+}
+
+/// A `Connection` object found at `event[key]`, if it is one.
+fn connection_at(event: &JsValue, key: &str) -> Option<js::Connection> {
+    let c = get(event, key);
+    if c.is_object() && get(&c, "connectionId").is_string() {
+        Some(c.unchecked_into())
+    } else {
+        None
+    }
+}
+
+fn stream_at(event: &JsValue) -> Option<js::Stream> {
+    let s = get(event, "stream");
+    if s.is_object() && get(&s, "streamId").is_string() {
+        Some(s.unchecked_into())
+    } else {
+        None
+    }
 }
 
 impl Call {
@@ -162,69 +329,176 @@ impl Call {
         })?;
         ov.enable_prod_mode();
         let session = ov.init_session();
-        let on_event = std::rc::Rc::new(on_event);
+        let emit: Emit = Rc::new(on_event);
+        let connections: Rc<RefCell<HashMap<String, js::Connection>>> = Default::default();
+        let streams: Rc<RefCell<HashMap<String, js::Stream>>> = Default::default();
         let mut handlers = Vec::new();
         let mut on = |name: &str, f: Box<dyn FnMut(JsValue)>| {
             let closure = Closure::wrap(f);
             session.on(name, closure.as_ref().unchecked_ref());
             handlers.push(closure);
         };
-        let emit = on_event.clone();
+        let own_id = {
+            let session = session.clone();
+            move || {
+                session
+                    .connection()
+                    .map(|c| c.connection_id())
+                    .unwrap_or_default()
+            }
+        };
+
+        let (e, conns, own) = (emit.clone(), connections.clone(), own_id.clone());
+        on(
+            "connectionCreated",
+            Box::new(move |event: JsValue| {
+                let Some(connection) = connection_at(&event, "connection") else {
+                    return;
+                };
+                let (nickname, user) = crate::model::parse_connection_data(&connection.data());
+                let connection_id = connection.connection_id();
+                let local = connection_id == own();
+                conns.borrow_mut().insert(connection_id.clone(), connection);
+                e(CallEvent::ConnectionCreated(Peer {
+                    connection_id,
+                    nickname,
+                    user,
+                    local,
+                }));
+            }),
+        );
+        let (e, conns) = (emit.clone(), connections.clone());
+        on(
+            "connectionDestroyed",
+            Box::new(move |event: JsValue| {
+                let Some(connection) = connection_at(&event, "connection") else {
+                    return;
+                };
+                let connection_id = connection.connection_id();
+                conns.borrow_mut().remove(&connection_id);
+                e(CallEvent::ConnectionDestroyed { connection_id });
+            }),
+        );
+        let (e, strs) = (emit.clone(), streams.clone());
         on(
             "streamCreated",
             Box::new(move |event: JsValue| {
-                let Ok(stream) = Reflect::get(&event, &JsValue::from_str("stream")) else {
+                let Some(stream) = stream_at(&event) else {
                     return;
                 };
-                let stream: js::Stream = stream.unchecked_into();
                 let connection = stream.connection();
                 let (nickname, user) = crate::model::parse_connection_data(&connection.data());
-                emit(CallEvent::StreamCreated(RemoteStream {
-                    stream_id: stream.stream_id(),
+                let stream_id = stream.stream_id();
+                strs.borrow_mut()
+                    .insert(stream_id.clone(), stream.clone_ref());
+                e(CallEvent::StreamCreated(RemoteStream {
+                    stream_id,
                     connection_id: connection.connection_id(),
                     nickname,
                     user,
+                    audio: stream.audio_active(),
+                    video: stream.video_active(),
+                    screen: stream.type_of_video().as_deref() == Some("SCREEN"),
                     stream,
                 }));
             }),
         );
-        let emit = on_event.clone();
+        let (e, strs) = (emit.clone(), streams.clone());
         on(
             "streamDestroyed",
             Box::new(move |event: JsValue| {
-                let Ok(stream) = Reflect::get(&event, &JsValue::from_str("stream")) else {
+                let Some(stream) = stream_at(&event) else {
                     return;
                 };
-                let stream: js::Stream = stream.unchecked_into();
-                emit(CallEvent::StreamDestroyed {
+                let stream_id = stream.stream_id();
+                strs.borrow_mut().remove(&stream_id);
+                e(CallEvent::StreamDestroyed { stream_id });
+            }),
+        );
+        let e = emit.clone();
+        on(
+            "streamPropertyChanged",
+            Box::new(move |event: JsValue| {
+                let Some(stream) = stream_at(&event) else {
+                    return;
+                };
+                let value = get(&event, "newValue").as_bool();
+                let (audio, video) = match get_string(&event, "changedProperty").as_str() {
+                    "audioActive" => (value, None),
+                    "videoActive" => (None, value),
+                    _ => return,
+                };
+                e(CallEvent::StreamChanged {
                     stream_id: stream.stream_id(),
+                    audio,
+                    video,
                 });
             }),
         );
-        let emit = on_event.clone();
+        let (e, own) = (emit.clone(), own_id.clone());
+        on(
+            "signal:chat",
+            Box::new(move |event: JsValue| {
+                // A signal from the server (no sender) or with non-text data is not a chat message.
+                let Some(from) = connection_at(&event, "from") else {
+                    return;
+                };
+                let Some(text) = get(&event, "data").as_string() else {
+                    return;
+                };
+                let (nickname, user) = crate::model::parse_connection_data(&from.data());
+                let connection_id = from.connection_id();
+                let local = connection_id == own();
+                e(CallEvent::Chat(ChatMessage {
+                    connection_id,
+                    nickname,
+                    user,
+                    text,
+                    local,
+                }));
+            }),
+        );
+        for (name, speaking) in [
+            ("publisherStartSpeaking", true),
+            ("publisherStopSpeaking", false),
+        ] {
+            let e = emit.clone();
+            on(
+                name,
+                Box::new(move |event: JsValue| {
+                    if let Some(c) = connection_at(&event, "connection") {
+                        e(CallEvent::Speaking {
+                            connection_id: c.connection_id(),
+                            speaking,
+                        });
+                    }
+                }),
+            );
+        }
+        let e = emit.clone();
         on(
             "sessionDisconnected",
             Box::new(move |event: JsValue| {
-                emit(CallEvent::Disconnected {
+                e(CallEvent::Disconnected {
                     reason: get_string(&event, "reason"),
                 })
             }),
         );
-        let emit = on_event.clone();
+        let e = emit.clone();
         on(
             "reconnecting",
-            Box::new(move |_| emit(CallEvent::Reconnecting)),
+            Box::new(move |_| e(CallEvent::Reconnecting)),
         );
-        let emit = on_event;
-        on(
-            "reconnected",
-            Box::new(move |_| emit(CallEvent::Reconnected)),
-        );
+        let e = emit.clone();
+        on("reconnected", Box::new(move |_| e(CallEvent::Reconnected)));
         // Without a handler openvidu-browser only logs exceptions; they are followed by the events above.
         on("exception", Box::new(|_| {}));
         Ok(Call {
             ov,
             session,
+            emit,
+            connections,
+            streams,
             _handlers: handlers,
         })
     }
@@ -249,29 +523,154 @@ impl Call {
         StreamView(self.session.subscribe(&stream.stream, &JsValue::UNDEFINED))
     }
 
-    /// Opens camera and microphone and publishes them.
-    pub async fn publish_camera(&self) -> Result<StreamView, OvError> {
+    /// Opens camera and microphone and publishes them, each on or off as asked.
+    pub async fn publish_camera(&self, audio: bool, video: bool) -> Result<Publisher, OvError> {
         let props = js_sys::Object::new();
         let set = |k: &str, v: JsValue| {
             Reflect::set(&props, &JsValue::from_str(k), &v).ok();
         };
-        set("publishAudio", JsValue::TRUE);
-        set("publishVideo", JsValue::TRUE);
+        set("publishAudio", JsValue::from_bool(audio));
+        set("publishVideo", JsValue::from_bool(video));
         set("resolution", JsValue::from_str("640x480"));
         set("frameRate", JsValue::from_f64(30.0));
+        // Mirroring is the view's business (CSS), so that the others never see it.
         set("mirror", JsValue::FALSE);
-        let publisher = JsFuture::from(self.ov.init_publisher_async(&JsValue::UNDEFINED, &props))
+        let manager = JsFuture::from(self.ov.init_publisher_async(&JsValue::UNDEFINED, &props))
             .await
             .map_err(OvError::from_js)?;
-        let publisher: js::StreamManager = publisher.unchecked_into();
-        JsFuture::from(self.session.publish(&publisher))
+        let manager: js::StreamManager = manager.unchecked_into();
+        let e = self.emit.clone();
+        let destroyed = Closure::wrap(Box::new(move |event: JsValue| {
+            e(CallEvent::OwnStreamDestroyed {
+                reason: get_string(&event, "reason"),
+            })
+        }) as Box<dyn FnMut(JsValue)>);
+        manager.on("streamDestroyed", destroyed.as_ref().unchecked_ref());
+        JsFuture::from(self.session.publish(&manager))
             .await
             .map_err(OvError::from_js)?;
-        Ok(StreamView(publisher))
+        Ok(Publisher {
+            manager,
+            _handlers: vec![destroyed],
+        })
+    }
+
+    /// Asks the browser for a screen (its own picker) and shares it as a second connection with `token`.
+    /// `on_ended` runs when the share ends from outside, e.g. the browser's own "Stop sharing".
+    pub async fn share_screen(
+        &self,
+        token: &str,
+        nickname: &str,
+        on_ended: impl Fn() + 'static,
+    ) -> Result<ScreenShare, OvError> {
+        let props = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            Reflect::set(&props, &JsValue::from_str(k), &v).ok();
+        };
+        set("videoSource", JsValue::from_str("screen"));
+        set("audioSource", JsValue::FALSE);
+        set("publishAudio", JsValue::FALSE);
+        set("publishVideo", JsValue::TRUE);
+        set("mirror", JsValue::FALSE);
+        // The picker first: a share refused there costs no connection.
+        let manager = JsFuture::from(self.ov.init_publisher_async(&JsValue::UNDEFINED, &props))
+            .await
+            .map_err(OvError::from_js)?;
+        let manager: js::StreamManager = manager.unchecked_into();
+        let session = self.ov.init_session();
+        let on_ended =
+            Closure::wrap(Box::new(move |_: JsValue| on_ended()) as Box<dyn FnMut(JsValue)>);
+        if let Some(track) = manager.stream().get_media_stream().and_then(|m| {
+            m.get_video_tracks()
+                .get(0)
+                .dyn_into::<web_sys::EventTarget>()
+                .ok()
+        }) {
+            let _ =
+                track.add_event_listener_with_callback("ended", on_ended.as_ref().unchecked_ref());
+        }
+        let share = ScreenShare {
+            session,
+            manager,
+            _on_ended: on_ended,
+        };
+        let metadata = js_sys::Object::new();
+        Reflect::set(
+            &metadata,
+            &JsValue::from_str("clientData"),
+            &JsValue::from_str(nickname),
+        )
+        .ok();
+        let joined = async {
+            JsFuture::from(share.session.connect(token, &metadata)).await?;
+            JsFuture::from(share.session.publish(&share.manager)).await
+        };
+        if let Err(e) = joined.await {
+            share.stop();
+            return Err(OvError::from_js(e));
+        }
+        Ok(share)
+    }
+
+    /// Sends a chat message to everyone (oneself included: it comes back as [`CallEvent::Chat`]).
+    pub async fn send_chat(&self, text: &str) -> Result<(), OvError> {
+        let options = js_sys::Object::new();
+        Reflect::set(
+            &options,
+            &JsValue::from_str("type"),
+            &JsValue::from_str("chat"),
+        )
+        .ok();
+        Reflect::set(
+            &options,
+            &JsValue::from_str("data"),
+            &JsValue::from_str(text),
+        )
+        .ok();
+        Reflect::set(&options, &JsValue::from_str("to"), &js_sys::Array::new()).ok();
+        JsFuture::from(self.session.signal(&options))
+            .await
+            .map(|_| ())
+            .map_err(OvError::from_js)
+    }
+
+    /// Removes a participant (MODERATOR only; the server refuses anyone else). Someone who already
+    /// left is no error: there is nothing to do.
+    pub async fn force_disconnect(&self, connection_id: &str) -> Result<(), OvError> {
+        let Some(connection) = self.connections.borrow().get(connection_id).cloned() else {
+            return Ok(());
+        };
+        JsFuture::from(self.session.force_disconnect(&connection))
+            .await
+            .map(|_| ())
+            .map_err(OvError::from_js)
+    }
+
+    /// Stops a participant's stream (MODERATOR only). A stream already gone is no error.
+    pub async fn force_unpublish(&self, stream_id: &str) -> Result<(), OvError> {
+        let Some(stream) = self.streams.borrow().get(stream_id).map(|s| s.clone_ref()) else {
+            return Ok(());
+        };
+        JsFuture::from(self.session.force_unpublish(&stream))
+            .await
+            .map(|_| ())
+            .map_err(OvError::from_js)
     }
 
     /// Leaves the call (idempotent).
     pub fn disconnect(&self) {
         self.session.disconnect();
+    }
+}
+
+/// `JsCast` clones for the extern types that do not derive `Clone`.
+trait CloneRef {
+    fn clone_ref(&self) -> Self;
+}
+
+impl<T: JsCast> CloneRef for T {
+    fn clone_ref(&self) -> Self {
+        let value: &JsValue = self.as_ref();
+        value.clone().unchecked_into()
     }
 }

@@ -3,6 +3,7 @@ import { Browser, Page, expect } from '@playwright/test';
 
 export async function loggedInPage(browser: Browser, url: string, user: string, password = 'pass'): Promise<Page> {
   const context = await browser.newContext();
+  await context.addInitScript(recordPeerConnections);
   const page = await context.newPage();
   page.on('dialog', (d) => {
     throw new Error(`unexpected dialog: ${d.message()}`);
@@ -40,4 +41,62 @@ export async function expectPlaying(tile: ReturnType<typeof tileOf>) {
   const frames = () => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
   const first = await frames();
   await expect.poll(frames, { timeout: 15_000 }).toBeGreaterThan(first);
+}
+
+/** Runs in the page before its scripts: keeps every RTCPeerConnection, so that a test can read its stats. */
+function recordPeerConnections() {
+  const w = window as unknown as { __pcs: RTCPeerConnection[]; RTCPeerConnection: typeof RTCPeerConnection };
+  const Original = w.RTCPeerConnection;
+  w.__pcs = [];
+  w.RTCPeerConnection = class extends Original {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      w.__pcs.push(this);
+    }
+  };
+}
+
+/** The total energy of all sound `page` has received (inbound-rtp audio, from getStats). */
+export async function inboundAudioEnergy(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs ?? [];
+    let total = 0;
+    for (const pc of pcs) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') total += s.totalAudioEnergy ?? 0;
+      });
+    }
+    return total;
+  });
+}
+
+/** Waits until `page` receives sound (its inbound audio energy grows). */
+export async function expectHearing(page: Page) {
+  const first = await inboundAudioEnergy(page);
+  await expect.poll(() => inboundAudioEnergy(page), { timeout: 20_000 }).toBeGreaterThan(first);
+}
+
+/** Waits until `page` receives no sound: its inbound audio energy stays the same over five readings. */
+export async function expectSilence(page: Page) {
+  let last = -1;
+  let unchanged = 0;
+  await expect
+    .poll(
+      async () => {
+        const e = await inboundAudioEnergy(page);
+        unchanged = e === last ? unchanged + 1 : 0;
+        last = e;
+        return unchanged;
+      },
+      { timeout: 30_000, intervals: [500] },
+    )
+    .toBeGreaterThanOrEqual(5);
+}
+
+/** Opens a side panel (Chat, Participants) with its control-bar button, unless it is open. */
+export async function openPanel(page: Page, name: 'Chat' | 'Participants') {
+  const button = page.getByRole('toolbar', { name: 'Call controls' }).getByRole('button', { name: new RegExp(`^${name}`) });
+  if ((await button.getAttribute('aria-pressed')) !== 'true') await button.click();
+  await expect(button).toHaveAttribute('aria-pressed', 'true');
 }

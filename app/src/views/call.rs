@@ -1,27 +1,92 @@
-//! The call screen: the call name, a main video, a row of participants (nickname and user name over each,
-//! always as text), the "you are watching" notice for subscribers, progress, errors and leave.
+//! The call screen: the call name, a main video, a row of participant tiles (nickname and user name over
+//! each, always as text; a muted icon, a placeholder with initials when the camera is off), the control
+//! bar ([`controls`]), the chat ([`chat`]) and participants ([`people`]) panels, progress, errors.
 //! The media work happens in the browser only ([`media`]); the server renders nothing of a call.
 
 // Without `hydrate` (server rendering) nothing drives a call: its states and tiles are never built.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
+mod chat;
+mod controls;
 #[cfg(feature = "hydrate")]
 mod media;
+mod people;
+mod tile;
+
+/// Server rendering has no call: the actions the controls trigger do nothing there.
+#[cfg(not(feature = "hydrate"))]
+mod media {
+    use super::CallState;
+    pub fn set_mic(_: CallState, _: bool) {}
+    pub fn set_camera(_: CallState, _: bool) {}
+    pub fn toggle_screen(_: CallState) {}
+    pub fn can_share_screen() -> bool {
+        false
+    }
+    pub async fn send_chat(_: String) -> Result<(), String> {
+        Ok(())
+    }
+    pub async fn remove_participant(_: String) -> Result<(), String> {
+        Ok(())
+    }
+    pub async fn stop_stream(_: String) -> Result<(), String> {
+        Ok(())
+    }
+}
 
 use crate::model::{Me, Role};
 use leptos::html::Video;
 use leptos::prelude::*;
+use leptos_meta::Title;
+use std::collections::HashSet;
 
-/// One participant on screen. `id` is the stream id, or [`LOCAL`] for one's own camera.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One video on screen. `id` is the stream id, or [`LOCAL`] for one's own camera.
+#[derive(Debug, Clone)]
 pub struct Tile {
     pub id: String,
+    pub connection_id: String,
+    pub nickname: String,
+    pub user: String,
+    pub local: bool,
+    /// A shared screen rather than a camera (shown large; never mirrored).
+    pub screen: bool,
+    /// Whether its owner sends sound and picture right now (they switch them with the control bar).
+    pub audio: RwSignal<bool>,
+    pub video: RwSignal<bool>,
+}
+
+pub const LOCAL: &str = "local";
+/// The tile id of one's own shared screen.
+pub const LOCAL_SCREEN: &str = "local-screen";
+
+/// Someone in the call (a connection), whether or not they send anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub connection_id: String,
     pub nickname: String,
     pub user: String,
     pub local: bool,
 }
 
-pub const LOCAL: &str = "local";
+/// One chat line as shown: names from the sender's connection, never from the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    pub id: usize,
+    pub nickname: String,
+    pub user: String,
+    pub local: bool,
+    /// `HH:MM`, local time of arrival.
+    pub time: String,
+    pub text: String,
+}
+
+/// The side panel that is open (one at a time, so that a phone screen keeps the call visible).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    None,
+    Chat,
+    People,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -51,13 +116,64 @@ impl Status {
 pub struct CallState {
     pub status: RwSignal<Status>,
     pub tiles: RwSignal<Vec<Tile>>,
-    /// The tile shown in the main video.
+    /// The tile the call would show large by itself: a screen share, else the last one who spoke,
+    /// else the first remote one.
     pub main: RwSignal<Option<String>>,
+    /// The tile the user chose to keep large (pinned), over [`CallState::main`].
+    pub pinned: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
+    /// Something that happened to us, in words ("A moderator stopped your camera").
+    pub notice: RwSignal<Option<String>>,
     /// The role the server gave with the token (the UI never guesses it from the user name).
     pub role: RwSignal<Option<Role>>,
     /// The login is gone (401): offer to log in again.
     pub logged_out: RwSignal<bool>,
+    pub people: RwSignal<Vec<Person>>,
+    /// Our own camera and microphone are published (the mic and camera buttons apply).
+    pub publishing: RwSignal<bool>,
+    pub mic: RwSignal<bool>,
+    pub camera: RwSignal<bool>,
+    /// Our screen is shared.
+    pub sharing: RwSignal<bool>,
+    pub chat: RwSignal<Vec<ChatLine>>,
+    pub unread: RwSignal<usize>,
+    pub panel: RwSignal<Panel>,
+    /// Connection ids of those speaking now.
+    pub speaking: RwSignal<HashSet<String>>,
+}
+
+impl CallState {
+    fn new(start: super::join::StartWith) -> CallState {
+        CallState {
+            status: RwSignal::new(Status::GettingToken),
+            tiles: RwSignal::new(Vec::new()),
+            main: RwSignal::new(None),
+            pinned: RwSignal::new(None),
+            error: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            role: RwSignal::new(None),
+            logged_out: RwSignal::new(false),
+            people: RwSignal::new(Vec::new()),
+            publishing: RwSignal::new(false),
+            mic: RwSignal::new(start.mic),
+            camera: RwSignal::new(start.camera),
+            sharing: RwSignal::new(false),
+            chat: RwSignal::new(Vec::new()),
+            unread: RwSignal::new(0),
+            panel: RwSignal::new(Panel::None),
+            speaking: RwSignal::new(HashSet::new()),
+        }
+    }
+
+    /// The tile shown large.
+    fn shown(&self) -> Option<String> {
+        self.pinned.get().or_else(|| self.main.get())
+    }
+
+    fn tile(&self, id: &str) -> Option<Tile> {
+        self.tiles
+            .with(|tiles| tiles.iter().find(|t| t.id == id).cloned())
+    }
 }
 
 #[component]
@@ -65,17 +181,12 @@ pub fn CallView(
     me: Me,
     call: String,
     nickname: String,
+    /// Microphone and camera on or off at the start, as chosen on the join form.
+    start: super::join::StartWith,
     on_leave: impl Fn() + Clone + Send + Sync + 'static,
     on_logged_out: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let state = CallState {
-        status: RwSignal::new(Status::GettingToken),
-        tiles: RwSignal::new(Vec::new()),
-        main: RwSignal::new(None),
-        error: RwSignal::new(None),
-        role: RwSignal::new(None),
-        logged_out: RwSignal::new(false),
-    };
+    let state = CallState::new(start);
 
     #[cfg(feature = "hydrate")]
     {
@@ -92,7 +203,7 @@ pub fn CallView(
 
     let relogin = Callback::new(move |_: ()| on_logged_out());
     let leaving = RwSignal::new(false);
-    let leave = move |_| {
+    let leave = Callback::new(move |_: ()| {
         if leaving.get_untracked() {
             return;
         }
@@ -103,110 +214,102 @@ pub fn CallView(
             media::leave().await;
             on_leave();
         });
-    };
+    });
+    let heading = super::focus_on_mount();
 
+    view! {
+        <Title text=format!("{call} — call")/>
+        <section class="call" class:with-panel=move || state.panel.get() != Panel::None data-testid="call">
+            <header class="bar">
+                <h1 node_ref=heading tabindex="-1">"Call " <span data-testid="call-name">{call.clone()}</span></h1>
+            </header>
+            <div class="call-body">
+                <div class="stage">
+                    <Messages state relogin/>
+                    <MainVideo state/>
+                    <ul class="tiles" data-testid="participants">
+                        <For each=move || state.tiles.get() key=|t| t.id.clone() let:tile>
+                            <tile::VideoTile tile state/>
+                        </For>
+                    </ul>
+                </div>
+                <Show when=move || state.panel.get() == Panel::Chat>
+                    <chat::ChatPanel state/>
+                </Show>
+                <Show when=move || state.panel.get() == Panel::People>
+                    <people::PeoplePanel state/>
+                </Show>
+            </div>
+            <controls::ControlBar state leave leaving/>
+        </section>
+    }
+    .into_any()
+}
+
+/// Progress, errors, what happened to us, and the subscriber's notice, above the videos.
+#[component]
+fn Messages(state: CallState, relogin: Callback<()>) -> impl IntoView {
+    view! {
+        {move || {
+            state.status.get().progress().map(|p| view! { <p class="progress" role="status">{p}</p> })
+        }}
+        <Show when=move || state.error.get().is_some()>
+            <div class="error" role="alert" data-testid="call-error">
+                <p>{move || state.error.get().unwrap_or_default()}</p>
+                <Show when=move || state.logged_out.get()>
+                    <button on:click=move |_| relogin.run(())>"Log in again"</button>
+                </Show>
+            </div>
+        </Show>
+        <Show when=move || state.notice.get().is_some()>
+            <p class="notice" role="alert" data-testid="call-notice">{move || state.notice.get().unwrap_or_default()}</p>
+        </Show>
+        <Show when=move || state.role.get() == Some(Role::Subscriber)>
+            <p class="notice" data-testid="subscriber-notice">
+                "You are watching: your role lets you see and hear the others, not send your camera or microphone."
+            </p>
+        </Show>
+    }
+    .into_any()
+}
+
+/// The large video: the tile chosen (pinned), or the first remote one.
+#[component]
+fn MainVideo(state: CallState) -> impl IntoView {
     let main_ref = NodeRef::<Video>::new();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let selected = state.main.get();
+        let selected = state.shown();
         if let (Some(video), Some(id)) = (main_ref.get(), selected) {
             media::attach(&id, &video);
             // The participant's own tile plays the sound; the main video never does (no echo, no doubling).
             video.set_muted(true);
         }
     });
-    let main_tile = move || {
-        let id = state.main.get()?;
-        state
-            .tiles
-            .with(|tiles| tiles.iter().find(|t| t.id == id).cloned())
-    };
-
+    let main_tile = move || state.tile(&state.shown()?);
+    let camera_off = move || main_tile().is_some_and(|t| !t.video.get());
     view! {
-        <section class="call" data-testid="call">
-            <header class="bar">
-                <h1>"Call " <span data-testid="call-name">{call.clone()}</span></h1>
-                <button class="danger" data-testid="leave" on:click=leave disabled=move || leaving.get()>
-                    {move || if leaving.get() { "Leaving…" } else { "Leave call" }}
-                </button>
-            </header>
+        <div class="main-video" class:mirror=move || main_tile().is_some_and(|t| t.local && !t.screen)
+            data-screen=move || main_tile().is_some_and(|t| t.screen).to_string()>
+            <video node_ref=main_ref autoplay playsinline muted data-testid="main-video" class:hidden=camera_off></video>
             {move || {
-                state.status.get().progress().map(|p| view! { <p class="progress" role="status">{p}</p> })
+                main_tile()
+                    .map(|t| {
+                        let placeholder = (!t.video.get())
+                            .then(|| view! { <tile::Placeholder nickname=t.nickname.clone() user=t.user.clone()/> });
+                        view! {
+                            {placeholder}
+                            <div class="caption" data-testid="main-caption">
+                                <span class="nickname">{t.nickname}</span>
+                                <span class="user">{if t.screen { format!("{}: screen", t.user) } else { t.user }}</span>
+                            </div>
+                        }
+                    })
             }}
-            <Show when=move || state.error.get().is_some()>
-                <div class="error" role="alert" data-testid="call-error">
-                    <p>{move || state.error.get().unwrap_or_default()}</p>
-                    <Show when=move || state.logged_out.get()>
-                        <button on:click=move |_| relogin.run(())>"Log in again"</button>
-                    </Show>
-                </div>
+            <Show when=move || state.shown().is_none() && state.status.get() == Status::Live>
+                <p class="empty">"Nobody is sending video yet."</p>
             </Show>
-            <Show when=move || state.role.get() == Some(Role::Subscriber)>
-                <p class="notice" data-testid="subscriber-notice">
-                    "You are watching: your role lets you see and hear the others, not send your camera or microphone."
-                </p>
-            </Show>
-            <div class="main-video">
-                <video node_ref=main_ref autoplay playsinline muted data-testid="main-video"></video>
-                {move || {
-                    main_tile()
-                        .map(|t| {
-                            view! {
-                                <div class="caption" data-testid="main-caption">
-                                    <span class="nickname">{t.nickname}</span>
-                                    <span class="user">{t.user}</span>
-                                </div>
-                            }
-                        })
-                }}
-                <Show when=move || state.main.get().is_none() && state.status.get() == Status::Live>
-                    <p class="empty">"Nobody is sending video yet."</p>
-                </Show>
-            </div>
-            <ul class="tiles" data-testid="participants">
-                <For each=move || state.tiles.get() key=|t| t.id.clone() let:tile>
-                    <VideoTile tile state/>
-                </For>
-            </ul>
-        </section>
+        </div>
     }
-}
-
-#[component]
-fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
-    let video_ref = NodeRef::<Video>::new();
-    let playing = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    {
-        let id = tile.id.clone();
-        Effect::new(move |_| {
-            if let Some(video) = video_ref.get() {
-                media::attach(&id, &video);
-            }
-        });
-    }
-    let id = tile.id.clone();
-    let selected = {
-        let id = id.clone();
-        move || state.main.get().as_deref() == Some(id.as_str())
-    };
-    view! {
-        <li
-            class="tile"
-            class:selected=selected
-            data-testid="participant"
-            data-user=tile.user.clone()
-            data-local=tile.local.to_string()
-            on:click=move |_| state.main.set(Some(id.clone()))
-        >
-            <video node_ref=video_ref autoplay playsinline muted=tile.local on:playing=move |_| playing.set(true)></video>
-            <Show when=move || !playing.get()>
-                <p class="connecting" role="status">"Connecting media…"</p>
-            </Show>
-            <div class="caption">
-                <span class="nickname" data-testid="nickname">{tile.nickname.clone()}</span>
-                <span class="user" data-testid="user">{if tile.local { format!("{} (you)", tile.user) } else { tile.user.clone() }}</span>
-            </div>
-        </li>
-    }
+    .into_any()
 }

@@ -3,6 +3,7 @@
 use crate::api::login;
 use crate::model::Me;
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 #[component]
 pub fn LoginView(on_login: impl Fn(Me) + Clone + Send + Sync + 'static) -> impl IntoView {
@@ -33,9 +34,11 @@ pub fn LoginView(on_login: impl Fn(Me) + Clone + Send + Sync + 'static) -> impl 
         });
     };
 
+    let heading = super::focus_on_mount();
     view! {
+        <Title text="Log in — Video calls"/>
         <section class="card login">
-            <h1>"Video calls"</h1>
+            <h1 node_ref=heading tabindex="-1">"Video calls"</h1>
             <form on:submit=submit>
                 <label>
                     "User"

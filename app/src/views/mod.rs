@@ -38,13 +38,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 fn content_security_policy() {
     use crate::backend::{ConnectSources, content_security_policy};
     leptos::nonce::provide_nonce();
-    let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
+    let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
         return;
     };
     let connect = use_context::<ConnectSources>().unwrap_or_default();
     if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce, &connect)) {
         res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
+}
+
+/// A heading that takes the focus when its screen appears, so that keyboard and screen-reader users
+/// start at the top of each new screen.
+pub(crate) fn focus_on_mount() -> NodeRef<leptos::html::H1> {
+    let heading = NodeRef::<leptos::html::H1>::new();
+    Effect::new(move |_| {
+        if let Some(h) = heading.get() {
+            let _ = h.focus();
+        }
+    });
+    heading
 }
 
 /// What the user is doing.
@@ -58,6 +73,7 @@ pub enum Screen {
         me: Me,
         call: String,
         nickname: String,
+        start: join::StartWith,
     },
 }
 
@@ -90,22 +106,23 @@ pub fn App() -> impl IntoView {
                         <join::JoinView
                             me=me.clone()
                             last=last.get_untracked()
-                            on_join=move |call: String, nickname: String| {
+                            on_join=move |call: String, nickname: String, start: join::StartWith| {
                                 last.set(Some((call.clone(), nickname.clone())));
-                                screen.set(Screen::Call { me: me.clone(), call, nickname });
+                                screen.set(Screen::Call { me: me.clone(), call, nickname, start });
                             }
                             on_logout=move || screen.set(Screen::Login)
                         />
                     }
                         .into_any()
                 }
-                Screen::Call { me, call, nickname } => {
+                Screen::Call { me, call, nickname, start } => {
                     let back = me.clone();
                     view! {
                         <call::CallView
                             me=me
                             call=call
                             nickname=nickname
+                            start=start
                             on_leave=move || screen.set(Screen::Join(back.clone()))
                             on_logged_out=move || screen.set(Screen::Login)
                         />

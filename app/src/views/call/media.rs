@@ -1,9 +1,12 @@
 //! The browser side of a call: gets a token, drives [`crate::openvidu::Call`], and writes what happens
-//! into [`CallState`]. One call per page at a time, held here (JS objects cannot live in signals).
+//! into [`CallState`] ([`events`]). One call per page at a time, held here (JS objects cannot live in
+//! signals). The control bar's actions (microphone, camera, chat, moderation) come through here too.
 
-use super::{CallState, LOCAL, Status, Tile};
+mod events;
+
+use super::{CallState, LOCAL, LOCAL_SCREEN, Status, Tile};
 use crate::api::{AppError, get_token, remove_user};
-use crate::openvidu::{Call, CallEvent, StreamView};
+use crate::openvidu::{Call, Publisher, ScreenShare, StreamView};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,6 +20,10 @@ struct Active {
     call_name: String,
     connection_id: Option<String>,
     views: HashMap<String, StreamView>,
+    publisher: Option<Rc<Publisher>>,
+    /// The connection id of our screen share (known before it connects, from its token) and the share.
+    screen_connection: Option<String>,
+    screen: Option<ScreenShare>,
     on_pagehide: Option<Closure<dyn FnMut(JsValue)>>,
 }
 
@@ -32,6 +39,10 @@ fn with_active<R>(generation: u64, f: impl FnOnce(&mut Active) -> R) -> Option<R
             .filter(|a| a.generation == generation)
             .map(f)
     })
+}
+
+fn current<R>(f: impl FnOnce(&Active) -> R) -> Option<R> {
+    ACTIVE.with(|a| a.borrow().as_ref().map(f))
 }
 
 /// Shows the stream of tile `id` in `video`.
@@ -70,7 +81,7 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
             return;
         }
         state.role.set(Some(ticket.role));
-        let call = match Call::new(move |event| on_event(generation, state, event)) {
+        let call = match Call::new(move |event| events::on_event(generation, state, event)) {
             Ok(c) => Rc::new(c),
             Err(e) => {
                 state.error.set(Some(format!(
@@ -93,6 +104,9 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
                 call_name: ticket.call.clone(),
                 connection_id: Some(ticket.connection_id.clone()),
                 views: HashMap::new(),
+                publisher: None,
+                screen_connection: None,
+                screen: None,
                 on_pagehide: Some(on_pagehide),
             })
         });
@@ -108,27 +122,15 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
         }
         if ticket.role.can_publish() {
             state.status.set(Status::StartingCamera);
-            match call.publish_camera().await {
-                Ok(view) => {
-                    let inserted = with_active(generation, |a| {
-                        a.views.insert(LOCAL.to_owned(), view);
-                    });
-                    if inserted.is_some() {
-                        state.tiles.update(|t| {
-                            t.insert(0, Tile { id: LOCAL.into(), nickname: nickname.clone(), user: user.clone(), local: true })
-                        });
-                        if state.main.get_untracked().is_none() {
-                            state.main.set(Some(LOCAL.into()));
-                        }
-                    }
-                }
-                Err(e) if e.is_device_problem() => state.error.set(Some(
-                    "Your camera or microphone could not be used (access denied or no device). You can still see and \
-                     hear the others; allow access and join again to send yours."
-                        .into(),
-                )),
-                Err(e) => state.error.set(Some(format!("Publishing your camera failed: {}.", e.message))),
-            }
+            publish(
+                generation,
+                state,
+                &call,
+                &ticket.connection_id,
+                &nickname,
+                &user,
+            )
+            .await;
         }
         if state.status.get_untracked() != Status::Ended {
             state.status.set(Status::Live);
@@ -136,66 +138,224 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
     });
 }
 
-fn on_event(generation: u64, state: CallState, event: CallEvent) {
-    match event {
-        CallEvent::StreamCreated(stream) => {
-            let Some(call) = with_active(generation, |a| a.call.clone()) else {
-                return;
-            };
-            let view = call.subscribe(&stream);
-            with_active(generation, |a| {
-                a.views.insert(stream.stream_id.clone(), view);
+/// Publishes camera and microphone and adds one's own tile.
+async fn publish(
+    generation: u64,
+    state: CallState,
+    call: &Call,
+    connection_id: &str,
+    nickname: &str,
+    user: &str,
+) {
+    let (mic, camera) = (state.mic.get_untracked(), state.camera.get_untracked());
+    match call.publish_camera(mic, camera).await {
+        Ok(publisher) => {
+            let view = publisher.view();
+            let inserted = with_active(generation, |a| {
+                a.views.insert(LOCAL.to_owned(), view);
+                a.publisher = Some(Rc::new(publisher));
             });
-            let tile = Tile {
-                id: stream.stream_id.clone(),
-                nickname: stream.nickname,
-                user: stream.user,
-                local: false,
-            };
-            state.tiles.update(|t| {
-                t.retain(|x| x.id != tile.id);
-                t.push(tile)
-            });
-            if state.main.get_untracked().is_none_or(|m| m == LOCAL) {
-                state.main.set(Some(stream.stream_id));
-            }
-        }
-        CallEvent::StreamDestroyed { stream_id } => {
-            with_active(generation, |a| a.views.remove(&stream_id));
-            state.tiles.update(|t| t.retain(|x| x.id != stream_id));
-            if state.main.get_untracked().as_deref() == Some(stream_id.as_str()) {
-                let next = state.tiles.with_untracked(|t| {
-                    t.iter()
-                        .find(|x| !x.local)
-                        .or_else(|| t.first())
-                        .map(|x| x.id.clone())
+            if inserted.is_some() {
+                state.publishing.set(true);
+                state.tiles.update(|t| {
+                    t.insert(
+                        0,
+                        Tile {
+                            id: LOCAL.into(),
+                            connection_id: connection_id.to_owned(),
+                            nickname: nickname.to_owned(),
+                            user: user.to_owned(),
+                            local: true,
+                            screen: false,
+                            audio: RwSignal::new(mic),
+                            video: RwSignal::new(camera),
+                        },
+                    )
                 });
-                state.main.set(next);
+                if state.main.get_untracked().is_none() {
+                    state.main.set(Some(LOCAL.into()));
+                }
             }
         }
-        CallEvent::Disconnected { reason } => {
-            if reason == "disconnect" || with_active(generation, |_| ()).is_none() {
+        Err(e) if e.is_device_problem() => state.error.set(Some(
+            "Your camera or microphone could not be used (access denied or no device). You can still see and \
+             hear the others; allow access and join again to send yours."
+                .into(),
+        )),
+        Err(e) => state.error.set(Some(format!("Publishing your camera failed: {}.", e.message))),
+    }
+}
+
+fn local_tile(state: CallState) -> Option<Tile> {
+    state
+        .tiles
+        .with_untracked(|tiles| tiles.iter().find(|t| t.local).cloned())
+}
+
+/// Turns one's own microphone on or off (the others see the muted icon).
+pub fn set_mic(state: CallState, on: bool) {
+    if let Some(publisher) = current(|a| a.publisher.clone()).flatten() {
+        publisher.set_audio(on);
+        state.mic.set(on);
+        if let Some(t) = local_tile(state) {
+            t.audio.set(on);
+        }
+    }
+}
+
+/// Turns one's own camera on or off (the others see a placeholder with one's initials).
+pub fn set_camera(state: CallState, on: bool) {
+    let Some(publisher) = current(|a| a.publisher.clone()).flatten() else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        match publisher.set_video(on).await {
+            Ok(()) => {
+                state.camera.set(on);
+                if let Some(t) = local_tile(state) {
+                    t.video.set(on);
+                }
+            }
+            Err(e) => state.notice.set(Some(format!(
+                "The camera could not be switched: {}.",
+                e.message
+            ))),
+        }
+    });
+}
+
+pub use crate::openvidu::can_share_screen;
+
+/// Starts or stops sharing the screen.
+pub fn toggle_screen(state: CallState) {
+    if state.sharing.get_untracked() {
+        stop_screen(state);
+        return;
+    }
+    let Some((generation, call, call_name)) =
+        current(|a| (a.generation, a.call.clone(), a.call_name.clone()))
+    else {
+        return;
+    };
+    let Some(me) = local_tile(state) else {
+        return;
+    };
+    state.sharing.set(true);
+    leptos::task::spawn_local(async move {
+        let ticket = match get_token(call_name.clone()).await {
+            Ok(t) => t,
+            Err(e) => {
+                state.sharing.set(false);
+                state
+                    .notice
+                    .set(Some(format!("Screen sharing could not start: {e}")));
                 return;
             }
-            let message = match reason.as_str() {
-                "networkDisconnect" => {
-                    "You were disconnected: the network connection was lost. Leave and join again."
-                }
-                "forceDisconnectByServer" | "forceDisconnectByUser" => {
-                    "You were removed from the call."
-                }
-                "sessionClosedByServer" | "openviduServerStopped" => {
-                    "The call was ended by the server."
-                }
-                _ => "You were disconnected from the call. Leave and join again.",
-            };
-            state.error.set(Some(message.into()));
-            state.tiles.set(Vec::new());
-            state.main.set(None);
-            state.status.set(Status::Ended);
+        };
+        let cid = ticket.connection_id.clone();
+        if with_active(generation, |a| a.screen_connection = Some(cid.clone())).is_none() {
+            let _ = remove_user(call_name, cid).await;
+            return;
         }
-        CallEvent::Reconnecting => state.status.set(Status::Reconnecting),
-        CallEvent::Reconnected => state.status.set(Status::Live),
+        let ended = move || stop_screen(state);
+        match call.share_screen(&ticket.token, &me.nickname, ended).await {
+            Ok(share) => {
+                let view = share.view();
+                let kept = with_active(generation, |a| {
+                    a.views.insert(LOCAL_SCREEN.to_owned(), view);
+                    a.screen = Some(share);
+                });
+                if kept.is_none() {
+                    // Left the call meanwhile.
+                    let _ = remove_user(call_name, cid).await;
+                    return;
+                }
+                state.tiles.update(|t| {
+                    t.insert(
+                        1.min(t.len()),
+                        Tile {
+                            id: LOCAL_SCREEN.into(),
+                            connection_id: cid,
+                            nickname: me.nickname.clone(),
+                            user: me.user.clone(),
+                            local: true,
+                            screen: true,
+                            audio: RwSignal::new(false),
+                            video: RwSignal::new(true),
+                        },
+                    )
+                });
+                state.main.set(Some(LOCAL_SCREEN.into()));
+            }
+            Err(e) => {
+                with_active(generation, |a| a.screen_connection = None);
+                state.sharing.set(false);
+                let _ = remove_user(call_name, cid).await;
+                if e.name != "SCREEN_CAPTURE_DENIED" {
+                    state.notice.set(Some(format!(
+                        "Screen sharing could not start: {}.",
+                        e.message
+                    )));
+                }
+            }
+        }
+    });
+}
+
+/// Ends our screen share, whoever asked (the button, or the browser's own "Stop sharing").
+fn stop_screen(state: CallState) {
+    let Some((generation, call_name)) = current(|a| (a.generation, a.call_name.clone())) else {
+        return;
+    };
+    let taken = with_active(generation, |a| {
+        (a.screen.take(), a.screen_connection.take())
+    })
+    .unwrap_or((None, None));
+    state.sharing.set(false);
+    events::remove_tile(generation, state, LOCAL_SCREEN);
+    if let (share, Some(cid)) = taken {
+        if let Some(share) = share {
+            share.stop();
+        }
+        leptos::task::spawn_local(async move {
+            let _ = remove_user(call_name, cid).await;
+        });
+    }
+}
+
+fn call() -> Result<Rc<Call>, String> {
+    current(|a| a.call.clone()).ok_or_else(|| "You are no longer in the call.".to_owned())
+}
+
+/// Sends a chat message to everyone in the call.
+pub async fn send_chat(text: String) -> Result<(), String> {
+    call()?
+        .send_chat(&text)
+        .await
+        .map_err(|e| format!("The message was not sent ({}). Try again.", e.message))
+}
+
+/// Removes a participant from the call (moderators only; the server checks).
+pub async fn remove_participant(connection_id: String) -> Result<(), String> {
+    call()?
+        .force_disconnect(&connection_id)
+        .await
+        .map_err(|e| moderation_error(&e.name, &e.message))
+}
+
+/// Stops a participant's camera and microphone (moderators only; the server checks).
+pub async fn stop_stream(stream_id: String) -> Result<(), String> {
+    call()?
+        .force_unpublish(&stream_id)
+        .await
+        .map_err(|e| moderation_error(&e.name, &e.message))
+}
+
+fn moderation_error(name: &str, message: &str) -> String {
+    if name == "OPENVIDU_PERMISSION_DENIED" {
+        "Only a moderator can do that.".to_owned()
+    } else {
+        format!("That did not work ({message}). The person may have left already.")
     }
 }
 
@@ -236,6 +396,9 @@ fn take_active() -> Option<Active> {
         let _ = window
             .remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
     }
+    if let Some(share) = &active.screen {
+        share.stop();
+    }
     active.call.disconnect();
     Some(active)
 }
@@ -245,9 +408,13 @@ pub async fn leave() {
     if let Some(Active {
         call_name,
         connection_id: Some(cid),
+        screen_connection,
         ..
     }) = take_active()
     {
+        if let Some(screen) = screen_connection {
+            let _ = remove_user(call_name.clone(), screen).await;
+        }
         let _ = remove_user(call_name, cid).await;
     }
 }
@@ -257,10 +424,14 @@ pub fn leave_in_background() {
     if let Some(Active {
         call_name,
         connection_id: Some(cid),
+        screen_connection,
         ..
     }) = take_active()
     {
         leptos::task::spawn_local(async move {
+            if let Some(screen) = screen_connection {
+                let _ = remove_user(call_name.clone(), screen).await;
+            }
             let _ = remove_user(call_name, cid).await;
         });
     }

@@ -1,0 +1,172 @@
+//! The control bar: microphone, camera, screen share (for those who publish), chat with its unread count,
+//! participants, keyboard shortcuts, leave. Every button has a name and, where it toggles, `aria-pressed`.
+//! Shortcuts as in Meet: Ctrl+D microphone, Ctrl+E camera; listed in a help dialog.
+
+use super::{CallState, Panel, media};
+use leptos::html::Button;
+use leptos::prelude::*;
+
+fn toggle_mic(state: CallState) {
+    if state.publishing.get_untracked() {
+        media::set_mic(state, !state.mic.get_untracked());
+    }
+}
+
+fn toggle_camera(state: CallState) {
+    if state.publishing.get_untracked() {
+        media::set_camera(state, !state.camera.get_untracked());
+    }
+}
+
+fn toggle_panel(state: CallState, panel: Panel) {
+    let next = if state.panel.get_untracked() == panel {
+        Panel::None
+    } else {
+        panel
+    };
+    if next == Panel::Chat {
+        state.unread.set(0);
+    }
+    state.panel.set(next);
+}
+
+#[component]
+pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>) -> impl IntoView {
+    let help_open = RwSignal::new(false);
+    let help_button = NodeRef::<Button>::new();
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && help_open.get_untracked() {
+            help_open.set(false);
+            if let Some(b) = help_button.get_untracked() {
+                let _ = b.focus();
+            }
+            return;
+        }
+        if !ev.ctrl_key() || ev.alt_key() || ev.meta_key() {
+            return;
+        }
+        match ev.key().to_ascii_lowercase().as_str() {
+            "d" => {
+                ev.prevent_default();
+                toggle_mic(state);
+            }
+            "e" => {
+                ev.prevent_default();
+                toggle_camera(state);
+            }
+            _ => {}
+        }
+    });
+    on_cleanup(move || keys.remove());
+
+    let publishing = move || state.publishing.get();
+    view! {
+        <footer class="controls" role="toolbar" aria-label="Call controls">
+            <Show when=publishing>
+                <button
+                    class="control"
+                    class:off=move || !state.mic.get()
+                    aria-pressed=move || state.mic.get().to_string()
+                    aria-keyshortcuts="Control+D"
+                    title=move || if state.mic.get() { "Turn off microphone (Ctrl+D)" } else { "Turn on microphone (Ctrl+D)" }
+                    data-testid="toggle-mic"
+                    on:click=move |_| toggle_mic(state)
+                >
+                    "Microphone"
+                </button>
+                <button
+                    class="control"
+                    class:off=move || !state.camera.get()
+                    aria-pressed=move || state.camera.get().to_string()
+                    aria-keyshortcuts="Control+E"
+                    title=move || if state.camera.get() { "Turn off camera (Ctrl+E)" } else { "Turn on camera (Ctrl+E)" }
+                    data-testid="toggle-camera"
+                    on:click=move |_| toggle_camera(state)
+                >
+                    "Camera"
+                </button>
+                <button
+                    class="control"
+                    class:hidden-control=!media::can_share_screen()
+                    aria-pressed=move || state.sharing.get().to_string()
+                    title=move || if state.sharing.get() { "Stop sharing your screen" } else { "Share your screen" }
+                    data-testid="toggle-screen"
+                    on:click=move |_| media::toggle_screen(state)
+                >
+                    {move || if state.sharing.get() { "Stop sharing" } else { "Share screen" }}
+                </button>
+            </Show>
+            <button
+                class="control"
+                aria-pressed=move || (state.panel.get() == Panel::Chat).to_string()
+                data-testid="toggle-chat"
+                on:click=move |_| toggle_panel(state, Panel::Chat)
+            >
+                "Chat"
+                <Show when=move || state.unread.get() != 0>
+                    <span class="badge" data-testid="unread">
+                        {move || state.unread.get().to_string()}
+                        <span class="sr-only">" unread"</span>
+                    </span>
+                </Show>
+            </button>
+            <button
+                class="control"
+                aria-pressed=move || (state.panel.get() == Panel::People).to_string()
+                data-testid="toggle-people"
+                on:click=move |_| toggle_panel(state, Panel::People)
+            >
+                "Participants"
+            </button>
+            <button
+                class="control"
+                node_ref=help_button
+                aria-haspopup="dialog"
+                on:click=move |_| help_open.set(true)
+            >
+                "Shortcuts"
+            </button>
+            <button class="danger" data-testid="leave" on:click=move |_| leave.run(()) disabled=move || leaving.get()>
+                {move || if leaving.get() { "Leaving…" } else { "Leave call" }}
+            </button>
+        </footer>
+        <Show when=move || help_open.get()>
+            <HelpDialog on_close=move || {
+                help_open.set(false);
+                if let Some(b) = help_button.get_untracked() {
+                    let _ = b.focus();
+                }
+            }/>
+        </Show>
+    }
+    .into_any()
+}
+
+#[component]
+fn HelpDialog(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let close = NodeRef::<Button>::new();
+    Effect::new(move |_| {
+        if let Some(b) = close.get() {
+            let _ = b.focus();
+        }
+    });
+    view! {
+        <div class="dialog-backdrop">
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="help-title" data-testid="help-dialog">
+                <h2 id="help-title">"Keyboard shortcuts"</h2>
+                <dl class="shortcuts">
+                    <dt><kbd>"Ctrl"</kbd>" + "<kbd>"D"</kbd></dt>
+                    <dd>"Turn the microphone off or on"</dd>
+                    <dt><kbd>"Ctrl"</kbd>" + "<kbd>"E"</kbd></dt>
+                    <dd>"Turn the camera off or on"</dd>
+                    <dt><kbd>"Tab"</kbd>", "<kbd>"Enter"</kbd></dt>
+                    <dd>"Move between the controls and the tiles' Pin buttons; Enter pins or unpins"</dd>
+                    <dt><kbd>"Esc"</kbd></dt>
+                    <dd>"Close this dialog"</dd>
+                </dl>
+                <button node_ref=close on:click=move |_| on_close()>"Close"</button>
+            </div>
+        </div>
+    }
+    .into_any()
+}
