@@ -11,16 +11,6 @@ use serde_json::json;
 use str0m::Rtc;
 use str0m::media::{Direction, MediaKind};
 
-/// `sendMessage` to everyone from `rpc`; returns the data used.
-async fn broadcast_marker(rpc: &mut Rpc) -> String {
-    let data = format!("marker-{}", random_string(8));
-    let message = json!({ "to": [], "data": data, "type": "signal:marker" }).to_string();
-    rpc.request("sendMessage", json!({ "message": message }))
-        .await
-        .expect("sendMessage succeeds");
-    data
-}
-
 /// A well-behaved participant is still served: it pings, and it hears a marker sent by `from` after
 /// everything else, with no notification it should have had missing before it.
 async fn still_served(me: &mut Rpc, from: &mut Rpc) {
@@ -521,18 +511,7 @@ async fn offers_of_more_than_one_stream_are_refused_and_subscribers_are_unaffect
     let (mut alice, _) = server.join(&session, "PUBLISHER", "alice").await;
     let stream = publish(&mut alice).await["id"].as_str().unwrap().to_owned();
     let (mut viewer, _) = server.join(&session, "SUBSCRIBER", "viewer").await;
-    let offer = viewer
-        .request("prepareReceiveVideoFrom", json!({ "sender": stream }))
-        .await
-        .unwrap();
-    let (_rtc, answer) = answer_offer(offer["sdpOffer"].as_str().unwrap());
-    viewer
-        .request(
-            "receiveVideoFrom",
-            json!({ "sender": stream, "sdpAnswer": answer }),
-        )
-        .await
-        .unwrap();
+    let _rtc = subscribe(&mut viewer, &stream).await;
     let (mut mallory, _) = server.join(&session, "PUBLISHER", "mallory").await;
     viewer.next_notification("participantJoined").await;
 

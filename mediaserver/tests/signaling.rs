@@ -7,22 +7,6 @@ use common::*;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-/// Sends `sendMessage` to everyone from `rpc` and returns the data used, to serve as a barrier:
-/// whatever a participant was sent before it, it has received when this arrives.
-async fn broadcast_marker(rpc: &mut Rpc) -> String {
-    let data = format!("marker-{}", random_string(8));
-    let message = json!({ "to": [], "data": data, "type": "signal:marker" }).to_string();
-    rpc.request("sendMessage", json!({ "message": message }))
-        .await
-        .expect("sendMessage succeeds");
-    data
-}
-
-async fn wait_marker(rpc: &mut Rpc, data: &str) {
-    rpc.next_notification_where("sendMessage", |p| p["data"] == data)
-        .await;
-}
-
 #[tokio::test]
 async fn join_room_answers_what_the_browser_needs() {
     let server = spawn_server().await;

@@ -712,3 +712,37 @@ pub async fn publish(rpc: &mut Rpc) -> Value {
     );
     result
 }
+
+/// Sends `sendMessage` to everyone from `rpc` and returns the data used, to serve as a barrier:
+/// whatever a participant was sent before it, it has received when this arrives.
+pub async fn broadcast_marker(rpc: &mut Rpc) -> String {
+    let data = format!("marker-{}", random_string(8));
+    let message = json!({ "to": [], "data": data, "type": "signal:marker" }).to_string();
+    rpc.request("sendMessage", json!({ "message": message }))
+        .await
+        .expect("sendMessage succeeds");
+    data
+}
+
+/// Waits for the marker `data` (see [`broadcast_marker`]).
+pub async fn wait_marker(rpc: &mut Rpc, data: &str) {
+    rpc.next_notification_where("sendMessage", |p| p["data"] == data)
+        .await;
+}
+
+/// A server-offered subscription of `viewer` to `stream`, answered by a real WebRTC stack.
+pub async fn subscribe(viewer: &mut Rpc, stream: &str) -> Rtc {
+    let offer = viewer
+        .request("prepareReceiveVideoFrom", json!({ "sender": stream }))
+        .await
+        .expect("prepareReceiveVideoFrom succeeds");
+    let (rtc, answer) = answer_offer(offer["sdpOffer"].as_str().expect("sdpOffer is a string"));
+    viewer
+        .request(
+            "receiveVideoFrom",
+            json!({ "sender": stream, "sdpAnswer": answer }),
+        )
+        .await
+        .expect("receiveVideoFrom succeeds");
+    rtc
+}
