@@ -73,11 +73,11 @@ wait_idle() {
 }
 
 sample() { # label idle-line -> JSON
-    jq -n --arg label "$1" --arg stats "$2" \
+    jq -n --arg name "$1" --arg stats "$2" \
         --argjson rss "$(awk '/^VmRSS/ {print $2}' /proc/$PID/status)" \
         --argjson threads "$(awk '/^Threads/ {print $2}' /proc/$PID/status)" \
         --argjson fds "$(ls /proc/$PID/fd | wc -l)" \
-        '{label: $label, rss_kb: $rss, threads: $threads, open_fds: $fds,
+        '{"label": $name, rss_kb: $rss, threads: $threads, open_fds: $fds,
           stats: ($stats | capture("sessions=(?<sessions>[0-9]+) participants=(?<participants>[0-9]+) peers=(?<peers>[0-9]+) sockets=(?<sockets>[0-9]+) addresses=(?<addresses>[0-9]+) dropped_datagrams=(?<dropped_datagrams>[0-9]+)") // {})}'
 }
 
@@ -98,8 +98,8 @@ done
 
 finish=$(sample end "$(wait_idle)")
 echo "$finish"
-jq -n --argjson start "$start" --argjson end "$finish" --argjson rounds "$rounds" \
+jq -n --argjson first "$start" --argjson last "$finish" --argjson rounds "$rounds" \
     --argjson seconds "$((SECONDS - began))" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-    '{seconds: $seconds, rounds: $rounds, cpu: $cpu, start: $start, end: $end,
-      rss_growth_kb: ($end.rss_kb - $start.rss_kb), threads_growth: ($end.threads - $start.threads),
-      fds_growth: ($end.open_fds - $start.open_fds)}' | tee "$OUT/soak.json"
+    '{seconds: $seconds, rounds: $rounds, cpu: $cpu, "start": $first, "end": $last,
+      rss_growth_kb: ($last.rss_kb - $first.rss_kb), threads_growth: ($last.threads - $first.threads),
+      fds_growth: ($last.open_fds - $first.open_fds)}' | tee "$OUT/soak.json"
