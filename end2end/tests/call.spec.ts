@@ -68,13 +68,7 @@ test.describe.serial('a call', () => {
   test('closing the tab leaves the call', async () => {
     await sub.close();
     // The subscriber had no tile; its connection must still be gone from the media server.
-    await expect.poll(async () => {
-      const res = await fetch(`${server.url}/openvidu/api/sessions/${call}`, {
-        headers: { Authorization: 'Basic ' + Buffer.from('OPENVIDUAPP:e2e-media-secret').toString('base64') },
-      });
-      const body = await res.json();
-      return body.connections.numberOfElements;
-    }).toBe(1);
+    await expect.poll(async () => (await server.mediaApiJson(`/sessions/${call}`)).connections.numberOfElements).toBe(1);
   });
 
   test('a publisher who closes the tab disappears from the others', async () => {

@@ -12,6 +12,8 @@ export const MEDIA_SECRET = 'e2e-media-secret';
 export class AppServer {
   private child?: ChildProcess;
   readonly url: string;
+  /** The embedded media server's REST API: on its own loopback listener, never the public one. */
+  readonly mediaApiUrl: string;
 
   constructor(
     readonly port: number,
@@ -19,13 +21,14 @@ export class AppServer {
     readonly dataDir = mkdtempSync(join(tmpdir(), 'app-e2e-')),
   ) {
     this.url = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
+    this.mediaApiUrl = `http://127.0.0.1:${port + 1}`;
   }
 
   async start(): Promise<void> {
     const bin = process.env.APP_SERVER ?? join(root, 'target', 'debug', 'server');
     this.child = spawn(
       bin,
-      ['--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-root', join(root, 'target', 'site'), '--demo']
+      ['--listen', `127.0.0.1:${this.port}`, '--media-api-listen', `127.0.0.1:${this.port + 1}`, '--data-dir', this.dataDir, '--site-root', join(root, 'target', 'site'), '--demo']
         .concat(this.https ? ['--https'] : []),
       { env: { ...process.env, MEDIA_SECRET, RUST_LOG: process.env.RUST_LOG ?? 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
@@ -62,7 +65,14 @@ export class AppServer {
   /** GET on the embedded media server's REST API (what an operator would see). */
   async mediaApi(path: string): Promise<number> {
     const auth = Buffer.from(`OPENVIDUAPP:${MEDIA_SECRET}`).toString('base64');
-    const res = await fetch(`${this.url}/openvidu/api${path}`, { headers: { Authorization: `Basic ${auth}` } });
+    const res = await fetch(`${this.mediaApiUrl}/openvidu/api${path}`, { headers: { Authorization: `Basic ${auth}` } });
     return res.status;
+  }
+
+  /** The JSON body of a GET on the embedded media server's REST API. */
+  async mediaApiJson(path: string): Promise<any> {
+    const auth = Buffer.from(`OPENVIDUAPP:${MEDIA_SECRET}`).toString('base64');
+    const res = await fetch(`${this.mediaApiUrl}/openvidu/api${path}`, { headers: { Authorization: `Basic ${auth}` } });
+    return res.json();
   }
 }

@@ -146,6 +146,10 @@ pub struct ServeArgs {
     /// media server's REST API (`/openvidu/api`, user OPENVIDUAPP) from tests or tools.
     #[arg(long, env = "MEDIA_SECRET", hide_env_values = true)]
     pub media_secret: Option<String>,
+    /// Embedded media server: where its REST API listens, for the app itself and for tools (plain HTTP,
+    /// so loopback only) [default: a free port on 127.0.0.1]. Never on the public listener.
+    #[arg(long, env = "MEDIA_API_LISTEN", default_value = "127.0.0.1:0")]
+    pub media_api_listen: SocketAddr,
     /// Embedded media server: seconds a participant whose socket dropped may take to reconnect.
     #[arg(long, env = "MEDIA_RECONNECT_GRACE", default_value_t = 15)]
     pub media_reconnect_grace: u64,
@@ -166,6 +170,8 @@ pub enum Media {
     /// Start one in-process, with a random secret.
     Embedded {
         udp: SocketAddr,
+        /// The REST API's loopback listener.
+        api_listen: SocketAddr,
         public_ip: Option<IpAddr>,
         secret: Option<Secret>,
         reconnect_grace: Duration,
@@ -250,6 +256,13 @@ impl ServeArgs {
         let media = match (url, secret) {
             (None, None) => Media::Embedded {
                 udp: self.media_udp,
+                api_listen: {
+                    anyhow::ensure!(
+                        self.media_api_listen.ip().is_loopback(),
+                        "--media-api-listen must be a loopback address: the REST API carries the secret in clear"
+                    );
+                    self.media_api_listen
+                },
                 public_ip: self.media_public_ip,
                 secret: self.media_secret.filter(|s| !s.is_empty()).map(Secret::new),
                 reconnect_grace: seconds(

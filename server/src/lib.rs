@@ -200,6 +200,7 @@ async fn media_server(
         }
         Media::Embedded {
             udp,
+            api_listen,
             public_ip,
             secret,
             reconnect_grace,
@@ -215,8 +216,11 @@ async fn media_server(
             config.reconnect_grace = *reconnect_grace;
             config.unused_session_timeout = *unused_session_timeout;
             let media = mediaserver::MediaServer::bind(config, public_url.origin()).await?;
-            let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let internal = tokio::net::TcpListener::bind(*api_listen)
+                .await
+                .with_context(|| format!("--media-api-listen {api_listen}"))?;
             let internal_url = format!("http://{}", internal.local_addr()?);
+            tracing::info!("the embedded media server's REST API is on {internal_url}");
             let (tx, rx) = oneshot::channel::<()>();
             let router = media.rest_router();
             tasks.push(tokio::spawn(async move {

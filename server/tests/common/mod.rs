@@ -44,6 +44,7 @@ pub fn settings(data_dir: &Path) -> Settings {
         demo: true,
         media: Media::Embedded {
             udp: "127.0.0.1:0".parse().unwrap(),
+            api_listen: "127.0.0.1:0".parse().unwrap(),
             public_ip: None,
             secret: Some(app::backend::openvidu::Secret::new(MEDIA_SECRET)),
             reconnect_grace: Duration::from_secs(15),
