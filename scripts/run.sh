@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the app: installs what is missing, builds (release), and serves http://127.0.0.1:5000 with the
-# embedded media server and the demo accounts (publisher1, publisher2, subscriber; password "pass").
+# embedded media server and the demo accounts (publisher1, publisher2, subscriber, moderator; password "pass").
 # Extra arguments go to the server, e.g. `scripts/run.sh --https --listen 0.0.0.0:5000
 # --public-url https://192.168.1.20:5000 --media-public-ip 192.168.1.20 --media-udp 0.0.0.0:0`.
 set -euo pipefail
