@@ -18,16 +18,25 @@ scripts/setup-leptos.sh
 
 site=target/site
 echo "build-app: WASM ($profile)"
-cargo build -p frontend --lib --target wasm32-unknown-unknown "${cargo_profile[@]}"
+if [ "$profile" = release ]; then
+  # The wasm-release profile (Cargo.toml): optimised for size, the server's release build is not.
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+  wasm=target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+else
+  cargo build -p frontend --lib --target wasm32-unknown-unknown
+  wasm=target/wasm32-unknown-unknown/debug/frontend.wasm
+fi
 mkdir -p "$site/pkg" "$site/js"
-wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name app \
-  "target/wasm32-unknown-unknown/$profile/frontend.wasm"
+wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name app "$wasm"
 if [ "$profile" = release ]; then
   frontend/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     "$site/pkg/app_bg.wasm" -o "$site/pkg/app_bg.wasm"
 fi
 cp style/main.css "$site/pkg/app.css"
 cp public/js/openvidu-browser.min.js "$site/js/openvidu-browser.min.js"
+if [ "$profile" = release ]; then
+  echo "build-app: $site/pkg/app_bg.wasm is $(gzip -9 -c "$site/pkg/app_bg.wasm" | wc -c) bytes gzipped"
+fi
 
 echo "build-app: server ($profile)"
 cargo build -p server "${cargo_profile[@]}"
