@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the app as cargo-leptos would, without needing cargo-leptos: the WASM (wasm-bindgen, and
-# wasm-opt for release), the CSS and the openvidu-browser bundle into target/site, then the server.
+# wasm-opt for release), the CSS and the openvidu-browser bundle into target/site under content-hashed
+# names listed in target/site/assets.json, then the server.
 #   scripts/build-app.sh [--release]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ done
 scripts/setup-leptos.sh
 
 site=target/site
+# wasm-bindgen's output before it is named, outside the served site.
+stage=target/app-pkg/$profile
 echo "build-app: WASM ($profile)"
 if [ "$profile" = release ]; then
   # The wasm-release profile (Cargo.toml): optimised for size, the server's release build is not.
@@ -26,16 +29,39 @@ else
   cargo build -p frontend --lib --target wasm32-unknown-unknown
   wasm=target/wasm32-unknown-unknown/debug/frontend.wasm
 fi
-mkdir -p "$site/pkg" "$site/js"
-wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name app "$wasm"
+rm -rf "$stage"
+mkdir -p "$stage" "$site/pkg" "$site/js"
+wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name app "$wasm"
 if [ "$profile" = release ]; then
   frontend/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$site/pkg/app_bg.wasm" -o "$site/pkg/app_bg.wasm"
+    "$stage/app_bg.wasm" -o "$stage/app_bg.wasm"
 fi
-cp style/main.css "$site/pkg/app.css"
-cp public/js/openvidu-browser.min.js "$site/js/openvidu-browser.min.js"
+
+# Content-hashed names, cached for good by browsers (server/src/assets.rs); the page links them from
+# assets.json. The JS loader and its WASM share one hash (the page passes the WASM's URL to the loader,
+# so the loader's own default name does not matter).
+hash() { cat "$@" | sha256sum | cut -c1-16; }
+name=app.$(hash "$stage/app.js" "$stage/app_bg.wasm")
+css=pkg/app.$(hash style/main.css).css
+openvidu=js/openvidu-browser.$(hash public/js/openvidu-browser.min.js).min.js
+cp "$stage/app.js" "$site/pkg/$name.js"
+cp "$stage/app_bg.wasm" "$site/pkg/${name}_bg.wasm"
+cp style/main.css "$site/$css"
+cp public/js/openvidu-browser.min.js "$site/$openvidu"
+
+# Hashed files of older builds go, except the previous build's: a server started before this build
+# still links those.
+keep=$( { echo "$name $css $openvidu"; cat "$site/assets.json" 2>/dev/null || true; } | grep -o '[0-9a-f]\{16\}' | sort -u)
+for f in "$site"/pkg/app.* "$site"/js/openvidu-browser.*.min.js; do
+  [ -e "$f" ] || continue
+  h=$(basename "$f" | grep -o '\.[0-9a-f]\{16\}[._]' | head -n1 | tr -d '._' || true)
+  if [ -n "$h" ] && ! grep -qx "$h" <<<"$keep"; then rm -f "$f"; fi
+done
+printf '{\n  "output_name": "%s",\n  "css": "%s",\n  "openvidu": "%s"\n}\n' "$name" "$css" "$openvidu" \
+  > "$site/assets.json.tmp"
+mv "$site/assets.json.tmp" "$site/assets.json"
 if [ "$profile" = release ]; then
-  echo "build-app: $site/pkg/app_bg.wasm is $(gzip -9 -c "$site/pkg/app_bg.wasm" | wc -c) bytes gzipped"
+  echo "build-app: $site/pkg/${name}_bg.wasm is $(gzip -9 -c "$site/pkg/${name}_bg.wasm" | wc -c) bytes gzipped"
 fi
 
 echo "build-app: server ($profile)"

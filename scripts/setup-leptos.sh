@@ -4,7 +4,7 @@
 #   frontend/ (openvidu-browser, binaryen's wasm-opt) and end2end/ (Playwright), and the
 #   openvidu-browser bundle copied to public/js (for cargo-leptos; never committed).
 # With --cargo-leptos it also builds cargo-leptos (for `cargo leptos watch`; about 15 minutes on two
-# cores). Building, running and testing do not need it: scripts/build-app.sh does the same steps.
+# idle cores, 24 on two busy ones). Building, running and testing do not need it: scripts/build-app.sh does the same steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +64,7 @@ if [ "$want_cargo_leptos" = 1 ]; then
     fi
     work=$(mktemp -d)
     cp -r "$src" "$work/"
-    say "building cargo-leptos 0.3.11 (about 15 minutes)"
+    say "building cargo-leptos 0.3.11 (15 to 25 minutes)"
     (cd "$work/cargo-leptos-0.3.11" && cargo update -p cargo-util-schemas --precise 0.14.1 && cargo install --path . --locked)
     rm -rf "$work"
   fi

@@ -2,10 +2,12 @@
 //! `ssr` feature, the plain functions those server functions wrap (users, login sessions, throttling,
 //! the OpenVidu REST client, token management).
 //!
-//! The browser half (`hydrate`) talks to openvidu-browser only through [`openvidu`].
+//! [`shell`] is the HTML document around the views. The browser half (`hydrate`) talks to
+//! openvidu-browser only through [`openvidu`].
 
 pub mod api;
 pub mod model;
+pub mod shell;
 pub mod views;
 
 #[cfg(feature = "ssr")]
@@ -14,4 +16,5 @@ pub mod backend;
 #[cfg(feature = "hydrate")]
 pub mod openvidu;
 
-pub use views::{App, shell};
+pub use shell::{Assets, shell};
+pub use views::App;

@@ -201,6 +201,47 @@ pub struct Settings {
     pub tokens: TokenPolicy,
     /// How often user changes are looked for.
     pub user_watch: Duration,
+    /// Under `cargo leptos watch`: its live-reload socket, which the page then opens.
+    pub live_reload: Option<LiveReload>,
+}
+
+/// The live-reload WebSocket of `cargo leptos watch` (`ws://<page host>:<port>/live_reload`). cargo-leptos
+/// runs the server with `LEPTOS_WATCH` set and the port in `LEPTOS_RELOAD_PORT`; behind a proxy,
+/// `LEPTOS_RELOAD_EXTERNAL_PORT` and `LEPTOS_RELOAD_WS_PROTOCOL=wss` say what the browser uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveReload {
+    /// The port the browser connects to.
+    pub port: u16,
+    /// `wss` rather than `ws` (the page's script also switches to `wss` on an HTTPS page).
+    pub secure: bool,
+}
+
+impl LiveReload {
+    /// From the environment cargo-leptos gives the server: `None` unless watching.
+    pub fn from_env() -> anyhow::Result<Option<LiveReload>> {
+        LiveReload::from_vars(|name| std::env::var(name).ok())
+    }
+
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<LiveReload>> {
+        // The same test as Leptos's `AutoReload`, which writes the page's script.
+        if var("LEPTOS_WATCH").is_none() {
+            return Ok(None);
+        }
+        let port = match var("LEPTOS_RELOAD_EXTERNAL_PORT") {
+            Some(p) => p.parse().context("LEPTOS_RELOAD_EXTERNAL_PORT")?,
+            None => match var("LEPTOS_RELOAD_PORT") {
+                Some(p) => p.parse().context("LEPTOS_RELOAD_PORT")?,
+                // Leptos's default.
+                None => 3001,
+            },
+        };
+        let secure = match var("LEPTOS_RELOAD_WS_PROTOCOL").as_deref() {
+            None | Some("ws") => false,
+            Some("wss") => true,
+            Some(other) => bail!("LEPTOS_RELOAD_WS_PROTOCOL must be ws or wss, not {other:?}"),
+        };
+        Ok(Some(LiveReload { port, secure }))
+    }
 }
 
 /// The ranges duration flags must be in (seconds). Out of range is refused at start-up.
@@ -352,6 +393,7 @@ impl ServeArgs {
                 self.user_watch_interval,
                 USER_WATCH_RANGE,
             )?,
+            live_reload: LiveReload::from_env()?,
         })
     }
 }
@@ -359,6 +401,42 @@ impl ServeArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live_reload(vars: &[(&str, &str)]) -> anyhow::Result<Option<LiveReload>> {
+        LiveReload::from_vars(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn live_reload_only_under_watch() {
+        assert_eq!(
+            live_reload(&[("LEPTOS_RELOAD_PORT", "5001")]).unwrap(),
+            None
+        );
+        let watch = |secure, port| Some(LiveReload { port, secure });
+        assert_eq!(
+            live_reload(&[("LEPTOS_WATCH", "true"), ("LEPTOS_RELOAD_PORT", "5001")]).unwrap(),
+            watch(false, 5001)
+        );
+        assert_eq!(
+            live_reload(&[("LEPTOS_WATCH", "true")]).unwrap(),
+            watch(false, 3001)
+        );
+        assert_eq!(
+            live_reload(&[
+                ("LEPTOS_WATCH", "true"),
+                ("LEPTOS_RELOAD_PORT", "5001"),
+                ("LEPTOS_RELOAD_EXTERNAL_PORT", "443"),
+                ("LEPTOS_RELOAD_WS_PROTOCOL", "wss"),
+            ])
+            .unwrap(),
+            watch(true, 443)
+        );
+        assert!(live_reload(&[("LEPTOS_WATCH", "true"), ("LEPTOS_RELOAD_PORT", "x")]).is_err());
+    }
 
     fn parse(args: &[&str]) -> anyhow::Result<Settings> {
         let cli = Cli::try_parse_from(std::iter::once("server").chain(args.iter().copied()))?;

@@ -2,6 +2,7 @@
 //! OpenVidu), and serves the Leptos app, its server functions and, when embedded, the media server's
 //! signaling on the same origin. `main.rs` only parses the command line and calls [`start`].
 
+pub mod assets;
 pub mod config;
 pub mod tls;
 pub mod users_cli;
@@ -13,11 +14,12 @@ use app::backend::throttle::{Throttle, ThrottlePolicy};
 use app::backend::users::Users;
 use app::backend::{AppState, ConnectSources, Db, open_db, origin, revocation, sessions};
 use app::model::AppError;
+use assets::SiteAssets;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
-use config::{Media, Settings, Tls};
+use config::{LiveReload, Media, Settings, Tls};
 use config_types::PublicUrl;
 use leptos::prelude::*;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
@@ -26,6 +28,7 @@ use rand::Rng;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
+use tower_http::compression::Compression;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -255,15 +258,17 @@ async fn app_router(
     media: Option<&mediaserver::MediaServer>,
     db: Db,
 ) -> anyhow::Result<Router> {
-    let connect = match &settings.media {
-        Media::Embedded { .. } => ConnectSources::default(),
-        Media::External(ov) => ConnectSources(
-            PublicUrl::parse(&ov.url)
-                .map(|u| u.websocket_origin())
-                .unwrap_or_default(),
-        ),
+    let mut connect = match &settings.media {
+        Media::Embedded { .. } => Vec::new(),
+        Media::External(ov) => PublicUrl::parse(&ov.url)
+            .map(|u| vec![u.websocket_origin()])
+            .unwrap_or_default(),
     };
-    let mut router = site_router(settings, addr, state, connect);
+    if let Some(reload) = &settings.live_reload {
+        connect.push(live_reload_source(public_url, reload));
+    }
+    let connect = ConnectSources(connect.join(" "));
+    let mut router = site_router(settings, addr, state, connect)?;
     if let Some(media) = media {
         // Only the WebSocket is for browsers; the REST API stays on the internal listener.
         router = router.merge(media.websocket_router());
@@ -323,27 +328,62 @@ async fn serve(
     }))
 }
 
-/// The Leptos pages, the server functions, and the built files (pkg/, js/).
+/// Where the page of `cargo leptos watch` opens its live-reload socket: the page's own host (as its
+/// script does), the reload port.
+fn live_reload_source(public_url: &PublicUrl, reload: &LiveReload) -> String {
+    let scheme = if reload.secure || public_url.is_secure() {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = public_url.host();
+    if host.contains(':') {
+        format!("{scheme}://[{host}]:{}", reload.port)
+    } else {
+        format!("{scheme}://{host}:{}", reload.port)
+    }
+}
+
+/// The Leptos pages, the server functions, and the built files (pkg/, js/): these compressed, the
+/// content-hashed ones cached for good ([`assets`]).
 fn site_router(
     settings: &Settings,
     addr: SocketAddr,
     state: AppState,
     connect: ConnectSources,
-) -> Router {
+) -> anyhow::Result<Router> {
     let env = std::env::var("LEPTOS_ENV")
         .ok()
         .and_then(|e| e.parse().ok())
         .unwrap_or(leptos::config::Env::PROD);
+    // Under cargo-leptos (it sets LEPTOS_OUTPUT_NAME) the site is its layout, without a manifest; a
+    // manifest left there by scripts/build-app.sh would name older files.
+    let assets = match std::env::var("LEPTOS_OUTPUT_NAME") {
+        Ok(name) => SiteAssets {
+            output_name: name,
+            ..SiteAssets::unhashed()
+        },
+        Err(_) => SiteAssets::load(&settings.site_root)?,
+    };
+    let reload = settings.live_reload.clone();
     let options = LeptosOptions::builder()
-        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "app".into()))
+        .output_name(assets.output_name.clone())
         .site_root(settings.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .env(env)
+        .reload_port(reload.as_ref().map_or(3001, |r| u32::from(r.port)))
+        .reload_ws_protocol(if reload.is_some_and(|r| r.secure) {
+            leptos::config::ReloadWSProtocol::WSS
+        } else {
+            leptos::config::ReloadWSProtocol::WS
+        })
         .build();
     let routes = generate_route_list(app::App);
     let shell_options = options.clone();
-    Router::new()
+    let links = assets.links.clone();
+    let files = Compression::new(ServeDir::new(&settings.site_root));
+    Ok(Router::new()
         .leptos_routes_with_context(
             &options,
             routes,
@@ -351,10 +391,11 @@ fn site_router(
                 provide_context(state.clone());
                 provide_context(connect.clone());
             },
-            move || app::shell(shell_options.clone()),
+            move || app::shell(shell_options.clone(), links.clone()),
         )
-        .fallback_service(ServeDir::new(&settings.site_root))
+        .fallback_service(files)
         .with_state(options)
+        .layer(from_fn_with_state(assets.hashed, assets::cache_control)))
 }
 
 /// Headers every answer carries: no framing, no MIME sniffing, no referrer to other sites; under HTTPS,

@@ -1,5 +1,6 @@
-//! The three screens (login, join, call) of one page, and the page shell. The screen is chosen in the
-//! browser: the server renders a "loading" screen and the browser asks `/api/me` who is logged in.
+//! The three screens (login, join, call) of one page; the document around them is [`crate::shell`].
+//! The screen is chosen in the browser: the server renders a "loading" screen and the browser asks
+//! `/api/me` who is logged in.
 
 mod call;
 mod join;
@@ -7,48 +8,7 @@ mod login;
 
 use crate::model::Me;
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Title, provide_meta_context};
-
-/// The HTML document around the app. The openvidu-browser bundle loads before the (deferred) WASM.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    content_security_policy();
-    view! {
-        <!DOCTYPE html>
-        <html lang="en">
-            <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="stylesheet" href="/pkg/app.css"/>
-                <link rel="icon" href="data:,"/>
-                <script src="/js/openvidu-browser.min.js"></script>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
-                <MetaTags/>
-            </head>
-            <body>
-                <App/>
-            </body>
-        </html>
-    }
-}
-
-/// Sets this response's Content-Security-Policy, with a fresh nonce for Leptos's inline script.
-#[cfg(feature = "ssr")]
-fn content_security_policy() {
-    use crate::backend::{ConnectSources, content_security_policy};
-    leptos::nonce::provide_nonce();
-    let (Some(nonce), Some(res)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    let connect = use_context::<ConnectSources>().unwrap_or_default();
-    if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce, &connect)) {
-        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
-}
+use leptos_meta::{Title, provide_meta_context};
 
 /// A heading that takes the focus when its screen appears, so that keyboard and screen-reader users
 /// start at the top of each new screen.

@@ -53,6 +53,7 @@ pub fn settings(data_dir: &Path) -> Settings {
         site_root: data_dir.join("site"),
         tokens: app::backend::quota::TokenPolicy::default(),
         user_watch: Duration::from_secs(1),
+        live_reload: None,
     }
 }
 
