@@ -34,7 +34,10 @@ pub enum AppError {
     #[error("Something went wrong on the server. Try again.")]
     Internal,
     /// The request never got an answer (network down, server stopped) or the answer was unreadable.
-    #[error("The server cannot be reached: {0}")]
+    /// The browser's own words ("TypeError: Failed to fetch") are kept for the console, not shown.
+    #[error(
+        "The server cannot be reached. Check your network connection; the server may be restarting."
+    )]
     Transport(String),
 }
 

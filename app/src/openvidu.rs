@@ -219,6 +219,17 @@ impl StreamView {
     }
 }
 
+/// Which camera or microphone to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The browser's default device.
+    Default,
+    /// A device id from `enumerateDevices`.
+    Device(String),
+    /// None at all: the device is not opened.
+    Off,
+}
+
 /// One's own published camera and microphone.
 pub struct Publisher {
     manager: js::StreamManager,
@@ -523,14 +534,34 @@ impl Call {
         StreamView(self.session.subscribe(&stream.stream, &JsValue::UNDEFINED))
     }
 
-    /// Opens camera and microphone and publishes them, each on or off as asked.
-    pub async fn publish_camera(&self, audio: bool, video: bool) -> Result<Publisher, OvError> {
+    /// Opens camera and microphone and publishes them, each on or off as asked; `sources` says which
+    /// microphone and camera (a device not used at all is never opened, and stays off).
+    pub async fn publish_camera(
+        &self,
+        audio: bool,
+        video: bool,
+        sources: (Source, Source),
+    ) -> Result<Publisher, OvError> {
         let props = js_sys::Object::new();
         let set = |k: &str, v: JsValue| {
             Reflect::set(&props, &JsValue::from_str(k), &v).ok();
         };
-        set("publishAudio", JsValue::from_bool(audio));
-        set("publishVideo", JsValue::from_bool(video));
+        let (microphone, camera) = sources;
+        for (key, source) in [("audioSource", &microphone), ("videoSource", &camera)] {
+            match source {
+                Source::Default => {}
+                Source::Device(id) => set(key, JsValue::from_str(id)),
+                Source::Off => set(key, JsValue::FALSE),
+            }
+        }
+        set(
+            "publishAudio",
+            JsValue::from_bool(audio && microphone != Source::Off),
+        );
+        set(
+            "publishVideo",
+            JsValue::from_bool(video && camera != Source::Off),
+        );
         set("resolution", JsValue::from_str("640x480"));
         set("frameRate", JsValue::from_f64(30.0));
         // Mirroring is the view's business (CSS), so that the others never see it.

@@ -59,7 +59,7 @@ test.describe.serial('a call', () => {
 
   test('one who leaves disappears from the others', async () => {
     await p2.getByTestId('leave').click();
-    await expect(p2.getByRole('button', { name: 'Join' })).toBeVisible();
+    await expect(p2.getByRole('button', { name: 'Join', exact: true })).toBeVisible();
     await expect(tileOf(p1, 'publisher2')).toHaveCount(0);
     await expect(tileOf(sub, 'publisher2')).toHaveCount(0);
     await expect(tileOf(sub, 'publisher1')).toHaveCount(1);
@@ -81,7 +81,7 @@ test.describe.serial('a call', () => {
   test('when the last one leaves, the call is gone from the media server', async () => {
     expect(await server.mediaApi(`/sessions/${call}`)).toBe(200);
     await p1.getByTestId('leave').click();
-    await expect(p1.getByRole('button', { name: 'Join' })).toBeVisible();
+    await expect(p1.getByRole('button', { name: 'Join', exact: true })).toBeVisible();
     await expect.poll(() => server.mediaApi(`/sessions/${call}`)).toBe(404);
   });
 });

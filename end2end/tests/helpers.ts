@@ -23,7 +23,8 @@ export async function login(page: Page, user: string, password: string) {
 export async function join(page: Page, call: string, nickname: string) {
   await page.getByLabel('Call name').fill(call);
   await page.getByLabel('Nickname').fill(nickname);
-  await page.getByRole('button', { name: 'Join' }).click();
+  // Exactly "Join": the lobby may also offer "Join without camera".
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
   await expect(page.getByTestId('call-name')).toHaveText(call);
 }
 

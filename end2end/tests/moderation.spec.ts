@@ -66,7 +66,7 @@ test.describe.serial('moderation', () => {
     await expect(mod.getByRole('heading', { name: 'Participants (1)' })).toBeVisible();
     // B can go back and join again.
     await b.getByTestId('leave').click();
-    await expect(b.getByRole('button', { name: 'Join' })).toBeVisible();
+    await expect(b.getByRole('button', { name: 'Join', exact: true })).toBeVisible();
   });
 
   test('removing someone who has just left is harmless', async ({ browser }) => {

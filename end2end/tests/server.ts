@@ -62,6 +62,15 @@ export class AppServer {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 
+  /** Kills the server at once (SIGKILL): no goodbye to anyone, as when a machine dies. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   /** GET on the embedded media server's REST API (what an operator would see). */
   async mediaApi(path: string): Promise<number> {
     const auth = Buffer.from(`OPENVIDUAPP:${MEDIA_SECRET}`).toString('base64');

@@ -8,6 +8,7 @@
 
 mod chat;
 mod controls;
+mod link;
 #[cfg(feature = "hydrate")]
 mod media;
 mod people;
@@ -105,7 +106,9 @@ impl Status {
             Status::GettingToken => Some("Joining the call…"),
             Status::Connecting => Some("Connecting to the media server…"),
             Status::StartingCamera => Some("Starting camera and microphone…"),
-            Status::Reconnecting => Some("Connection lost, reconnecting…"),
+            Status::Reconnecting => {
+                Some("Connection lost, reconnecting… The videos are frozen until it is back.")
+            }
             Status::Live | Status::Ended => None,
         }
     }
@@ -122,6 +125,9 @@ pub struct CallState {
     /// The tile the user chose to keep large (pinned), over [`CallState::main`].
     pub pinned: RwSignal<Option<String>>,
     pub error: RwSignal<Option<String>>,
+    /// The error above can be overcome by joining again: the label of the button that does it
+    /// ("Try again" when joining failed, "Rejoin" when the call was lost).
+    pub rejoin: RwSignal<Option<&'static str>>,
     /// Something that happened to us, in words ("A moderator stopped your camera").
     pub notice: RwSignal<Option<String>>,
     /// The role the server gave with the token (the UI never guesses it from the user name).
@@ -133,6 +139,8 @@ pub struct CallState {
     pub publishing: RwSignal<bool>,
     pub mic: RwSignal<bool>,
     pub camera: RwSignal<bool>,
+    /// As chosen in the lobby; `without_*` says a device is not used at all in this call.
+    pub devices: super::join::StartWith,
     /// Our screen is shared.
     pub sharing: RwSignal<bool>,
     pub chat: RwSignal<Vec<ChatLine>>,
@@ -150,6 +158,7 @@ impl CallState {
             main: RwSignal::new(None),
             pinned: RwSignal::new(None),
             error: RwSignal::new(None),
+            rejoin: RwSignal::new(None),
             notice: RwSignal::new(None),
             role: RwSignal::new(None),
             logged_out: RwSignal::new(false),
@@ -157,6 +166,7 @@ impl CallState {
             publishing: RwSignal::new(false),
             mic: RwSignal::new(start.mic),
             camera: RwSignal::new(start.camera),
+            devices: start,
             sharing: RwSignal::new(false),
             chat: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
@@ -185,6 +195,8 @@ pub fn CallView(
     start: super::join::StartWith,
     on_leave: impl Fn() + Clone + Send + Sync + 'static,
     on_logged_out: impl Fn() + Clone + Send + Sync + 'static,
+    /// Joins the same call again (fresh token, new connection), microphone and camera as they are now.
+    on_rejoin: impl Fn(super::join::StartWith) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let state = CallState::new(start);
 
@@ -202,6 +214,13 @@ pub fn CallView(
     let _ = (&me, &nickname);
 
     let relogin = Callback::new(move |_: ()| on_logged_out());
+    let rejoin = Callback::new(move |_: ()| {
+        on_rejoin(super::join::StartWith {
+            mic: state.mic.get_untracked(),
+            camera: state.camera.get_untracked(),
+            ..state.devices
+        })
+    });
     let leaving = RwSignal::new(false);
     let leave = Callback::new(move |_: ()| {
         if leaving.get_untracked() {
@@ -222,10 +241,11 @@ pub fn CallView(
         <section class="call" class:with-panel=move || state.panel.get() != Panel::None data-testid="call">
             <header class="bar">
                 <h1 node_ref=heading tabindex="-1">"Call " <span data-testid="call-name">{call.clone()}</span></h1>
+                <link::CopyLink call=call.clone()/>
             </header>
             <div class="call-body">
                 <div class="stage">
-                    <Messages state relogin/>
+                    <Messages state relogin rejoin/>
                     <MainVideo state/>
                     <ul class="tiles" data-testid="participants">
                         <For each=move || state.tiles.get() key=|t| t.id.clone() let:tile>
@@ -248,16 +268,29 @@ pub fn CallView(
 
 /// Progress, errors, what happened to us, and the subscriber's notice, above the videos.
 #[component]
-fn Messages(state: CallState, relogin: Callback<()>) -> impl IntoView {
+fn Messages(state: CallState, relogin: Callback<()>, rejoin: Callback<()>) -> impl IntoView {
     view! {
         {move || {
-            state.status.get().progress().map(|p| view! { <p class="progress" role="status">{p}</p> })
+            state
+                .status
+                .get()
+                .progress()
+                .map(|p| {
+                    view! {
+                        <p class="progress" class:banner=state.status.get() == Status::Reconnecting role="status">
+                            {p}
+                        </p>
+                    }
+                })
         }}
         <Show when=move || state.error.get().is_some()>
             <div class="error" role="alert" data-testid="call-error">
                 <p>{move || state.error.get().unwrap_or_default()}</p>
                 <Show when=move || state.logged_out.get()>
                     <button on:click=move |_| relogin.run(())>"Log in again"</button>
+                </Show>
+                <Show when=move || state.rejoin.get().is_some()>
+                    <button on:click=move |_| rejoin.run(())>{move || state.rejoin.get().unwrap_or_default()}</button>
                 </Show>
             </div>
         </Show>

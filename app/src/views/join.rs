@@ -1,65 +1,99 @@
-//! The join form: call name and nickname, pre-filled as in the openvidu-js-node sample, "join with
-//! microphone off" / "camera off" (for roles that publish; remembered in this browser), the logged-in
-//! user, logout.
+//! The join form, a lobby for roles that publish: call name (from the call's URL, else the last one)
+//! and nickname (the last one used in this browser, else the user name); for those who publish a live
+//! preview with the microphone's level and the choice of devices ([`preview`]), "join with microphone
+//! off" / "camera off", all remembered in this browser, and "join without" a device that cannot be
+//! used. A subscriber gets the plain form and is never asked for a camera. After a reload during a
+//! call it offers to rejoin that call.
+
+#[cfg(feature = "hydrate")]
+mod devices;
+#[cfg(feature = "hydrate")]
+mod preview;
+
+/// The server renders no lobby (it only renders "loading"): nothing to preview there.
+#[cfg(not(feature = "hydrate"))]
+mod preview {
+    use super::Usable;
+    use leptos::prelude::*;
+
+    #[component]
+    pub fn Preview(
+        camera_off: RwSignal<bool>,
+        mic_off: RwSignal<bool>,
+        usable: RwSignal<Option<Usable>>,
+    ) -> impl IntoView {
+        let _ = (camera_off, mic_off, usable);
+    }
+}
 
 use crate::api::logout;
 use crate::model::{MAX_CALL_NAME, MAX_NICKNAME, Me, valid_call_name};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Whether one's microphone and camera start on.
+/// Whether one's microphone and camera start on, and whether they exist for this call at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StartWith {
     pub mic: bool,
     pub camera: bool,
+    /// Joined without that device (it could not be used): it is never opened.
+    pub without_mic: bool,
+    pub without_camera: bool,
+}
+
+/// Plays `video`'s sound on the speaker chosen in the lobby.
+#[cfg(feature = "hydrate")]
+pub fn set_speaker(video: &web_sys::HtmlVideoElement, id: &str) {
+    devices::set_speaker(video, id);
+}
+
+/// Which of camera and microphone the lobby could open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usable {
+    pub camera: bool,
+    pub microphone: bool,
 }
 
 const MIC_OFF_KEY: &str = "join.micOff";
 const CAMERA_OFF_KEY: &str = "join.cameraOff";
+/// The devices chosen in the lobby (device ids; none: the browser's default).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const CAMERA_KEY: &str = "lobby.camera";
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const MICROPHONE_KEY: &str = "lobby.microphone";
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const SPEAKER_KEY: &str = "lobby.speaker";
 
-/// A choice remembered in this browser's localStorage (none on the server, or when storage is refused).
+/// The camera, microphone and speaker chosen in the lobby, by device id.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub fn chosen_devices() -> (Option<String>, Option<String>, Option<String>) {
+    let get = |k| super::browser::local(k).filter(|id| !id.is_empty());
+    (get(CAMERA_KEY), get(MICROPHONE_KEY), get(SPEAKER_KEY))
+}
+
+/// A yes/no choice remembered in this browser.
 fn remembered(key: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()
-            .and_then(|w| w.local_storage().ok().flatten())
-            .and_then(|s| s.get_item(key).ok().flatten())
-            .is_some_and(|v| v == "1")
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = key;
-        false
-    }
+    super::browser::local(key).is_some_and(|v| v == "1")
 }
 
 fn remember(key: &str, on: bool) {
-    #[cfg(feature = "hydrate")]
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.set_item(key, if on { "1" } else { "0" });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (key, on);
-}
-
-fn random_nickname() -> String {
-    #[cfg(feature = "hydrate")]
-    let n = (js_sys::Math::random() * 100.0) as u32;
-    #[cfg(not(feature = "hydrate"))]
-    let n = 0;
-    format!("Participant{n}")
+    super::browser::set_local(key, if on { "1" } else { "0" });
 }
 
 #[component]
 pub fn JoinView(
     me: Me,
-    last: Option<(String, String)>,
+    /// The call name and nickname the form starts with.
+    call: String,
+    nickname: String,
+    /// This tab was in this call when the page reloaded: offer to rejoin it.
+    #[prop(optional)]
+    rejoin: bool,
     on_join: impl Fn(String, String, StartWith) + Clone + Send + Sync + 'static,
     on_logout: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let (last_call, last_nick) = last.unwrap_or_else(|| ("SessionA".to_owned(), random_nickname()));
-    let call = RwSignal::new(last_call);
-    let nickname = RwSignal::new(last_nick);
+    let call = RwSignal::new(call);
+    let nickname = RwSignal::new(nickname);
     let error = RwSignal::new(None::<String>);
     let mic_off = RwSignal::new(false);
     let camera_off = RwSignal::new(false);
@@ -70,8 +104,10 @@ pub fn JoinView(
     });
     let publishes = me.role.can_publish();
 
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let usable = RwSignal::new(None::<Usable>);
+
+    // `without`: join without the devices that could not be opened.
+    let go = Callback::new(move |without: bool| {
         let (c, n) = (
             call.get_untracked().trim().to_owned(),
             nickname.get_untracked().trim().to_owned(),
@@ -91,14 +127,38 @@ pub fn JoinView(
         let (m, k) = (mic_off.get_untracked(), camera_off.get_untracked());
         remember(MIC_OFF_KEY, m);
         remember(CAMERA_OFF_KEY, k);
+        let u = usable
+            .get_untracked()
+            .filter(|_| without)
+            .unwrap_or(Usable {
+                camera: true,
+                microphone: true,
+            });
         on_join(
             c,
             n,
             StartWith {
-                mic: !(publishes && m),
-                camera: !(publishes && k),
+                mic: !(publishes && m) && u.microphone,
+                camera: !(publishes && k) && u.camera,
+                without_mic: !u.microphone,
+                without_camera: !u.camera,
             },
         );
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        go.run(false);
+    };
+    let without_label = move || match usable.get() {
+        Some(Usable {
+            camera: false,
+            microphone: false,
+        }) => Some("Join without camera and microphone"),
+        Some(Usable { camera: false, .. }) => Some("Join without camera"),
+        Some(Usable {
+            microphone: false, ..
+        }) => Some("Join without microphone"),
+        _ => None,
     };
 
     let do_logout = move |_| {
@@ -121,6 +181,11 @@ pub fn JoinView(
                 <button class="secondary" on:click=do_logout>"Log out"</button>
             </header>
             <h1 node_ref=heading tabindex="-1">"Join a video call"</h1>
+            <Show when=move || rejoin>
+                <p class="notice" role="status" data-testid="rejoin-offer">
+                    "You were in this call when the page reloaded."
+                </p>
+            </Show>
             <form on:submit=submit>
                 <label>
                     "Call name"
@@ -131,6 +196,7 @@ pub fn JoinView(
                     <input name="nickname" required maxlength=MAX_NICKNAME.to_string() bind:value=nickname/>
                 </label>
                 <Show when=move || publishes>
+                    <preview::Preview camera_off mic_off usable/>
                     <label class="check">
                         <input type="checkbox" name="mic-off" bind:checked=mic_off/>
                         "Join with microphone off"
@@ -140,7 +206,15 @@ pub fn JoinView(
                         "Join with camera off"
                     </label>
                 </Show>
-                <button type="submit">"Join"</button>
+                <button type="submit">{if rejoin { "Rejoin" } else { "Join" }}</button>
+                {move || {
+                    without_label()
+                        .map(|label| {
+                            view! {
+                                <button type="button" class="secondary" on:click=move |_| go.run(true)>{label}</button>
+                            }
+                        })
+                }}
             </form>
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>

@@ -6,18 +6,6 @@ use super::{CallState, Panel, media};
 use leptos::html::Button;
 use leptos::prelude::*;
 
-fn toggle_mic(state: CallState) {
-    if state.publishing.get_untracked() {
-        media::set_mic(state, !state.mic.get_untracked());
-    }
-}
-
-fn toggle_camera(state: CallState) {
-    if state.publishing.get_untracked() {
-        media::set_camera(state, !state.camera.get_untracked());
-    }
-}
-
 fn toggle_panel(state: CallState, panel: Panel) {
     let next = if state.panel.get_untracked() == panel {
         Panel::None
@@ -48,11 +36,11 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
         match ev.key().to_ascii_lowercase().as_str() {
             "d" => {
                 ev.prevent_default();
-                toggle_mic(state);
+                Device::Microphone.toggle(state);
             }
             "e" => {
                 ev.prevent_default();
-                toggle_camera(state);
+                Device::Camera.toggle(state);
             }
             _ => {}
         }
@@ -63,28 +51,8 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
     view! {
         <footer class="controls" role="toolbar" aria-label="Call controls">
             <Show when=publishing>
-                <button
-                    class="control"
-                    class:off=move || !state.mic.get()
-                    aria-pressed=move || state.mic.get().to_string()
-                    aria-keyshortcuts="Control+D"
-                    title=move || if state.mic.get() { "Turn off microphone (Ctrl+D)" } else { "Turn on microphone (Ctrl+D)" }
-                    data-testid="toggle-mic"
-                    on:click=move |_| toggle_mic(state)
-                >
-                    "Microphone"
-                </button>
-                <button
-                    class="control"
-                    class:off=move || !state.camera.get()
-                    aria-pressed=move || state.camera.get().to_string()
-                    aria-keyshortcuts="Control+E"
-                    title=move || if state.camera.get() { "Turn off camera (Ctrl+E)" } else { "Turn on camera (Ctrl+E)" }
-                    data-testid="toggle-camera"
-                    on:click=move |_| toggle_camera(state)
-                >
-                    "Camera"
-                </button>
+                <DeviceToggle device=Device::Microphone state/>
+                <DeviceToggle device=Device::Camera state/>
                 <button
                     class="control"
                     class:hidden-control=!media::can_share_screen()
@@ -138,6 +106,76 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
                 }
             }/>
         </Show>
+    }
+    .into_any()
+}
+
+/// One of one's own devices, as the control bar switches it.
+#[derive(Clone, Copy)]
+enum Device {
+    Microphone,
+    Camera,
+}
+
+impl Device {
+    fn on(self, state: CallState) -> RwSignal<bool> {
+        match self {
+            Device::Microphone => state.mic,
+            Device::Camera => state.camera,
+        }
+    }
+
+    /// The call was joined without it (it could not be used).
+    fn without(self, state: CallState) -> bool {
+        match self {
+            Device::Microphone => state.devices.without_mic,
+            Device::Camera => state.devices.without_camera,
+        }
+    }
+
+    /// Switches it, when our own stream is published with that device.
+    fn toggle(self, state: CallState) {
+        if !state.publishing.get_untracked() || self.without(state) {
+            return;
+        }
+        let on = !self.on(state).get_untracked();
+        match self {
+            Device::Microphone => media::set_mic(state, on),
+            Device::Camera => media::set_camera(state, on),
+        }
+    }
+}
+
+/// The Microphone or Camera button: on/off as `aria-pressed`, its shortcut, hidden when the call was
+/// joined without that device.
+#[component]
+fn DeviceToggle(device: Device, state: CallState) -> impl IntoView {
+    let (name, thing, keys, shown_keys, testid) = match device {
+        Device::Microphone => (
+            "Microphone",
+            "microphone",
+            "Control+D",
+            "Ctrl+D",
+            "toggle-mic",
+        ),
+        Device::Camera => ("Camera", "camera", "Control+E", "Ctrl+E", "toggle-camera"),
+    };
+    let without = device.without(state);
+    let on = device.on(state);
+    let toggle = move |_| device.toggle(state);
+    view! {
+        <button
+            class="control"
+            class:hidden-control=without
+            class:off=move || !on.get()
+            aria-pressed=move || on.get().to_string()
+            aria-keyshortcuts=keys
+            title=move || format!("Turn {} {thing} ({shown_keys})", if on.get() { "off" } else { "on" })
+            data-testid=testid
+            on:click=toggle
+        >
+            {name}
+        </button>
     }
     .into_any()
 }

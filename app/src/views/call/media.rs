@@ -6,7 +6,7 @@ mod events;
 
 use super::{CallState, LOCAL, LOCAL_SCREEN, Status, Tile};
 use crate::api::{AppError, get_token, remove_user};
-use crate::openvidu::{Call, Publisher, ScreenShare, StreamView};
+use crate::openvidu::{Call, Publisher, ScreenShare, Source, StreamView};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -58,6 +58,17 @@ fn human(error: &AppError) -> String {
     error.to_string()
 }
 
+/// Whether asking again later may succeed (the server was unreachable or busy).
+fn retryable(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::Transport(_)
+            | AppError::MediaServerUnavailable
+            | AppError::TooManyRequests { .. }
+            | AppError::Internal
+    )
+}
+
 /// Joins `call` as `nickname`: token, connect, then camera and microphone if the role allows.
 pub fn start(user: String, call_name: String, nickname: String, state: CallState) {
     let generation = GENERATION.with(|g| {
@@ -70,6 +81,9 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
             Ok(t) => t,
             Err(e) => {
                 state.logged_out.set(matches!(e, AppError::NotLoggedIn));
+                if retryable(&e) {
+                    state.rejoin.set(Some("Try again"));
+                }
                 state.error.set(Some(human(&e)));
                 state.status.set(Status::Ended);
                 return;
@@ -113,8 +127,9 @@ pub fn start(user: String, call_name: String, nickname: String, state: CallState
 
         state.status.set(Status::Connecting);
         if let Err(e) = call.connect(&ticket.token, &nickname).await {
+            state.rejoin.set(Some("Try again"));
             state.error.set(Some(format!(
-                "Could not connect to the media server: {}. Leave and try again.",
+                "Could not connect to the media server ({}).",
                 e.message
             )));
             state.status.set(Status::Ended);
@@ -148,7 +163,25 @@ async fn publish(
     user: &str,
 ) {
     let (mic, camera) = (state.mic.get_untracked(), state.camera.get_untracked());
-    match call.publish_camera(mic, camera).await {
+    let start = state.devices;
+    if start.without_mic && start.without_camera {
+        state.notice.set(Some(
+            "You joined without camera and microphone: the others neither see nor hear you.".into(),
+        ));
+        return;
+    }
+    // The lobby's choice, so that a rejoin uses the same devices too.
+    let (chosen_camera, chosen_mic, _) = super::super::join::chosen_devices();
+    let source = |without: bool, chosen: Option<String>| match (without, chosen) {
+        (true, _) => Source::Off,
+        (false, Some(id)) => Source::Device(id),
+        (false, None) => Source::Default,
+    };
+    let sources = (
+        source(start.without_mic, chosen_mic),
+        source(start.without_camera, chosen_camera),
+    );
+    match call.publish_camera(mic, camera, sources).await {
         Ok(publisher) => {
             let view = publisher.view();
             let inserted = with_active(generation, |a| {

@@ -1,5 +1,6 @@
 //! One participant's tile: the video (one's own mirrored, as in every call app), or with the camera off
 //! a placeholder with initials and name; the names as text; a muted-microphone icon; a speaking ring.
+//! "Video frozen" over a remote camera that stops delivering pictures, or while the call reconnects.
 //! Clicking it, or its Pin button (the keyboard's way), keeps it large until unpinned.
 
 use super::{CallState, Tile};
@@ -53,9 +54,16 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let id = tile.id.clone();
+        let local = tile.local;
         Effect::new(move |_| {
             if let Some(video) = video_ref.get() {
                 super::media::attach(&id, &video);
+                // The speaker chosen in the lobby plays the others' sound.
+                if let (false, (_, _, Some(speaker))) =
+                    (local, super::super::join::chosen_devices())
+                {
+                    super::super::join::set_speaker(&video, &speaker);
+                }
             }
         });
     }
@@ -69,6 +77,13 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
         audio,
         video,
     } = tile;
+    let stalled = watch_frames(video_ref, local || screen, video, playing);
+    // No new picture for a while, or the call is reconnecting: what is shown is an old picture.
+    let frozen = move || {
+        !local
+            && video.get()
+            && (stalled.get() || state.status.get() == super::Status::Reconnecting)
+    };
     let selected = {
         let id = id.clone();
         move || state.shown().as_deref() == Some(id.as_str())
@@ -134,6 +149,9 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             <Show when=move || video.get() && !playing.get()>
                 <p class="connecting" role="status">"Connecting media…"</p>
             </Show>
+            <Show when=frozen>
+                <p class="frozen" role="status" data-testid="frozen">"Video frozen"</p>
+            </Show>
             <button class="pin" aria-label=label aria-pressed=move || pinned.get().to_string() data-testid="pin" on:click=pin_click>
                 {move || if pinned.get() { "Unpin" } else { "Pin" }}
             </button>
@@ -147,6 +165,68 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
         </li>
     }
     .into_any()
+}
+
+/// Seconds without a new decoded frame after which a playing camera counts as frozen.
+const STALLED_AFTER_SECS: u8 = 3;
+
+/// True while `video` plays but decodes no new frames (the sender or the server is gone). Not
+/// watched for `exempt` tiles: one's own, and shared screens, which send nothing while the screen is
+/// still.
+fn watch_frames(
+    video_ref: NodeRef<Video>,
+    exempt: bool,
+    sending: RwSignal<bool>,
+    playing: RwSignal<bool>,
+) -> RwSignal<bool> {
+    let stalled = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    if !exempt {
+        let seen = StoredValue::new((0.0f64, 0u8));
+        let check = move || {
+            let frames = video_ref
+                .get_untracked()
+                .filter(|_| sending.get_untracked() && playing.get_untracked())
+                .and_then(|v| decoded_frames(&v));
+            let Some(frames) = frames else {
+                seen.set_value((0.0, 0));
+                stalled.set(false);
+                return;
+            };
+            let (last, same) = seen.get_value();
+            let same = if frames > last {
+                0
+            } else {
+                same.saturating_add(1)
+            };
+            seen.set_value((frames, same));
+            let now = same >= STALLED_AFTER_SECS;
+            if stalled.get_untracked() != now {
+                stalled.set(now);
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(check, std::time::Duration::from_secs(1)) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (video_ref, exempt, sending, playing);
+    stalled
+}
+
+/// `video.getVideoPlaybackQuality().totalVideoFrames`.
+#[cfg(feature = "hydrate")]
+fn decoded_frames(video: &web_sys::HtmlVideoElement) -> Option<f64> {
+    use wasm_bindgen::{JsCast, JsValue};
+    let quality = js_sys::Reflect::get(video, &JsValue::from_str("getVideoPlaybackQuality"))
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?
+        .call0(video)
+        .ok()?;
+    js_sys::Reflect::get(&quality, &JsValue::from_str("totalVideoFrames"))
+        .ok()?
+        .as_f64()
 }
 
 #[cfg(test)]

@@ -147,27 +147,67 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
             if reason == "disconnect" {
                 return;
             }
-            let message = match reason.as_str() {
-                "networkDisconnect" => {
-                    "You were disconnected: the network connection was lost. Leave and join again."
-                }
-                "forceDisconnectByUser" => "A moderator removed you from the call.",
-                "forceDisconnectByServer" => "You were removed from the call.",
+            let (message, rejoin) = match reason.as_str() {
+                "networkDisconnect" | "nodeCrashed" => (
+                    "You were disconnected: the connection to the server was lost.",
+                    true,
+                ),
+                "forceDisconnectByUser" => ("A moderator removed you from the call.", false),
+                "forceDisconnectByServer" => ("You were removed from the call.", false),
                 "sessionClosedByServer" | "openviduServerStopped" => {
-                    "The call was ended by the server."
+                    ("The call was ended by the server.", true)
                 }
-                _ => "You were disconnected from the call. Leave and join again.",
+                _ => ("You were disconnected from the call.", true),
             };
-            state.error.set(Some(message.into()));
-            state.tiles.set(Vec::new());
-            state.people.set(Vec::new());
-            state.main.set(None);
-            state.publishing.set(false);
-            state.status.set(Status::Ended);
+            ended(state, message, rejoin);
         }
-        CallEvent::Reconnecting => state.status.set(Status::Reconnecting),
-        CallEvent::Reconnected => state.status.set(Status::Live),
+        CallEvent::Reconnecting => {
+            state.status.set(Status::Reconnecting);
+            give_up_later(generation, state);
+        }
+        CallEvent::Reconnected => {
+            if state.status.get_untracked() == Status::Reconnecting {
+                state.status.set(Status::Live);
+            }
+        }
     }
+}
+
+/// How long openvidu-browser may try to reconnect before the page gives up and offers to rejoin. The
+/// media server keeps a lost participant 15 s; past that a reconnection can only fail.
+const GIVE_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// After [`GIVE_UP_AFTER`] still reconnecting (openvidu-browser would go on for hours): leave the call
+/// and say so, with a way back in.
+fn give_up_later(generation: u64, state: CallState) {
+    set_timeout(
+        move || {
+            let still = with_active(generation, |a| a.call.clone());
+            if let Some(call) = still {
+                if state.status.get_untracked() == Status::Reconnecting {
+                    // Its own sessionDisconnected ("disconnect") is ignored above.
+                    call.disconnect();
+                    ended(
+                        state,
+                        "You were disconnected: the connection could not be restored.",
+                        true,
+                    );
+                }
+            }
+        },
+        GIVE_UP_AFTER,
+    );
+}
+
+/// The call is over for this page: say why, and whether joining again may help.
+fn ended(state: CallState, message: &str, rejoin: bool) {
+    state.error.set(Some(message.into()));
+    state.rejoin.set(rejoin.then_some("Rejoin"));
+    state.tiles.set(Vec::new());
+    state.people.set(Vec::new());
+    state.main.set(None);
+    state.publishing.set(false);
+    state.status.set(Status::Ended);
 }
 
 /// The active speaker is shown large, unless a screen share is (the pinned tile wins over both).

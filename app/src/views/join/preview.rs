@@ -1,0 +1,178 @@
+//! The lobby's look before joining: a live preview of the camera (mirrored, as the call shows it), the
+//! microphone's level, the choice of camera, microphone and (where the browser can) speaker,
+//! remembered in this browser; a camera or microphone that cannot be used is explained here.
+
+use super::devices::{self, Devices, Problem};
+use super::{CAMERA_KEY, MICROPHONE_KEY, SPEAKER_KEY, Usable};
+use crate::views::browser;
+use leptos::html::Video;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::time::Duration;
+
+thread_local! {
+    /// The one preview open (one lobby at a time), and a count that tells a late opening it is stale.
+    static PREVIEW: RefCell<(u64, Option<devices::Preview>)> = const { RefCell::new((0, None)) };
+}
+
+/// Closes the preview, if any, and makes any opening under way stale.
+fn close() -> u64 {
+    PREVIEW.with(|p| {
+        let mut p = p.borrow_mut();
+        p.0 += 1;
+        if let Some(old) = p.1.take() {
+            old.stop();
+        }
+        p.0
+    })
+}
+
+/// The sentence for devices that could not be used, with the way on.
+fn explain(camera: Result<(), Problem>, microphone: Result<(), Problem>) -> Option<String> {
+    let (what, problem) = match (camera, microphone) {
+        (Ok(()), Ok(())) => return None,
+        (Err(p), Ok(())) => ("your camera", p),
+        (Ok(()), Err(p)) => ("your microphone", p),
+        (Err(p), Err(_)) => ("your camera and microphone", p),
+    };
+    let why = match problem {
+        Problem::Denied => {
+            "the browser was not allowed to. Allow access in the site's settings (beside the address) and \
+             reload the page"
+        }
+        Problem::Missing => "none was found. Connect one and reload the page",
+        Problem::Busy => "another program is using it. Close that program and reload the page",
+        Problem::Other => "it did not start. Reload the page to try again",
+    };
+    Some(format!(
+        "This page cannot use {what}: {why}. Or join without it: you will still see and hear the others."
+    ))
+}
+
+#[component]
+pub fn Preview(
+    camera_off: RwSignal<bool>,
+    mic_off: RwSignal<bool>,
+    /// What could be opened; `None` while opening.
+    usable: RwSignal<Option<Usable>>,
+) -> impl IntoView {
+    let camera = RwSignal::new(browser::local(CAMERA_KEY));
+    let microphone = RwSignal::new(browser::local(MICROPHONE_KEY));
+    let speaker = RwSignal::new(browser::local(SPEAKER_KEY));
+    let list = RwSignal::new(Devices::default());
+    let problem = RwSignal::new(None::<String>);
+    let level = RwSignal::new(0.0f64);
+    let video_ref = NodeRef::<Video>::new();
+
+    Effect::new(move |_| {
+        let (cam, mic) = (camera.get(), microphone.get());
+        // Released before the next one opens: some cameras open only once.
+        let generation = close();
+        usable.set(None);
+        leptos::task::spawn_local(async move {
+            let opened = devices::open(cam.as_deref(), mic.as_deref()).await;
+            let current = PREVIEW.with(|p| p.borrow().0 == generation);
+            if !current {
+                if let Some(p) = opened.preview {
+                    p.stop();
+                }
+                return;
+            }
+            if let (Some(p), Some(video)) = (&opened.preview, video_ref.get_untracked()) {
+                p.attach(&video);
+            }
+            PREVIEW.with(|p| p.borrow_mut().1 = opened.preview);
+            problem.set(explain(opened.camera, opened.microphone));
+            usable.set(Some(Usable {
+                camera: opened.camera.is_ok(),
+                microphone: opened.microphone.is_ok(),
+            }));
+            // Labels are only known once access was granted.
+            list.set(devices::list().await);
+        });
+    });
+    if let Ok(meter) = set_interval_with_handle(
+        move || {
+            let now = PREVIEW.with(|p| p.borrow().1.as_ref().map_or(0.0, |p| p.level()));
+            level.set((now * 20.0).round() / 20.0);
+        },
+        Duration::from_millis(100),
+    ) {
+        on_cleanup(move || meter.clear());
+    }
+    on_cleanup(|| {
+        close();
+    });
+
+    let choose = move |signal: RwSignal<Option<String>>, key: &'static str| {
+        move |ev: leptos::ev::Event| {
+            let id = event_target_value(&ev);
+            browser::set_local(key, &id);
+            signal.set(Some(id));
+        }
+    };
+    let can_see = move || usable.get().is_some_and(|u| u.camera);
+    let can_hear = move || usable.get().is_some_and(|u| u.microphone);
+    let speakers = devices::can_choose_speaker();
+
+    view! {
+        <div class="lobby">
+            <div class="preview mirror">
+                <video node_ref=video_ref autoplay playsinline muted data-testid="preview"
+                    aria-label="Your camera" class:hidden=move || camera_off.get() || !can_see()></video>
+                <Show when=move || usable.get().is_none()>
+                    <p class="progress" role="status">"Starting camera and microphone…"</p>
+                </Show>
+                <Show when=move || camera_off.get() && can_see()>
+                    <p class="preview-note">"Your camera will be off"</p>
+                </Show>
+            </div>
+            <Show when=can_hear>
+                <label class="level">
+                    {move || if mic_off.get() { "Microphone (will be off)" } else { "Microphone level" }}
+                    <meter min="0" max="1" value=move || level.get() data-testid="mic-level"></meter>
+                </label>
+            </Show>
+            <Show when=move || problem.get().is_some()>
+                <p class="error" role="alert" data-testid="device-problem">{move || problem.get().unwrap_or_default()}</p>
+            </Show>
+            <Show when=move || can_see() && !list.get().cameras.is_empty()>
+                <label>
+                    "Camera"
+                    <select name="camera" on:change=choose(camera, CAMERA_KEY)>
+                        <For each=move || list.get().cameras key=|d| d.id.clone() let:d>
+                            <option value=d.id.clone() selected=move || camera.get().as_deref() == Some(d.id.as_str())>
+                                {d.label.clone()}
+                            </option>
+                        </For>
+                    </select>
+                </label>
+            </Show>
+            <Show when=move || can_hear() && !list.get().microphones.is_empty()>
+                <label>
+                    "Microphone"
+                    <select name="microphone" on:change=choose(microphone, MICROPHONE_KEY)>
+                        <For each=move || list.get().microphones key=|d| d.id.clone() let:d>
+                            <option value=d.id.clone() selected=move || microphone.get().as_deref() == Some(d.id.as_str())>
+                                {d.label.clone()}
+                            </option>
+                        </For>
+                    </select>
+                </label>
+            </Show>
+            <Show when=move || speakers && !list.get().speakers.is_empty()>
+                <label>
+                    "Speaker"
+                    <select name="speaker" on:change=choose(speaker, SPEAKER_KEY)>
+                        <For each=move || list.get().speakers key=|d| d.id.clone() let:d>
+                            <option value=d.id.clone() selected=move || speaker.get().as_deref() == Some(d.id.as_str())>
+                                {d.label.clone()}
+                            </option>
+                        </For>
+                    </select>
+                </label>
+            </Show>
+        </div>
+    }
+    .into_any()
+}
