@@ -14,6 +14,8 @@ async fn server() -> (mediaserver::Handle, String) {
     let mut config = Config::new(Secret::new(secret.clone()));
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.udp = "127.0.0.1:0".parse().unwrap();
+    // Two SFU workers whatever the machine, so that the sessions scenario crosses workers.
+    config.workers = 2;
     (
         mediaserver::start(config)
             .await

@@ -22,9 +22,20 @@ use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
-/// A peer connection, named by signaling.
+/// A peer connection, named by signaling: the session's serial number in the high 32 bits, a count
+/// within the session in the low 32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerId(pub u64);
+
+impl PeerId {
+    pub fn new(session: u32, n: u32) -> PeerId {
+        PeerId((u64::from(session) << 32) | u64::from(n))
+    }
+    /// The serial number of the session the peer belongs to.
+    pub fn session(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
 
 impl std::fmt::Display for PeerId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -234,6 +245,11 @@ impl Sfu {
             scratch: Vec::new(),
             dropped_datagrams: 0,
         }
+    }
+
+    /// Every peer connection the core holds.
+    pub fn peer_ids(&self) -> Vec<PeerId> {
+        self.peers.keys().copied().collect()
     }
 
     pub fn peer_count(&self) -> usize {
