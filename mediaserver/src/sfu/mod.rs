@@ -74,6 +74,9 @@ pub enum SfuError {
 /// when bandwidth or CPU is short).
 const LAYER_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// How long a keyframe request is given before another one is sent.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
+
 /// An incoming track of a publisher.
 #[derive(Debug, Clone)]
 struct TrackIn {
@@ -87,7 +90,13 @@ struct TrackIn {
     /// When the first frame of any layer arrived: until a layer timeout later, layers not heard from
     /// yet count as flowing, so that a subscriber starts on the best layer rather than the first.
     first_frame: Option<Instant>,
+    /// When a keyframe was last asked for, until one arrives: while one is on its way, asking again
+    /// would only make the browser send several.
     last_keyframe_request: Option<Instant>,
+    /// A request that came while another was on its way, sent when that one is overdue (unless a
+    /// keyframe comes first): a subscriber that joins just after another must not wait for the
+    /// publisher's next periodic keyframe.
+    deferred_keyframe: Option<(Option<Rid>, KeyframeRequestKind)>,
 }
 
 impl TrackIn {
@@ -99,7 +108,37 @@ impl TrackIn {
             active_rid: None,
             first_frame: None,
             last_keyframe_request: None,
+            deferred_keyframe: None,
         }
+    }
+
+    /// Whether a keyframe request may go out now. While an earlier one is on its way (asked for less
+    /// than [`KEYFRAME_REQUEST_INTERVAL`] ago, and no keyframe since), it is deferred instead.
+    fn admit_keyframe_request(
+        &mut self,
+        now: Instant,
+        rid: Option<Rid>,
+        kind: KeyframeRequestKind,
+    ) -> bool {
+        let waiting = self
+            .last_keyframe_request
+            .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL);
+        if waiting {
+            self.deferred_keyframe = Some((rid, kind));
+        }
+        !waiting
+    }
+
+    /// When the deferred keyframe request, if any, is to be sent.
+    fn deferred_keyframe_due(&self) -> Option<Instant> {
+        self.deferred_keyframe?;
+        Some(self.last_keyframe_request? + KEYFRAME_REQUEST_INTERVAL)
+    }
+
+    /// A keyframe of the forwarded layer went out: every request so far is answered.
+    fn keyframe_forwarded(&mut self) {
+        self.last_keyframe_request = None;
+        self.deferred_keyframe = None;
     }
 
     /// The best layer heard from lately.
@@ -622,11 +661,12 @@ impl Sfu {
                 .map(|(id, _)| *id),
         );
         for &peer in &due {
-            if let Some(p) = self.peers.get_mut(&peer)
-                && let Err(e) = p.rtc.handle_input(Input::Timeout(now))
-            {
-                warn!(%peer, "peer failed on timeout: {e}");
-                p.rtc.disconnect();
+            if let Some(p) = self.peers.get_mut(&peer) {
+                send_deferred_keyframes(p, now);
+                if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
+                    warn!(%peer, "peer failed on timeout: {e}");
+                    p.rtc.disconnect();
+                }
             }
             self.drive(now, peer);
         }
@@ -733,7 +773,7 @@ impl Sfu {
             }
             match p.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
-                    p.next_timeout = t;
+                    p.next_timeout = deferred_keyframes_due(p).map_or(t, |k| k.min(t));
                     return;
                 }
                 Ok(Output::Transmit(t)) => self.transmits.push_back(t),
@@ -792,6 +832,9 @@ impl Sfu {
                 };
                 if !select_layer(rtc, track, now, &data) {
                     return;
+                }
+                if track.kind == MediaKind::Video && data.is_keyframe() {
+                    track.keyframe_forwarded();
                 }
                 if !data.contiguous && track.kind == MediaKind::Video {
                     request_keyframe(rtc, track, now, data.rid, KeyframeRequestKind::Fir);
@@ -880,16 +923,40 @@ fn request_keyframe(
     rid: Option<Rid>,
     kind: KeyframeRequestKind,
 ) {
-    if track
-        .last_keyframe_request
-        .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(300))
-    {
+    if !track.admit_keyframe_request(now, rid, kind) {
         return;
     }
     if let Some(mut writer) = rtc.writer(track.mid)
         && writer.request_keyframe(rid, kind).is_ok()
     {
         track.last_keyframe_request = Some(now);
+        track.deferred_keyframe = None;
+    }
+}
+
+/// Sends the publisher's deferred keyframe requests that are due.
+fn send_deferred_keyframes(p: &mut Peer, now: Instant) {
+    let Role::Publisher { tracks, .. } = &mut p.role else {
+        return;
+    };
+    for track in tracks.iter_mut() {
+        if track.deferred_keyframe_due().is_some_and(|due| due <= now)
+            && let Some((rid, kind)) = track.deferred_keyframe.take()
+        {
+            track.last_keyframe_request = None;
+            request_keyframe(&mut p.rtc, track, now, rid, kind);
+        }
+    }
+}
+
+/// The earliest deferred keyframe request of a publisher.
+fn deferred_keyframes_due(p: &Peer) -> Option<Instant> {
+    match &p.role {
+        Role::Publisher { tracks, .. } => tracks
+            .iter()
+            .filter_map(TrackIn::deferred_keyframe_due)
+            .min(),
+        Role::Subscriber { .. } => None,
     }
 }
 
@@ -959,5 +1026,35 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video_track() -> TrackIn {
+        TrackIn::new(Mid::from("1"), MediaKind::Video, &[])
+    }
+
+    #[test]
+    fn a_keyframe_request_while_one_is_on_its_way_is_deferred_not_dropped() {
+        let t0 = Instant::now();
+        let mut track = video_track();
+        let pli = KeyframeRequestKind::Pli;
+        assert!(track.admit_keyframe_request(t0, None, pli));
+        track.last_keyframe_request = Some(t0);
+        // A second subscriber connects 10 ms later: its request waits for the first one's interval.
+        let t1 = t0 + Duration::from_millis(10);
+        assert!(!track.admit_keyframe_request(t1, None, pli));
+        assert_eq!(
+            track.deferred_keyframe_due(),
+            Some(t0 + KEYFRAME_REQUEST_INTERVAL)
+        );
+        // A keyframe of the forwarded layer answers both: nothing is left to send, and the next
+        // request goes out at once.
+        track.keyframe_forwarded();
+        assert_eq!(track.deferred_keyframe_due(), None);
+        assert!(track.admit_keyframe_request(t1, None, pli));
     }
 }
