@@ -150,11 +150,26 @@ pub struct Subscription {
     pub state: SubscriptionState,
 }
 
-/// A connection that has joined: it has a socket (or had one, and may come back).
+/// Where a joined participant's browser is. With [`Connection::participant`] this is the whole
+/// lifecycle: a connection is pending (no participant) until `joinRoom`, then `Online`; a lost socket
+/// makes it `Lost` until it reconnects (`Online` again) or the grace runs out; leaving or being
+/// evicted removes the connection.
+#[derive(Debug)]
+pub enum Presence {
+    Online {
+        socket: SocketId,
+        link: SocketLink,
+    },
+    /// The socket went away without `leaveRoom`: evicted at this instant unless it reconnects.
+    Lost {
+        evict_at: Instant,
+    },
+}
+
+/// A connection that has joined.
 #[derive(Debug)]
 pub struct Participant {
-    pub socket: Option<SocketId>,
-    pub link: Option<SocketLink>,
+    pub presence: Presence,
     pub rpc_session: String,
     pub active_at: u64,
     pub ip: String,
@@ -162,11 +177,31 @@ pub struct Participant {
     pub client_data: String,
     pub publisher: Option<Publisher>,
     pub subscriptions: Vec<Subscription>,
-    /// Set when the socket went away without `leaveRoom`: evict at this instant unless it reconnects.
-    pub evict_at: Option<Instant>,
 }
 
 impl Participant {
+    /// The socket task to write to, while online.
+    pub fn link(&self) -> Option<&SocketLink> {
+        match &self.presence {
+            Presence::Online { link, .. } => Some(link),
+            Presence::Lost { .. } => None,
+        }
+    }
+
+    pub fn socket(&self) -> Option<SocketId> {
+        match &self.presence {
+            Presence::Online { socket, .. } => Some(*socket),
+            Presence::Lost { .. } => None,
+        }
+    }
+
+    pub fn evict_at(&self) -> Option<Instant> {
+        match &self.presence {
+            Presence::Online { .. } => None,
+            Presence::Lost { evict_at } => Some(*evict_at),
+        }
+    }
+
     /// Removes the subscriptions `which` selects; returns their peers, for the SFU to close.
     pub fn remove_subscriptions(&mut self, which: impl Fn(&Subscription) -> bool) -> Vec<PeerId> {
         let mut removed = Vec::new();

@@ -6,7 +6,8 @@ use tracing::info;
 
 use super::SfuCommand;
 use super::model::{
-    MediaOptions, Participant, Publisher, Reason, Role, SocketId, Subscription, SubscriptionState,
+    MediaOptions, Participant, Presence, Publisher, Reason, Role, SocketId, Subscription,
+    SubscriptionState,
 };
 use super::session::SessionOwner;
 use super::socket::SocketLink;
@@ -163,8 +164,10 @@ impl SessionOwner {
             .to_owned();
         link.set_joined(true);
         conn.participant = Some(Participant {
-            socket: Some(socket),
-            link: Some(link.clone()),
+            presence: Presence::Online {
+                socket,
+                link: link.clone(),
+            },
             rpc_session: rpc_session.clone(),
             active_at: ids::now_millis(),
             ip,
@@ -172,7 +175,6 @@ impl SessionOwner {
             client_data: p.metadata.unwrap_or_default(),
             publisher: None,
             subscriptions: Vec::new(),
-            evict_at: None,
         });
         let role = conn.role;
         let record = conn.record;
@@ -218,14 +220,20 @@ impl SessionOwner {
         };
         let cid = conn.id.clone();
         let participant = conn.participant.as_mut().expect("found by it");
-        let old = participant.socket.replace(socket);
         link.set_joined(true);
-        let old_link = participant.link.replace(link.clone());
-        participant.evict_at = None;
-        if let Some(old) = old {
+        let was = std::mem::replace(
+            &mut participant.presence,
+            Presence::Online {
+                socket,
+                link: link.clone(),
+            },
+        );
+        if let Presence::Online {
+            socket: old,
+            link: old_link,
+        } = was
+        {
             self.by_socket.remove(&old);
-        }
-        if let Some(old_link) = old_link {
             old_link.set_joined(false);
             old_link.close(super::CloseReason::Evicted);
         }

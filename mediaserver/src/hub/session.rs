@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info, info_span};
 
-use super::model::{self, Connection, Reason, Session, SocketId};
+use super::model::{self, Connection, Presence, Reason, Session, SocketId};
 use super::socket::{CloseReason, SocketLink};
 use super::{Directory, SessionCommand};
 use crate::sfu::PeerId;
@@ -205,12 +205,10 @@ impl SessionOwner {
             .session
             .connection_mut(&cid)
             .and_then(|c| c.participant.as_mut())
-            && p.socket == Some(socket)
+            && p.socket() == Some(socket)
         {
             info!(connection = %cid, "socket lost; waiting for a reconnection");
-            p.socket = None;
-            p.link = None;
-            p.evict_at = Some(evict_at);
+            p.presence = Presence::Lost { evict_at };
             self.deadlines.evict.push(Reverse((evict_at, cid)));
         }
     }
@@ -240,7 +238,7 @@ impl SessionOwner {
                 .session
                 .connection(&cid)
                 .and_then(|c| c.participant.as_ref())
-                .is_some_and(|p| p.evict_at == Some(due));
+                .is_some_and(|p| p.evict_at() == Some(due));
             if lost {
                 info!(connection = %cid, "participant lost its connection");
                 self.remove_participant(&cid, Reason::NetworkDisconnect);
@@ -263,7 +261,7 @@ impl SessionOwner {
     pub(super) fn notify(&self, to: impl Fn(&Connection) -> bool, method: &str, params: Value) {
         let text: Utf8Bytes = protocol::notification(method, params).into();
         for c in self.session.active().filter(|c| to(c)) {
-            if let Some(link) = c.participant.as_ref().and_then(|p| p.link.as_ref()) {
+            if let Some(link) = c.participant.as_ref().and_then(|p| p.link()) {
                 link.send(text.clone());
             }
         }
@@ -279,7 +277,7 @@ impl SessionOwner {
         let snapshot: Vec<SocketLink> = self
             .session
             .active()
-            .filter_map(|c| c.participant.as_ref().and_then(|p| p.link.clone()))
+            .filter_map(|c| c.participant.as_ref().and_then(|p| p.link().cloned()))
             .collect();
         let conn = self.session.connections.remove(index);
         let Some(participant) = conn.participant else {
@@ -293,10 +291,8 @@ impl SessionOwner {
             self.sfu.send(SfuCommand::Close { peer: s.peer });
         }
         self.dir.remove_rpc_session(&participant.rpc_session);
-        if let Some(socket) = participant.socket {
-            self.by_socket.remove(&socket);
-        }
-        if let Some(link) = &participant.link {
+        if let Presence::Online { socket, link } = &participant.presence {
+            self.by_socket.remove(socket);
             // It may join again (a new token), within the usual time.
             link.set_joined(false);
         }
@@ -315,7 +311,7 @@ impl SessionOwner {
             for link in &snapshot {
                 link.send(text.clone());
             }
-            self.closing.extend(participant.link.clone());
+            self.closing.extend(participant.link().cloned());
         }
         if self.session.active().next().is_none()
             && reason != Reason::SessionClosedByServer
