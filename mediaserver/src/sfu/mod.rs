@@ -11,7 +11,8 @@
 pub mod edge;
 mod sdp;
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -193,6 +194,8 @@ struct Peer {
     /// The video codec this peer is restricted to; subscriptions inherit their publisher's.
     codec: Option<VideoCodec>,
     next_timeout: Instant,
+    /// The time of this peer's entry in [`Sfu::timers`], if it has one.
+    scheduled: Option<Instant>,
     /// ICE and DTLS are up: media can be written.
     connected: bool,
     /// DTLS completed once; ICE coming back makes the peer usable again.
@@ -210,6 +213,7 @@ impl Peer {
             candidates: 0,
             codec,
             next_timeout: now,
+            scheduled: None,
             connected: false,
             dtls_done: false,
             addrs: Vec::new(),
@@ -263,6 +267,10 @@ pub struct Sfu {
     by_addr: HashMap<SocketAddr, PeerId>,
     transmits: VecDeque<Transmit>,
     forwards: VecDeque<(PeerId, Forward)>,
+    /// When each peer wants [`Sfu::handle_timeout`]: at most one live entry per peer (its
+    /// `scheduled` time); an entry whose time is not its peer's `scheduled` any more is stale and
+    /// skipped. A timer tick costs what is due, not a walk over every peer.
+    timers: BinaryHeap<Reverse<(Instant, PeerId)>>,
     /// Reused by `handle_timeout`, so that a timer tick allocates nothing.
     scratch: Vec<PeerId>,
     dropped_datagrams: u64,
@@ -281,9 +289,16 @@ impl Sfu {
             by_addr: HashMap::new(),
             transmits: VecDeque::new(),
             forwards: VecDeque::new(),
+            timers: BinaryHeap::new(),
             scratch: Vec::new(),
             dropped_datagrams: 0,
         }
+    }
+
+    fn insert_peer(&mut self, id: PeerId, mut peer: Peer) {
+        peer.scheduled = Some(peer.next_timeout);
+        self.timers.push(Reverse((peer.next_timeout, id)));
+        self.peers.insert(id, peer);
     }
 
     /// Every peer connection the core holds.
@@ -351,7 +366,7 @@ impl Sfu {
             .accept_offer(offer)
             .map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(
+        self.insert_peer(
             peer,
             Peer::new(
                 rtc,
@@ -406,7 +421,7 @@ impl Sfu {
         }
         let (offer, pending) = change.apply().ok_or(SfuError::NoMedia)?;
         self.close(peer);
-        self.peers.insert(
+        self.insert_peer(
             peer,
             Peer::new(
                 rtc,
@@ -479,7 +494,7 @@ impl Sfu {
             .accept_offer(offer)
             .map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(
+        self.insert_peer(
             peer,
             Peer::new(
                 rtc,
@@ -654,12 +669,26 @@ impl Sfu {
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut due = std::mem::take(&mut self.scratch);
         due.clear();
-        due.extend(
-            self.peers
-                .iter()
-                .filter(|(_, p)| p.next_timeout <= now)
-                .map(|(id, _)| *id),
-        );
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            if p.scheduled != Some(at) {
+                continue;
+            }
+            if p.next_timeout <= now {
+                p.scheduled = None;
+                due.push(id);
+            } else {
+                // It wants a later time than it had asked for: wait for that one.
+                p.scheduled = Some(p.next_timeout);
+                self.timers.push(Reverse((p.next_timeout, id)));
+            }
+        }
         for &peer in &due {
             if let Some(p) = self.peers.get_mut(&peer) {
                 send_deferred_keyframes(p, now);
@@ -680,12 +709,11 @@ impl Sfu {
         self.scratch = due;
     }
 
-    /// The earliest time any peer wants [`Sfu::handle_timeout`].
+    /// The earliest time a peer wants [`Sfu::handle_timeout`] (or a little earlier).
     pub fn next_timeout(&self, now: Instant) -> Instant {
-        self.peers
-            .values()
-            .map(|p| p.next_timeout)
-            .min()
+        self.timers
+            .peek()
+            .map(|Reverse((at, _))| *at)
             .unwrap_or(now + Duration::from_secs(1))
     }
 
@@ -769,11 +797,13 @@ impl Sfu {
         loop {
             if !p.rtc.is_alive() {
                 p.next_timeout = now;
+                schedule(&mut self.timers, peer, p);
                 return;
             }
             match p.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
                     p.next_timeout = deferred_keyframes_due(p).map_or(t, |k| k.min(t));
+                    schedule(&mut self.timers, peer, p);
                     return;
                 }
                 Ok(Output::Transmit(t)) => self.transmits.push_back(t),
@@ -931,6 +961,15 @@ fn request_keyframe(
     {
         track.last_keyframe_request = Some(now);
         track.deferred_keyframe = None;
+    }
+}
+
+/// Makes sure the peer has a timer entry no later than its `next_timeout`. A later entry stays: it
+/// fires early and is put back at the right time then, so that a peer has one live entry.
+fn schedule(timers: &mut BinaryHeap<Reverse<(Instant, PeerId)>>, id: PeerId, p: &mut Peer) {
+    if p.scheduled.is_none_or(|at| p.next_timeout < at) {
+        p.scheduled = Some(p.next_timeout);
+        timers.push(Reverse((p.next_timeout, id)));
     }
 }
 
