@@ -167,9 +167,13 @@ impl Handle {
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
     }
-    /// The UDP address media flows through.
+    /// The UDP address of the first SFU worker.
     pub fn udp_addr(&self) -> SocketAddr {
         self.media.udp_addr()
+    }
+    /// The UDP addresses media flows through, one per SFU worker.
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        self.media.udp_addrs()
     }
     /// The public URL (`https://…` with TLS, else `http://…`), what tokens point at.
     pub fn public_url(&self) -> &str {
