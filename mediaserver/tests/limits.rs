@@ -439,8 +439,14 @@ async fn a_reader_that_falls_behind_is_closed_rather_than_skipped_and_may_reconn
     }
     let to = json!([s["id"]]);
     let padding = "z".repeat(8 * 1024 - 8);
-    for (k, sender) in senders.iter_mut().enumerate() {
-        sender.ping().await; // as a browser keeps doing, or its socket is taken for dead
+    for k in 0..SENDERS {
+        // Everyone keeps pinging, as browsers do, or a socket is taken for dead while the others
+        // send (on a loaded machine that can take longer than the watchdog's 30 s).
+        for other in &mut senders[..=k] {
+            let pong = other.request("ping", json!({ "interval": 10_000 })).await;
+            assert!(pong.is_ok(), "a sender lost its socket: {pong:?}");
+        }
+        let sender = &mut senders[k];
         for i in 0..EACH {
             let data = format!("{k:03}{i:03}{padding}");
             let message = json!({ "to": to, "data": data, "type": "signal:flood" }).to_string();
@@ -452,7 +458,8 @@ async fn a_reader_that_falls_behind_is_closed_rather_than_skipped_and_may_reconn
             }
         }
     }
-    // The hub answers in order: once each sender's echo is answered, all its signals were handled.
+    // The session's owner answers in order: once each sender's echo is answered, all its signals
+    // were handled.
     for sender in &mut senders {
         sender.request("echo", json!({})).await.expect("echo");
     }

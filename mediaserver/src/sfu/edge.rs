@@ -273,13 +273,30 @@ fn spawn_worker(
     })
 }
 
+/// Datagrams taken from the socket in one go once it is readable, before what they caused is sent:
+/// under load, one wake-up (and one timer reset) serves many datagrams.
+const RECEIVE_BATCH: usize = 64;
+
 async fn run(socket: UdpSocket, mut sfu: Sfu, mut rx: mpsc::UnboundedReceiver<Command>) {
     let mut buf = vec![0u8; 2000];
+    // One timer for the worker's life, moved to each new deadline.
+    let sleep = tokio::time::sleep_until(sfu.next_timeout(Instant::now()).into());
+    tokio::pin!(sleep);
     loop {
-        let deadline = sfu.next_timeout(Instant::now());
+        sleep
+            .as_mut()
+            .reset(sfu.next_timeout(Instant::now()).into());
         tokio::select! {
             received = socket.recv_from(&mut buf) => match received {
-                Ok((n, source)) => sfu.handle_receive(Instant::now(), source, &buf[..n]),
+                Ok((n, source)) => {
+                    sfu.handle_receive(Instant::now(), source, &buf[..n]);
+                    for _ in 1..RECEIVE_BATCH {
+                        match socket.try_recv_from(&mut buf) {
+                            Ok((n, source)) => sfu.handle_receive(Instant::now(), source, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 // ICMP errors from a vanished browser surface here; they are no reason to stop.
                 Err(e) => debug!("UDP receive error: {e}"),
             },
@@ -287,7 +304,7 @@ async fn run(socket: UdpSocket, mut sfu: Sfu, mut rx: mpsc::UnboundedReceiver<Co
                 Some(command) => handle(&mut sfu, command),
                 None => break,
             },
-            _ = tokio::time::sleep_until(deadline.into()) => sfu.handle_timeout(Instant::now()),
+            _ = &mut sleep => sfu.handle_timeout(Instant::now()),
         }
         while let Some(t) = sfu.poll_transmit() {
             if let Err(e) = socket.try_send_to(&t.contents, t.destination) {

@@ -148,6 +148,10 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
     // `link.joined()`.
     let mut session: Option<SessionHandle> = None;
     let mut join_by = Some(Instant::now() + JOIN_DEADLINE);
+    // Two timers for the socket's life, moved at each turn rather than made anew per frame.
+    let watchdog = tokio::time::sleep_until(last_seen + ping_interval * MISSED_PINGS);
+    let join_timer = tokio::time::sleep_until(Instant::now() + JOIN_DEADLINE);
+    tokio::pin!(watchdog, join_timer);
     loop {
         // Joined or not is decided by the session's owner; a socket that stops speaking for a
         // participant (it left) may join again, within the usual time.
@@ -158,6 +162,14 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
         }
         let watched = session.clone().filter(|_| link.joined());
         let deadline = last_seen + ping_interval * MISSED_PINGS;
+        if watchdog.deadline() != deadline {
+            watchdog.as_mut().reset(deadline);
+        }
+        if let Some(at) = join_by
+            && join_timer.deadline() != at
+        {
+            join_timer.as_mut().reset(at);
+        }
         tokio::select! {
             // An overflow first: every frame still queued is one the browser would get after a gap.
             biased;
@@ -283,7 +295,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                 }
                 None => break,
             },
-            _ = tokio::time::sleep_until(join_by.unwrap_or(deadline)), if join_by.is_some() => {
+            _ = &mut join_timer, if join_by.is_some() => {
                 if !link.joined() {
                     let reason = CloseReason::JoinDeadline;
                     close(&mut socket, reason.code(), reason.text()).await;
@@ -291,7 +303,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                     break;
                 }
             }
-            _ = tokio::time::sleep_until(deadline) => {
+            _ = &mut watchdog => {
                 info!(socket = id.0, "no ping for {:?}; closing the socket", ping_interval * MISSED_PINGS);
                 break;
             }
