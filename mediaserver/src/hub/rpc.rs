@@ -21,7 +21,7 @@ const MAX_CANDIDATE_LEN: usize = 1024;
 const MAX_CANDIDATES_PER_PEER: usize = 32;
 
 fn sdp_error(e: SfuError) -> RpcError {
-    RpcError::new(302, format!("Error negotiating media: {e}"))
+    RpcError::new(RpcCode::SdpError, format!("Error negotiating media: {e}"))
 }
 
 impl SessionOwner {
@@ -33,7 +33,7 @@ impl SessionOwner {
                 if self.unpublish(cid, Reason::Unpublish) {
                     Ok(json!({}))
                 } else {
-                    Err(RpcError::new(105, "Not publishing"))
+                    Err(RpcError::new(RpcCode::NotStreaming, "Not publishing"))
                 }
             }
             Request::PrepareReceiveVideoFrom(p) => self.prepare_receive(cid, p).await,
@@ -70,7 +70,10 @@ impl SessionOwner {
                     .and_then(|c| c.participant.as_ref())
                     .is_none()
                 {
-                    return Err(RpcError::new(102, "No such participant in this session"));
+                    return Err(RpcError::new(
+                        RpcCode::UserNotFound,
+                        "No such participant in this session",
+                    ));
                 }
                 self.remove_participant(&p.connection_id, Reason::ForceDisconnectByUser);
                 Ok(json!({}))
@@ -81,7 +84,10 @@ impl SessionOwner {
                     .and_then(|s| s.publisher_of(&p.stream_id))
                     .map(|c| c.id.clone());
                 let Some(owner) = owner else {
-                    return Err(RpcError::new(105, "No such stream in this session"));
+                    return Err(RpcError::new(
+                        RpcCode::NotStreaming,
+                        "No such stream in this session",
+                    ));
                 };
                 self.unpublish(&owner, Reason::ForceUnpublishByUser);
                 Ok(json!({}))
@@ -89,7 +95,7 @@ impl SessionOwner {
             // The socket task answers pings; joining goes through the directory.
             Request::Ping(_) => Ok(json!({ "value": "pong" })),
             Request::JoinRoom(_) | Request::Connect(_) => Err(RpcError::new(
-                999,
+                RpcCode::Generic,
                 "This socket has already joined a session",
             )),
         }
@@ -210,7 +216,7 @@ impl SessionOwner {
         link: &SocketLink,
         p: ConnectParams,
     ) -> Result<Value, RpcError> {
-        let reconnection_error = || RpcError::new(40007, "reconnection error");
+        let reconnection_error = RpcError::reconnection_error;
         let Some(conn) = self.session.connections.iter_mut().find(|c| {
             c.participant
                 .as_ref()
@@ -250,7 +256,10 @@ impl SessionOwner {
             return Err(RpcError::unauthorized("A SUBSCRIBER may not publish"));
         }
         if self.publisher_mut(cid).is_some() {
-            return Err(RpcError::new(106, "Already publishing"));
+            return Err(RpcError::new(
+                RpcCode::AlreadyStreaming,
+                "Already publishing",
+            ));
         }
         // It becomes part of the stream id, which goes into logs and subscribers' SDP.
         if !matches!(
@@ -302,7 +311,7 @@ impl SessionOwner {
         // checked all the same, since leaving a peer behind would leak it.
         let Some(participant) = self.participant_mut(cid) else {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(102, "Participant left"));
+            return Err(RpcError::new(RpcCode::UserNotFound, "Participant left"));
         };
         participant.publisher = Some(publisher);
         if let Some(me) = self.session.connection(cid).map(|c| c.to_rpc()) {
@@ -314,10 +323,11 @@ impl SessionOwner {
 
     /// The stream's publisher connection id and its peer.
     fn find_stream(&self, stream_id: &str) -> Result<(String, crate::sfu::PeerId), RpcError> {
-        let session = Some(&self.session).ok_or_else(|| RpcError::new(202, "Session not found"))?;
-        let conn = session
-            .publisher_of(stream_id)
-            .ok_or_else(|| RpcError::new(105, "No such stream in this session"))?;
+        let session = Some(&self.session)
+            .ok_or_else(|| RpcError::new(RpcCode::SessionNotFound, "Session not found"))?;
+        let conn = session.publisher_of(stream_id).ok_or_else(|| {
+            RpcError::new(RpcCode::NotStreaming, "No such stream in this session")
+        })?;
         let peer = conn
             .participant
             .as_ref()
@@ -357,7 +367,10 @@ impl SessionOwner {
     ) -> Result<Value, RpcError> {
         let (publisher, source) = self.find_stream(&stream_id)?;
         if publisher == cid {
-            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Cannot subscribe to one's own stream",
+            ));
         }
         let peer = self.next_peer();
         let answer = self
@@ -375,7 +388,7 @@ impl SessionOwner {
         };
         if !self.store_subscription(cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(105, "The stream ended"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "The stream ended"));
         }
         Ok(json!({ "sdpAnswer": answer }))
     }
@@ -387,7 +400,10 @@ impl SessionOwner {
     ) -> Result<Value, RpcError> {
         let (publisher, source) = self.find_stream(&p.sender)?;
         if publisher == cid {
-            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Cannot subscribe to one's own stream",
+            ));
         }
         let peer = self.next_peer();
         let offer = self
@@ -405,7 +421,7 @@ impl SessionOwner {
         };
         if !self.store_subscription(cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(105, "The stream ended"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "The stream ended"));
         }
         Ok(json!({ "sdpOffer": offer }))
     }
@@ -444,7 +460,7 @@ impl SessionOwner {
             .map(|s| s.peer)
             .ok_or_else(|| {
                 RpcError::new(
-                    999,
+                    RpcCode::Generic,
                     "No offer is pending for this stream: call prepareReceiveVideoFrom",
                 )
             })?;
@@ -467,7 +483,10 @@ impl SessionOwner {
         };
         let closed = participant.remove_subscriptions(|s| s.publisher == publisher);
         if closed.is_empty() {
-            return Err(RpcError::new(999, "Not subscribed to that participant"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Not subscribed to that participant",
+            ));
         }
         for peer in closed {
             self.sfu.send(SfuCommand::Close { peer });
@@ -512,9 +531,14 @@ impl SessionOwner {
 
     fn send_message(&mut self, cid: &str, p: SendMessageParams) -> Result<Value, RpcError> {
         let message: SignalMessage = serde_json::from_str(&p.message).map_err(|_| {
-            RpcError::new(600, "Signal message is not valid JSON of {to, data, type}")
+            RpcError::new(
+                RpcCode::SignalFormatInvalid,
+                "Signal message is not valid JSON of {to, data, type}",
+            )
         })?;
-        message.check().map_err(|e| RpcError::new(600, e))?;
+        message
+            .check()
+            .map_err(|e| RpcError::new(RpcCode::SignalFormatInvalid, e))?;
         let session = &self.session;
         // The message names no value the client sent: whatever it put there stays out of logs.
         if message.to.iter().any(|to| {
@@ -524,7 +548,7 @@ impl SessionOwner {
                 .is_none()
         }) {
             return Err(RpcError::new(
-                601,
+                RpcCode::SignalToInvalid,
                 "A signal target is not a participant of this session",
             ));
         }
@@ -548,10 +572,13 @@ impl SessionOwner {
         p: StreamPropertyParams,
     ) -> Result<Value, RpcError> {
         let Some(publisher) = self.publisher_mut(cid) else {
-            return Err(RpcError::new(105, "Not publishing"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "Not publishing"));
         };
         if publisher.stream_id != p.stream_id {
-            return Err(RpcError::new(105, "Not the caller's stream"));
+            return Err(RpcError::new(
+                RpcCode::NotStreaming,
+                "Not the caller's stream",
+            ));
         }
         match (p.property.as_str(), &p.new_value) {
             ("audioActive", Value::Bool(b)) => publisher.media.audio_active = *b,

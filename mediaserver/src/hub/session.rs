@@ -383,7 +383,7 @@ fn reply(link: &SocketLink, id: &RpcId, result: Result<Value, RpcError>) {
         Ok(v) => protocol::result(id, v),
         Err(e) => {
             // Only the code: messages can quote what the client sent.
-            debug!(code = e.code, "rpc error");
+            debug!(code = e.code.code(), "rpc error");
             protocol::error(Some(id), &e)
         }
     };
@@ -399,7 +399,7 @@ fn refuse_late(command: SessionCommand) {
             Err(RpcError::unauthorized("Token is not valid")),
         ),
         SessionCommand::Reconnect { link, id, .. } => {
-            reply(&link, &id, Err(RpcError::new(40007, "reconnection error")))
+            reply(&link, &id, Err(RpcError::reconnection_error()))
         }
         SessionCommand::Rpc { link, id, .. } => reply(&link, &id, Err(RpcError::not_joined())),
         SessionCommand::Rest { request, reply } => {

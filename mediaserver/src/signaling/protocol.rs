@@ -237,32 +237,94 @@ pub struct ForceUnpublishParams {
     pub stream_id: String,
 }
 
-/// An error reply. Codes follow the reference server where the browser or apps may look at them.
+/// The kind of an error reply. Codes follow the reference server (`ProtocolElements` and
+/// kurento-jsonrpc) where the browser or apps may look at them: the browser maps 401 to
+/// `OPENVIDU_PERMISSION_DENIED` and logs 40007 on a failed reconnection specially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcCode {
+    /// JSON-RPC: the frame is not a JSON object.
+    ParseError,
+    /// JSON-RPC: no usable `method` or `id`.
+    InvalidRequest,
+    MethodNotFound,
+    InvalidParams,
+    /// USER_UNAUTHORIZED: a bad token, or a role that may not do this.
+    Unauthorized,
+    /// USER_NOT_FOUND: no such participant.
+    UserNotFound,
+    /// USER_NOT_STREAMING: no such stream, or the caller does not publish.
+    NotStreaming,
+    /// USER_ALREADY_STREAMING.
+    AlreadyStreaming,
+    /// ROOM_NOT_FOUND.
+    SessionNotFound,
+    /// MEDIA_SDP_ERROR: the SDP could not be negotiated.
+    SdpError,
+    /// SIGNAL_FORMAT_INVALID.
+    SignalFormatInvalid,
+    /// SIGNAL_TO_INVALID: a recipient is not in the session.
+    SignalToInvalid,
+    /// TRANSPORT_ERROR: a request before `joinRoom`.
+    NotJoined,
+    /// GENERIC_ERROR.
+    Generic,
+    /// kurento-jsonrpc's answer to a `connect` it cannot honour.
+    ReconnectionError,
+}
+
+impl RpcCode {
+    /// The number on the wire; the only place that knows it.
+    pub fn code(self) -> i64 {
+        match self {
+            RpcCode::ParseError => -32700,
+            RpcCode::InvalidRequest => -32600,
+            RpcCode::MethodNotFound => -32601,
+            RpcCode::InvalidParams => -32602,
+            RpcCode::Unauthorized => 401,
+            RpcCode::UserNotFound => 102,
+            RpcCode::NotStreaming => 105,
+            RpcCode::AlreadyStreaming => 106,
+            RpcCode::SessionNotFound => 202,
+            RpcCode::SdpError => 302,
+            RpcCode::SignalFormatInvalid => 600,
+            RpcCode::SignalToInvalid => 601,
+            RpcCode::NotJoined => 803,
+            RpcCode::Generic => 999,
+            RpcCode::ReconnectionError => 40007,
+        }
+    }
+}
+
+/// An error reply: its kind and a message for the client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcError {
-    pub code: i64,
+    pub code: RpcCode,
     pub message: String,
 }
 
 impl RpcError {
-    pub fn new(code: i64, message: impl Into<String>) -> RpcError {
+    pub fn new(code: RpcCode, message: impl Into<String>) -> RpcError {
         RpcError {
             code,
             message: message.into(),
         }
     }
     pub fn invalid_params(detail: impl std::fmt::Display) -> RpcError {
-        RpcError::new(-32602, format!("Invalid params: {detail}"))
+        RpcError::new(RpcCode::InvalidParams, format!("Invalid params: {detail}"))
     }
     /// The browser maps 401 to `OPENVIDU_PERMISSION_DENIED`.
     pub fn unauthorized(message: impl Into<String>) -> RpcError {
-        RpcError::new(401, message)
+        RpcError::new(RpcCode::Unauthorized, message)
     }
     pub fn not_joined() -> RpcError {
         RpcError::new(
-            803,
+            RpcCode::NotJoined,
             "The socket has not joined a session: call joinRoom first",
         )
+    }
+    /// What a `connect` that cannot be honoured gets, whatever the cause (kurento-jsonrpc's words).
+    pub fn reconnection_error() -> RpcError {
+        RpcError::new(RpcCode::ReconnectionError, "reconnection error")
     }
 }
 
@@ -299,13 +361,13 @@ pub fn parse(text: &str) -> Incoming {
     let Ok(Value::Object(mut obj)) = serde_json::from_str::<Value>(text) else {
         return Incoming::Invalid {
             id: None,
-            error: RpcError::new(-32700, "Parse error: not a JSON object"),
+            error: RpcError::new(RpcCode::ParseError, "Parse error: not a JSON object"),
         };
     };
     let id = parse_id(obj.get("id"));
     let invalid = |id: Option<RpcId>, why: &str| Incoming::Invalid {
         id,
-        error: RpcError::new(-32600, format!("Invalid Request: {why}")),
+        error: RpcError::new(RpcCode::InvalidRequest, format!("Invalid Request: {why}")),
     };
     let method = match obj.get("method") {
         Some(Value::String(m)) => m.clone(),
@@ -350,7 +412,7 @@ pub fn parse(text: &str) -> Incoming {
         "reconnectStream" => params(p).map(Request::ReconnectStream),
         "forceDisconnect" => params(p).map(Request::ForceDisconnect),
         "forceUnpublish" => params(p).map(Request::ForceUnpublish),
-        _ => Err(RpcError::new(-32601, "Method not found")),
+        _ => Err(RpcError::new(RpcCode::MethodNotFound, "Method not found")),
     };
     match request {
         Ok(request) => Incoming::Request { id, request },
@@ -368,7 +430,7 @@ pub fn result(id: &RpcId, result: Value) -> String {
 
 pub fn error(id: Option<&RpcId>, error: &RpcError) -> String {
     let id = id.map(RpcId::to_json).unwrap_or(Value::Null);
-    json!({ "id": id, "error": { "code": error.code, "message": error.message }, "jsonrpc": "2.0" })
+    json!({ "id": id, "error": { "code": error.code.code(), "message": error.message }, "jsonrpc": "2.0" })
         .to_string()
 }
 
@@ -413,11 +475,11 @@ mod tests {
             Incoming::Invalid {
                 id: Some(RpcId::Num(3)),
                 error,
-            } => assert_eq!(error.code, -32602),
+            } => assert_eq!(error.code, RpcCode::InvalidParams),
             other => panic!("unexpected {other:?}"),
         }
         match parse(r#"{"id":4,"method":"noSuchMethod","params":{}}"#) {
-            Incoming::Invalid { error, .. } => assert_eq!(error.code, -32601),
+            Incoming::Invalid { error, .. } => assert_eq!(error.code, RpcCode::MethodNotFound),
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(
@@ -432,7 +494,10 @@ mod tests {
         ] {
             match parse(frame) {
                 Incoming::Invalid { id: got, error } => {
-                    assert!(got == id && error.code == -32600, "{frame}")
+                    assert!(
+                        got == id && error.code == RpcCode::InvalidRequest,
+                        "{frame}"
+                    )
                 }
                 other => panic!("{frame}: unexpected {other:?}"),
             }
