@@ -34,7 +34,7 @@ pub use model::SocketId;
 pub use socket::{CloseReason, Outbound, SocketLink};
 
 use model::Session;
-pub use rest::{ConnectionProps, RestError, RestRequest, SessionProps};
+pub use rest::{ConnectionProps, RestError, RestRequest, RestStatus, SessionProps};
 use session::SessionOwner;
 
 /// What the server holds right now; after everyone has left, all of it is zero.
@@ -394,7 +394,7 @@ impl HubHandle {
         {
             state.refusals.refused("sessions", now);
             return Err(RestError::new(
-                429,
+                RestStatus::TooManyRequests,
                 "The media server holds as many sessions as it may",
             ));
         }
@@ -407,7 +407,7 @@ impl HubHandle {
             }
         } else if state.sessions.contains_key(&custom) {
             return Err(RestError::new(
-                409,
+                RestStatus::Conflict,
                 format!("Session {custom} already exists"),
             ));
         } else {
