@@ -112,15 +112,9 @@ impl SessionOwner {
         }
     }
 
-    /// The session's `forcedVideoCodec`; `MEDIA_SERVER_PREFERRED` and `NONE` leave the choice open.
+    /// The codec the session forces on publishers, if any.
     fn forced_codec(&self) -> Option<crate::sfu::VideoCodec> {
-        use crate::sfu::VideoCodec;
-        match self.session.properties.forced_video_codec.as_str() {
-            "VP8" => Some(VideoCodec::Vp8),
-            "VP9" => Some(VideoCodec::Vp9),
-            "H264" => Some(VideoCodec::H264),
-            _ => None,
-        }
+        self.session.properties.forced_video_codec.codec()
     }
 
     fn participant_mut(&mut self, cid: &str) -> Option<&mut Participant> {

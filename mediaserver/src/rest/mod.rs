@@ -15,7 +15,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::hub::model::{Role, SessionProperties};
+use crate::hub::model::{ForcedVideoCodec, MediaMode, RecordingMode, Role, SessionProperties};
 use crate::hub::{ConnectionProps, RestError, RestRequest, RestStatus, SessionProps};
 use crate::{AppState, ids};
 
@@ -170,18 +170,26 @@ fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool
     }
 }
 
-fn opt_enum(
+/// One of an enum's OpenVidu names, or absent.
+fn opt_enum<T: Copy>(
     m: &Map<String, Value>,
     key: &str,
-    allowed: &[&str],
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
     path: &str,
-) -> Result<Option<String>, ApiError> {
-    match opt_str(m, key, path)? {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(bad_request(
-            format!("Parameter '{key}' must be one of {}", allowed.join(", ")),
-            path,
-        )),
-        v => Ok(v),
+) -> Result<Option<T>, ApiError> {
+    let Some(text) = opt_str(m, key, path)? else {
+        return Ok(None);
+    };
+    match all.iter().copied().find(|v| name(*v) == text) {
+        Some(v) => Ok(Some(v)),
+        None => {
+            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+            Err(bad_request(
+                format!("Parameter '{key}' must be one of {}", names.join(", ")),
+                path,
+            ))
+        }
     }
 }
 
@@ -217,18 +225,25 @@ async fn create_session(State(state): State<AppState>, body: Bytes) -> ApiResult
         }
     };
     let properties = SessionProperties {
-        media_mode: opt_enum(&m, "mediaMode", &["ROUTED", "RELAYED"], path)?
-            .unwrap_or_else(|| "ROUTED".into()),
-        recording_mode: opt_enum(&m, "recordingMode", &["MANUAL", "ALWAYS"], path)?
-            .unwrap_or_else(|| "MANUAL".into()),
+        media_mode: opt_enum(&m, "mediaMode", MediaMode::ALL, MediaMode::as_str, path)?
+            .unwrap_or(MediaMode::Routed),
+        recording_mode: opt_enum(
+            &m,
+            "recordingMode",
+            RecordingMode::ALL,
+            RecordingMode::as_str,
+            path,
+        )?
+        .unwrap_or(RecordingMode::Manual),
         custom_session_id: custom,
         forced_video_codec: opt_enum(
             &m,
             "forcedVideoCodec",
-            &["MEDIA_SERVER_PREFERRED", "NONE", "VP8", "VP9", "H264"],
+            ForcedVideoCodec::ALL,
+            ForcedVideoCodec::as_str,
             path,
         )?
-        .unwrap_or_else(|| "MEDIA_SERVER_PREFERRED".into()),
+        .unwrap_or(ForcedVideoCodec::MediaServerPreferred),
         allow_transcoding: opt_bool(&m, "allowTranscoding", path)?.unwrap_or(false),
         default_recording_properties: recording,
     };
