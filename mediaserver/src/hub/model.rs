@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::socket::SocketLink;
 use crate::sfu::{PeerId, VideoCodec};
+use crate::signaling::protocol::{RemoteParticipant, RemoteStream};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SocketId(pub u64);
@@ -120,15 +121,20 @@ pub struct Publisher {
 
 impl Publisher {
     /// The stream as the browser reads it in `joinRoom.value[].streams` and `participantPublished`.
-    pub fn to_rpc(&self) -> Value {
+    pub fn to_rpc(&self) -> RemoteStream {
         let m = &self.media;
-        json!({
-            "id": self.stream_id, "createdAt": self.created_at,
-            "hasAudio": m.has_audio, "hasVideo": m.has_video,
-            "audioActive": m.audio_active, "videoActive": m.video_active,
-            "typeOfVideo": m.type_of_video, "frameRate": m.frame_rate.unwrap_or(-1.0),
-            "videoDimensions": m.video_dimensions, "filter": m.filter,
-        })
+        RemoteStream {
+            id: self.stream_id.clone(),
+            created_at: self.created_at,
+            has_audio: m.has_audio,
+            has_video: m.has_video,
+            audio_active: m.audio_active,
+            video_active: m.video_active,
+            type_of_video: m.type_of_video.clone(),
+            frame_rate: m.frame_rate.unwrap_or(-1.0),
+            video_dimensions: m.video_dimensions.clone(),
+            filter: m.filter.clone(),
+        }
     }
 }
 
@@ -249,16 +255,21 @@ impl Connection {
     }
 
     /// A remote participant as the browser reads it (`value[]`, `participantJoined`): no `role`.
-    pub fn to_rpc(&self) -> Value {
-        let mut v = json!({
-            "id": self.id,
-            "createdAt": self.participant.as_ref().map(|p| p.active_at).unwrap_or(self.created_at),
-            "metadata": self.full_metadata(),
-        });
-        if let Some(p) = self.participant.as_ref().and_then(|p| p.publisher.as_ref()) {
-            v["streams"] = json!([p.to_rpc()]);
+    pub fn to_rpc(&self) -> RemoteParticipant {
+        RemoteParticipant {
+            id: self.id.clone(),
+            created_at: self
+                .participant
+                .as_ref()
+                .map(|p| p.active_at)
+                .unwrap_or(self.created_at),
+            metadata: self.full_metadata(),
+            streams: self
+                .participant
+                .as_ref()
+                .and_then(|p| p.publisher.as_ref())
+                .map(|p| vec![p.to_rpc()]),
         }
-        v
     }
 
     pub fn to_rest(&self, session_id: &str) -> Value {

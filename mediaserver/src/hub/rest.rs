@@ -10,6 +10,7 @@ use tracing::info;
 use super::model::{Connection, Reason, Role, SessionProperties};
 use super::session::SessionOwner;
 use crate::ids;
+use crate::signaling::protocol::{Notification, SignalNotice};
 
 /// The kinds of REST failure, each with its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,14 +259,14 @@ impl SessionOwner {
                     ));
                 }
                 // No `from`: the browser treats the signal as coming from the server.
-                let mut params = json!({ "data": data.unwrap_or_default() });
-                if let Some(kind) = kind {
-                    params["type"] = json!(kind);
-                }
+                let params = SignalNotice {
+                    data: data.unwrap_or_default(),
+                    kind,
+                    from: None,
+                };
                 self.notify(
                     |c| to.is_empty() || to.contains(&c.id),
-                    "sendMessage",
-                    params,
+                    Notification::SendMessage(params),
                 );
                 Ok(Value::Null)
             }

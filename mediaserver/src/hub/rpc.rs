@@ -184,16 +184,17 @@ impl SessionOwner {
         self.dir.remove_token(&p.token);
         self.dir.add_rpc_session(&rpc_session, &self.session.id);
         self.by_socket.insert(socket, cid.clone());
-        let others: Vec<Value> = self
+        let others: Vec<RemoteParticipant> = self
             .session
             .active()
             .filter(|c| c.id != cid)
             .map(|c| c.to_rpc())
             .collect();
-        self.notify(|c| c.id != cid, "participantJoined", me.clone());
+        let (created_at, metadata) = (me.created_at, me.metadata.clone());
+        self.notify(|c| c.id != cid, Notification::ParticipantJoined(me));
         info!(connection = %cid, role = role.as_str(), "participant joined");
         Ok(json!({
-            "id": cid, "createdAt": me["createdAt"], "metadata": me["metadata"], "value": others,
+            "id": cid, "createdAt": created_at, "metadata": metadata, "value": others,
             "session": self.session.id, "sessionId": rpc_session, "role": role.as_str(), "record": record,
             "version": version,
             // Server-offered subscriptions (`prepareReceiveVideoFrom`); simulcast stays the publisher's choice.
@@ -309,7 +310,7 @@ impl SessionOwner {
         };
         participant.publisher = Some(publisher);
         if let Some(me) = self.session.connection(cid).map(|c| c.to_rpc()) {
-            self.notify(|c| c.id != cid, "participantPublished", me);
+            self.notify(|c| c.id != cid, Notification::ParticipantPublished(me));
         }
         info!(connection = %cid, stream = %stream_id, "published");
         Ok(json!({ "sdpAnswer": answer, "id": stream_id, "createdAt": created_at }))
@@ -546,16 +547,15 @@ impl SessionOwner {
                 "A signal target is not a participant of this session",
             ));
         }
-        let params = json!({
-            "data": message.data.unwrap_or_default(),
-            "type": message.kind.unwrap_or_else(|| "signal".into()),
-            "from": cid,
-        });
+        let params = SignalNotice {
+            data: message.data.unwrap_or_default(),
+            kind: Some(message.kind.unwrap_or_else(|| "signal".into())),
+            from: Some(cid.to_owned()),
+        };
         let to = message.to;
         self.notify(
             |c| to.is_empty() || to.contains(&c.id),
-            "sendMessage",
-            params,
+            Notification::SendMessage(params),
         );
         Ok(json!({}))
     }
@@ -588,11 +588,14 @@ impl SessionOwner {
             }
         }
         // The reference server relays the value's JSON text; the browser decodes it (B.7).
-        let params = json!({
-            "connectionId": cid, "streamId": p.stream_id, "property": p.property,
-            "newValue": p.new_value.to_string(), "reason": p.reason.unwrap_or_default(),
-        });
-        self.notify(|c| c.id != cid, "streamPropertyChanged", params);
+        let params = StreamPropertyNotice {
+            connection_id: cid.to_owned(),
+            stream_id: p.stream_id,
+            property: p.property,
+            new_value: p.new_value.to_string(),
+            reason: p.reason.unwrap_or_default(),
+        };
+        self.notify(|c| c.id != cid, Notification::StreamPropertyChanged(params));
         Ok(json!({}))
     }
 

@@ -1,7 +1,8 @@
 //! The JSON-RPC 2.0 messages of openvidu-browser, typed. A frame is parsed once, here, where it
-//! arrives; whatever does not parse becomes an error reply, never a panic.
+//! arrives; whatever does not parse becomes an error reply, never a panic. What the server sends
+//! (notifications, and the participants and streams in them) is typed here too.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The id of a request: the browser sends integers; strings are accepted too.
@@ -434,8 +435,98 @@ pub fn error(id: Option<&RpcId>, error: &RpcError) -> String {
         .to_string()
 }
 
-pub fn notification(method: &str, params: Value) -> String {
-    json!({ "method": method, "params": params, "jsonrpc": "2.0" }).to_string()
+/// A notification to a browser, by method, with its params as openvidu-browser reads them
+/// (OPENVIDU-PROTOCOL.md B.4).
+#[derive(Debug, Serialize)]
+#[serde(tag = "method", content = "params", rename_all = "camelCase")]
+pub enum Notification {
+    ParticipantJoined(RemoteParticipant),
+    /// The participant with its new stream in `streams`.
+    ParticipantPublished(RemoteParticipant),
+    ParticipantUnpublished(ParticipantReason),
+    ParticipantLeft(ParticipantReason),
+    /// To everyone, the evicted one included (it learns why before its socket closes).
+    ParticipantEvicted(ParticipantReason),
+    SendMessage(SignalNotice),
+    StreamPropertyChanged(StreamPropertyNotice),
+}
+
+/// A participant as the others' browsers read it (`joinRoom.value[]`, `participantJoined`,
+/// `participantPublished`): no role, and `streams` only while it publishes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteParticipant {
+    pub id: String,
+    pub created_at: u64,
+    /// `clientData%/%serverData`.
+    pub metadata: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<Vec<RemoteStream>>,
+}
+
+/// A published stream as subscribers' browsers read it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteStream {
+    pub id: String,
+    pub created_at: u64,
+    pub has_audio: bool,
+    pub has_video: bool,
+    pub audio_active: bool,
+    pub video_active: bool,
+    /// `null` for audio only.
+    pub type_of_video: Option<String>,
+    /// `-1` when the publisher did not set one.
+    pub frame_rate: f64,
+    /// The JSON text `{"width":…,"height":…}`, or `null`.
+    pub video_dimensions: Option<String>,
+    pub filter: Value,
+}
+
+/// Who left or unpublished, and why (one of the reasons the browser knows).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantReason {
+    pub connection_id: String,
+    pub reason: &'static str,
+}
+
+/// A signal. `from` is absent for one sent over REST, which the browser shows as coming from the
+/// server; so is `type` when REST gave none.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalNotice {
+    pub data: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+/// A publisher's change of a stream property; `newValue` is the value's JSON text, which the
+/// browser decodes (B.7).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamPropertyNotice {
+    pub connection_id: String,
+    pub stream_id: String,
+    pub property: String,
+    pub new_value: String,
+    pub reason: String,
+}
+
+/// `{"method":…,"params":…,"jsonrpc":"2.0"}`, no id: the browser dispatches it by method.
+pub fn notification(notification: &Notification) -> String {
+    #[derive(Serialize)]
+    struct Frame<'a> {
+        #[serde(flatten)]
+        notification: &'a Notification,
+        jsonrpc: &'static str,
+    }
+    serde_json::to_string(&Frame {
+        notification,
+        jsonrpc: "2.0",
+    })
+    .expect("a notification always serializes")
 }
 
 #[cfg(test)]
@@ -511,5 +602,40 @@ mod tests {
         let e: Value =
             serde_json::from_str(&error(Some(&RpcId::Num(1)), &RpcError::not_joined())).unwrap();
         assert!(e.get("result").is_none() && e["error"]["code"] == 803);
+    }
+
+    #[test]
+    fn notifications_are_tagged_by_method() {
+        let n = notification(&Notification::ParticipantLeft(ParticipantReason {
+            connection_id: "con_A".into(),
+            reason: "disconnect",
+        }));
+        let v: Value = serde_json::from_str(&n).unwrap();
+        assert_eq!(
+            v,
+            json!({ "jsonrpc": "2.0", "method": "participantLeft",
+                    "params": { "connectionId": "con_A", "reason": "disconnect" } })
+        );
+        let rest_signal = notification(&Notification::SendMessage(SignalNotice {
+            data: "hi".into(),
+            kind: None,
+            from: None,
+        }));
+        let v: Value = serde_json::from_str(&rest_signal).unwrap();
+        assert_eq!(v["params"], json!({ "data": "hi" }));
+        assert_eq!(v["method"], "sendMessage");
+        let property = notification(&Notification::StreamPropertyChanged(StreamPropertyNotice {
+            connection_id: "con_A".into(),
+            stream_id: "str_CAM_X_con_A".into(),
+            property: "videoActive".into(),
+            new_value: "false".into(),
+            reason: String::new(),
+        }));
+        let v: Value = serde_json::from_str(&property).unwrap();
+        assert_eq!(
+            v["params"],
+            json!({ "connectionId": "con_A", "streamId": "str_CAM_X_con_A",
+                    "property": "videoActive", "newValue": "false", "reason": "" })
+        );
     }
 }
