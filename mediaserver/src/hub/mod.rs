@@ -13,6 +13,7 @@
 //! close and link.
 
 pub mod model;
+mod objects;
 mod rest;
 mod rpc;
 mod session;
@@ -34,6 +35,7 @@ pub use model::SocketId;
 pub use socket::{CloseReason, Outbound, SocketLink};
 
 use model::Session;
+use objects::Page;
 pub use rest::{ConnectionProps, RestError, RestRequest, RestStatus, SessionProps};
 use session::SessionOwner;
 
@@ -362,7 +364,7 @@ impl HubHandle {
                     }
                 }
                 content.sort_by_key(|s| s["createdAt"].as_u64());
-                Ok(json!({ "numberOfElements": content.len(), "content": content }))
+                Ok(json!(Page::new(content)))
             }
             request => {
                 let missing = request.missing_session();
@@ -421,7 +423,7 @@ impl HubHandle {
             connections: Vec::new(),
             ever_joined: false,
         };
-        let json = session.to_rest(false);
+        let json = json!(session.to_rest(false));
         state.next_serial = state.next_serial.wrapping_add(1);
         let serial = state.next_serial;
         let placement = self.dir.sfu.place();

@@ -1,10 +1,14 @@
-//! Sessions, connections and streams as signaling sees them, and their REST JSON shapes
-//! (OPENVIDU-PROTOCOL.md C.4), written field by field because openvidu-node-client reads them so.
+//! Sessions, connections and streams as signaling sees them, and how each is written out: the REST
+//! objects (`super::objects`) and what the browser reads (`crate::signaling::protocol`).
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::objects::{
+    ConnectionJson, ConnectionStatus, MediaOptionsJson, Page, PublisherJson, SessionJson,
+    SubscriberJson, VideoOptionsJson,
+};
 use super::socket::SocketLink;
 use crate::sfu::{PeerId, VideoCodec};
 use crate::signaling::protocol::{RemoteParticipant, RemoteStream};
@@ -37,6 +41,12 @@ impl Role {
     }
     pub fn can_publish(self) -> bool {
         self != Role::Subscriber
+    }
+}
+
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -94,18 +104,19 @@ pub struct MediaOptions {
 
 impl MediaOptions {
     /// REST `mediaOptions`: the reference server leaves out what does not apply.
-    fn to_rest(&self) -> Value {
-        let mut o = json!({ "hasAudio": self.has_audio, "hasVideo": self.has_video, "filter": self.filter });
-        if self.has_audio {
-            o["audioActive"] = json!(self.audio_active);
+    fn to_rest(&self) -> MediaOptionsJson {
+        MediaOptionsJson {
+            has_audio: self.has_audio,
+            has_video: self.has_video,
+            audio_active: self.has_audio.then_some(self.audio_active),
+            video: self.has_video.then(|| VideoOptionsJson {
+                video_active: self.video_active,
+                type_of_video: self.type_of_video.clone(),
+                frame_rate: self.frame_rate.unwrap_or(-1.0),
+                video_dimensions: self.video_dimensions.clone(),
+            }),
+            filter: self.filter.clone(),
         }
-        if self.has_video {
-            o["videoActive"] = json!(self.video_active);
-            o["typeOfVideo"] = json!(self.type_of_video);
-            o["frameRate"] = json!(self.frame_rate.unwrap_or(-1.0));
-            o["videoDimensions"] = json!(self.video_dimensions);
-        }
-        o
     }
 }
 
@@ -272,37 +283,54 @@ impl Connection {
         }
     }
 
-    pub fn to_rest(&self, session_id: &str) -> Value {
-        let mut v = json!({
-            "id": self.id, "object": "connection", "type": "WEBRTC",
-            "status": if self.participant.is_some() { "active" } else { "pending" },
-            "connectionId": self.id, "sessionId": session_id,
-            "createdAt": self.created_at, "activeAt": null, "location": null, "ip": null, "platform": null,
-            "token": self.token, "serverData": self.server_data, "clientData": null,
-            "record": self.record, "role": self.role.as_str(), "kurentoOptions": self.kurento_options,
-            "customIceServers": self.custom_ice_servers, "rtspUri": null, "adaptativeBitrate": null,
-            "onlyPlayWithSubscribers": null, "networkCache": null,
-            "publishers": null, "subscribers": null,
-        });
-        if let Some(p) = &self.participant {
-            v["activeAt"] = json!(p.active_at);
-            v["location"] = json!("unknown");
-            v["ip"] = json!(p.ip);
-            v["platform"] = json!(p.platform);
-            v["clientData"] = json!(p.client_data);
-            v["publishers"] = json!(p.publisher.iter().map(|pb| json!({
-                "createdAt": pb.created_at, "streamId": pb.stream_id, "mediaOptions": pb.media.to_rest(),
-            })).collect::<Vec<_>>());
-            v["subscribers"] = json!(
+    pub fn to_rest(&self, session_id: &str) -> ConnectionJson {
+        let p = self.participant.as_ref();
+        ConnectionJson {
+            id: self.id.clone(),
+            object: "connection",
+            kind: "WEBRTC",
+            status: match p {
+                Some(_) => ConnectionStatus::Active,
+                None => ConnectionStatus::Pending,
+            },
+            connection_id: self.id.clone(),
+            session_id: session_id.to_owned(),
+            created_at: self.created_at,
+            active_at: p.map(|p| p.active_at),
+            location: p.map(|_| "unknown"),
+            ip: p.map(|p| p.ip.clone()),
+            platform: p.map(|p| p.platform.clone()),
+            token: self.token.clone(),
+            server_data: self.server_data.clone(),
+            client_data: p.map(|p| p.client_data.clone()),
+            record: self.record,
+            role: self.role,
+            kurento_options: self.kurento_options.clone(),
+            custom_ice_servers: self.custom_ice_servers.clone(),
+            rtsp_uri: None,
+            adaptative_bitrate: None,
+            only_play_with_subscribers: None,
+            network_cache: None,
+            publishers: p.map(|p| {
+                p.publisher
+                    .iter()
+                    .map(|pb| PublisherJson {
+                        created_at: pb.created_at,
+                        stream_id: pb.stream_id.clone(),
+                        media_options: pb.media.to_rest(),
+                    })
+                    .collect()
+            }),
+            subscribers: p.map(|p| {
                 p.subscriptions
                     .iter()
-                    .map(|s| json!({
-                        "createdAt": s.created_at, "streamId": s.stream_id,
-                    }))
-                    .collect::<Vec<_>>()
-            );
+                    .map(|s| SubscriberJson {
+                        created_at: s.created_at,
+                        stream_id: s.stream_id.clone(),
+                    })
+                    .collect()
+            }),
         }
-        v
     }
 }
 
@@ -418,29 +446,34 @@ impl Session {
         })
     }
 
-    pub fn connections_json(&self, include_pending: bool) -> Value {
-        let content: Vec<Value> = self
-            .connections
-            .iter()
-            .filter(|c| include_pending || c.participant.is_some())
-            .map(|c| c.to_rest(&self.id))
-            .collect();
-        json!({ "numberOfElements": content.len(), "content": content })
+    pub fn connections_json(&self, include_pending: bool) -> Page<ConnectionJson> {
+        Page::new(
+            self.connections
+                .iter()
+                .filter(|c| include_pending || c.participant.is_some())
+                .map(|c| c.to_rest(&self.id))
+                .collect(),
+        )
     }
 
-    pub fn to_rest(&self, include_pending: bool) -> Value {
+    pub fn to_rest(&self, include_pending: bool) -> SessionJson {
         let p = &self.properties;
-        json!({
-            "id": self.id, "object": "session", "sessionId": self.id, "createdAt": self.created_at,
-            "recording": false, "broadcasting": false,
-            "mediaMode": p.media_mode, "recordingMode": p.recording_mode,
-            "customSessionId": p.custom_session_id,
-            "defaultRecordingProperties": p.default_recording_properties,
-            "forcedVideoCodec": p.forced_video_codec,
-            "forcedVideoCodecResolved": p.forced_video_codec.resolved(),
-            "allowTranscoding": p.allow_transcoding,
-            "connections": self.connections_json(include_pending),
-        })
+        SessionJson {
+            id: self.id.clone(),
+            object: "session",
+            session_id: self.id.clone(),
+            created_at: self.created_at,
+            recording: false,
+            broadcasting: false,
+            media_mode: p.media_mode,
+            recording_mode: p.recording_mode,
+            custom_session_id: p.custom_session_id.clone(),
+            default_recording_properties: p.default_recording_properties.clone(),
+            forced_video_codec: p.forced_video_codec,
+            forced_video_codec_resolved: p.forced_video_codec.resolved(),
+            allow_transcoding: p.allow_transcoding,
+            connections: self.connections_json(include_pending),
+        }
     }
 }
 
@@ -450,6 +483,7 @@ mod tests {
     //! openvidu-browser read them (OPENVIDU-PROTOCOL.md C.4).
 
     use super::*;
+    use serde_json::json;
 
     fn media(has_audio: bool, has_video: bool) -> MediaOptions {
         MediaOptions {

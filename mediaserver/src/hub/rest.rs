@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tracing::info;
 
 use super::model::{Connection, Reason, Role, SessionProperties};
+use super::objects::TokenJson;
 use super::session::SessionOwner;
 use crate::ids;
 use crate::signaling::protocol::{Notification, SignalNotice};
@@ -190,7 +191,7 @@ impl SessionOwner {
             RestRequest::CreateSession(_) | RestRequest::ListSessions { .. } => Err(
                 RestError::new(RestStatus::Internal, "Not a request about one session"),
             ),
-            RestRequest::GetSession { pending, .. } => Ok(self.session.to_rest(pending)),
+            RestRequest::GetSession { pending, .. } => Ok(json!(self.session.to_rest(pending))),
             RestRequest::CloseSession { .. } => {
                 info!("session closed over REST");
                 self.close_session(Reason::SessionClosedByServer);
@@ -198,31 +199,31 @@ impl SessionOwner {
             }
             RestRequest::CreateConnection { props, .. } => {
                 let cid = self.create_connection(props)?;
-                Ok(self
-                    .session
-                    .connection(&cid)
-                    .expect("just created")
-                    .to_rest(&sid))
+                let c = self.session.connection(&cid).expect("just created");
+                Ok(json!(c.to_rest(&sid)))
             }
             RestRequest::CreateToken { props, .. } => {
                 let cid = self.create_connection(props)?;
                 let c = self.session.connection(&cid).expect("just created");
-                let mut token = json!({
-                    "id": c.token, "object": "token", "token": c.token, "connectionId": c.id,
-                    "createdAt": c.created_at, "session": sid, "role": c.role.as_str(), "data": c.server_data,
-                });
-                if !c.kurento_options.is_null() {
-                    token["kurentoOptions"] = c.kurento_options.clone();
-                }
-                Ok(token)
+                Ok(json!(TokenJson {
+                    id: c.token.clone(),
+                    object: "token",
+                    token: c.token.clone(),
+                    connection_id: c.id.clone(),
+                    created_at: c.created_at,
+                    session: sid,
+                    role: c.role,
+                    data: c.server_data.clone(),
+                    kurento_options: c.kurento_options.clone(),
+                }))
             }
             RestRequest::GetConnection { connection, .. } => self
                 .session
                 .connection(&connection)
-                .map(|c| c.to_rest(&sid))
+                .map(|c| json!(c.to_rest(&sid)))
                 .ok_or_else(|| RestError::not_found("Connection")),
             RestRequest::ListConnections { pending, .. } => {
-                Ok(self.session.connections_json(pending))
+                Ok(json!(self.session.connections_json(pending)))
             }
             RestRequest::DeleteConnection { connection, .. } => {
                 if self.session.connection(&connection).is_none() {
