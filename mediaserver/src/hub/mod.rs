@@ -13,6 +13,7 @@
 //! close and link.
 
 pub mod model;
+mod objects;
 mod rest;
 mod rpc;
 mod session;
@@ -34,7 +35,8 @@ pub use model::SocketId;
 pub use socket::{CloseReason, Outbound, SocketLink};
 
 use model::Session;
-pub use rest::{ConnectionProps, RestError, RestRequest, SessionProps};
+use objects::Page;
+pub use rest::{ConnectionProps, RestError, RestRequest, RestStatus, SessionProps};
 use session::SessionOwner;
 
 /// What the server holds right now; after everyone has left, all of it is zero.
@@ -362,7 +364,7 @@ impl HubHandle {
                     }
                 }
                 content.sort_by_key(|s| s["createdAt"].as_u64());
-                Ok(json!({ "numberOfElements": content.len(), "content": content }))
+                Ok(json!(Page::new(content)))
             }
             request => {
                 let missing = request.missing_session();
@@ -394,7 +396,7 @@ impl HubHandle {
         {
             state.refusals.refused("sessions", now);
             return Err(RestError::new(
-                429,
+                RestStatus::TooManyRequests,
                 "The media server holds as many sessions as it may",
             ));
         }
@@ -407,7 +409,7 @@ impl HubHandle {
             }
         } else if state.sessions.contains_key(&custom) {
             return Err(RestError::new(
-                409,
+                RestStatus::Conflict,
                 format!("Session {custom} already exists"),
             ));
         } else {
@@ -421,7 +423,7 @@ impl HubHandle {
             connections: Vec::new(),
             ever_joined: false,
         };
-        let json = session.to_rest(false);
+        let json = json!(session.to_rest(false));
         state.next_serial = state.next_serial.wrapping_add(1);
         let serial = state.next_serial;
         let placement = self.dir.sfu.place();

@@ -3,32 +3,76 @@
 
 use std::time::Instant;
 
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tracing::info;
 
 use super::model::{Connection, Reason, Role, SessionProperties};
+use super::objects::TokenJson;
 use super::session::SessionOwner;
 use crate::ids;
+use crate::signaling::protocol::{Notification, SignalNotice};
 
-/// An HTTP status and a message for the body. Messages never contain secrets or tokens.
+/// The kinds of REST failure, each with its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestStatus {
+    /// A malformed body or parameter, or (as the reference server answers for some operations) a
+    /// session that does not exist.
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    /// A signal to a session without participants, or to a connection not in it.
+    NotAcceptable,
+    /// A `customSessionId` that exists already.
+    Conflict,
+    /// Over a quota (sessions, connections per session).
+    TooManyRequests,
+    Internal,
+    /// Recording and broadcasting.
+    NotImplemented,
+    /// The server is shutting down.
+    Unavailable,
+}
+
+impl RestStatus {
+    /// The HTTP status; the only place that knows it.
+    pub fn http(self) -> StatusCode {
+        match self {
+            RestStatus::BadRequest => StatusCode::BAD_REQUEST,
+            RestStatus::Unauthorized => StatusCode::UNAUTHORIZED,
+            RestStatus::NotFound => StatusCode::NOT_FOUND,
+            RestStatus::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            RestStatus::Conflict => StatusCode::CONFLICT,
+            RestStatus::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            RestStatus::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            RestStatus::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            RestStatus::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// A REST failure: its kind and a message for the body. Messages never contain secrets or tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestError {
-    pub status: u16,
+    pub status: RestStatus,
     pub message: String,
 }
 
 impl RestError {
-    pub fn new(status: u16, message: impl Into<String>) -> RestError {
+    pub fn new(status: RestStatus, message: impl Into<String>) -> RestError {
         RestError {
             status,
             message: message.into(),
         }
     }
+    pub fn bad_request(message: impl Into<String>) -> RestError {
+        RestError::new(RestStatus::BadRequest, message)
+    }
     pub fn not_found(what: &str) -> RestError {
-        RestError::new(404, format!("{what} not found"))
+        RestError::new(RestStatus::NotFound, format!("{what} not found"))
     }
     pub fn unavailable() -> RestError {
-        RestError::new(503, "The media server is shutting down")
+        RestError::new(RestStatus::Unavailable, "The media server is shutting down")
     }
 }
 
@@ -133,7 +177,7 @@ impl RestRequest {
         match self {
             RestRequest::GetConnection { .. }
             | RestRequest::DeleteConnection { .. }
-            | RestRequest::ForceUnpublish { .. } => RestError::new(400, "Session not found"),
+            | RestRequest::ForceUnpublish { .. } => RestError::bad_request("Session not found"),
             _ => RestError::not_found("Session"),
         }
     }
@@ -144,10 +188,10 @@ impl SessionOwner {
     pub(super) fn on_rest(&mut self, request: RestRequest) -> Result<Value, RestError> {
         let sid = self.session.id.clone();
         match request {
-            RestRequest::CreateSession(_) | RestRequest::ListSessions { .. } => {
-                Err(RestError::new(500, "Not a request about one session"))
-            }
-            RestRequest::GetSession { pending, .. } => Ok(self.session.to_rest(pending)),
+            RestRequest::CreateSession(_) | RestRequest::ListSessions { .. } => Err(
+                RestError::new(RestStatus::Internal, "Not a request about one session"),
+            ),
+            RestRequest::GetSession { pending, .. } => Ok(json!(self.session.to_rest(pending))),
             RestRequest::CloseSession { .. } => {
                 info!("session closed over REST");
                 self.close_session(Reason::SessionClosedByServer);
@@ -155,31 +199,31 @@ impl SessionOwner {
             }
             RestRequest::CreateConnection { props, .. } => {
                 let cid = self.create_connection(props)?;
-                Ok(self
-                    .session
-                    .connection(&cid)
-                    .expect("just created")
-                    .to_rest(&sid))
+                let c = self.session.connection(&cid).expect("just created");
+                Ok(json!(c.to_rest(&sid)))
             }
             RestRequest::CreateToken { props, .. } => {
                 let cid = self.create_connection(props)?;
                 let c = self.session.connection(&cid).expect("just created");
-                let mut token = json!({
-                    "id": c.token, "object": "token", "token": c.token, "connectionId": c.id,
-                    "createdAt": c.created_at, "session": sid, "role": c.role.as_str(), "data": c.server_data,
-                });
-                if !c.kurento_options.is_null() {
-                    token["kurentoOptions"] = c.kurento_options.clone();
-                }
-                Ok(token)
+                Ok(json!(TokenJson {
+                    id: c.token.clone(),
+                    object: "token",
+                    token: c.token.clone(),
+                    connection_id: c.id.clone(),
+                    created_at: c.created_at,
+                    session: sid,
+                    role: c.role,
+                    data: c.server_data.clone(),
+                    kurento_options: c.kurento_options.clone(),
+                }))
             }
             RestRequest::GetConnection { connection, .. } => self
                 .session
                 .connection(&connection)
-                .map(|c| c.to_rest(&sid))
+                .map(|c| json!(c.to_rest(&sid)))
                 .ok_or_else(|| RestError::not_found("Connection")),
             RestRequest::ListConnections { pending, .. } => {
-                Ok(self.session.connections_json(pending))
+                Ok(json!(self.session.connections_json(pending)))
             }
             RestRequest::DeleteConnection { connection, .. } => {
                 if self.session.connection(&connection).is_none() {
@@ -200,7 +244,10 @@ impl SessionOwner {
             RestRequest::Signal { to, kind, data, .. } => {
                 let s = &self.session;
                 if s.active().next().is_none() {
-                    return Err(RestError::new(406, "The session has no participants"));
+                    return Err(RestError::new(
+                        RestStatus::NotAcceptable,
+                        "The session has no participants",
+                    ));
                 }
                 if let Some(unknown) = to.iter().find(|id| {
                     s.connection(id)
@@ -208,19 +255,19 @@ impl SessionOwner {
                         .is_none()
                 }) {
                     return Err(RestError::new(
-                        406,
+                        RestStatus::NotAcceptable,
                         format!("Connection {unknown} is not in the session"),
                     ));
                 }
                 // No `from`: the browser treats the signal as coming from the server.
-                let mut params = json!({ "data": data.unwrap_or_default() });
-                if let Some(kind) = kind {
-                    params["type"] = json!(kind);
-                }
+                let params = SignalNotice {
+                    data: data.unwrap_or_default(),
+                    kind,
+                    from: None,
+                };
                 self.notify(
                     |c| to.is_empty() || to.contains(&c.id),
-                    "sendMessage",
-                    params,
+                    Notification::SendMessage(params),
                 );
                 Ok(Value::Null)
             }
@@ -234,7 +281,10 @@ impl SessionOwner {
         let ttl = config.pending_connection_ttl;
         if self.session.connections.len() >= config.limits.max_participants_per_session {
             self.dir.refused("participants per session");
-            return Err(RestError::new(429, "The session is full"));
+            return Err(RestError::new(
+                RestStatus::TooManyRequests,
+                "The session is full",
+            ));
         }
         let s = &mut self.session;
         let id = loop {

@@ -21,7 +21,7 @@ const MAX_CANDIDATE_LEN: usize = 1024;
 const MAX_CANDIDATES_PER_PEER: usize = 32;
 
 fn sdp_error(e: SfuError) -> RpcError {
-    RpcError::new(302, format!("Error negotiating media: {e}"))
+    RpcError::new(RpcCode::SdpError, format!("Error negotiating media: {e}"))
 }
 
 impl SessionOwner {
@@ -33,7 +33,7 @@ impl SessionOwner {
                 if self.unpublish(cid, Reason::Unpublish) {
                     Ok(json!({}))
                 } else {
-                    Err(RpcError::new(105, "Not publishing"))
+                    Err(RpcError::new(RpcCode::NotStreaming, "Not publishing"))
                 }
             }
             Request::PrepareReceiveVideoFrom(p) => self.prepare_receive(cid, p).await,
@@ -70,7 +70,10 @@ impl SessionOwner {
                     .and_then(|c| c.participant.as_ref())
                     .is_none()
                 {
-                    return Err(RpcError::new(102, "No such participant in this session"));
+                    return Err(RpcError::new(
+                        RpcCode::UserNotFound,
+                        "No such participant in this session",
+                    ));
                 }
                 self.remove_participant(&p.connection_id, Reason::ForceDisconnectByUser);
                 Ok(json!({}))
@@ -81,7 +84,10 @@ impl SessionOwner {
                     .and_then(|s| s.publisher_of(&p.stream_id))
                     .map(|c| c.id.clone());
                 let Some(owner) = owner else {
-                    return Err(RpcError::new(105, "No such stream in this session"));
+                    return Err(RpcError::new(
+                        RpcCode::NotStreaming,
+                        "No such stream in this session",
+                    ));
                 };
                 self.unpublish(&owner, Reason::ForceUnpublishByUser);
                 Ok(json!({}))
@@ -89,7 +95,7 @@ impl SessionOwner {
             // The socket task answers pings; joining goes through the directory.
             Request::Ping(_) => Ok(json!({ "value": "pong" })),
             Request::JoinRoom(_) | Request::Connect(_) => Err(RpcError::new(
-                999,
+                RpcCode::Generic,
                 "This socket has already joined a session",
             )),
         }
@@ -106,15 +112,9 @@ impl SessionOwner {
         }
     }
 
-    /// The session's `forcedVideoCodec`; `MEDIA_SERVER_PREFERRED` and `NONE` leave the choice open.
+    /// The codec the session forces on publishers, if any.
     fn forced_codec(&self) -> Option<crate::sfu::VideoCodec> {
-        use crate::sfu::VideoCodec;
-        match self.session.properties.forced_video_codec.as_str() {
-            "VP8" => Some(VideoCodec::Vp8),
-            "VP9" => Some(VideoCodec::Vp9),
-            "H264" => Some(VideoCodec::H264),
-            _ => None,
-        }
+        self.session.properties.forced_video_codec.codec()
     }
 
     fn participant_mut(&mut self, cid: &str) -> Option<&mut Participant> {
@@ -184,16 +184,17 @@ impl SessionOwner {
         self.dir.remove_token(&p.token);
         self.dir.add_rpc_session(&rpc_session, &self.session.id);
         self.by_socket.insert(socket, cid.clone());
-        let others: Vec<Value> = self
+        let others: Vec<RemoteParticipant> = self
             .session
             .active()
             .filter(|c| c.id != cid)
             .map(|c| c.to_rpc())
             .collect();
-        self.notify(|c| c.id != cid, "participantJoined", me.clone());
+        let (created_at, metadata) = (me.created_at, me.metadata.clone());
+        self.notify(|c| c.id != cid, Notification::ParticipantJoined(me));
         info!(connection = %cid, role = role.as_str(), "participant joined");
         Ok(json!({
-            "id": cid, "createdAt": me["createdAt"], "metadata": me["metadata"], "value": others,
+            "id": cid, "createdAt": created_at, "metadata": metadata, "value": others,
             "session": self.session.id, "sessionId": rpc_session, "role": role.as_str(), "record": record,
             "version": version,
             // Server-offered subscriptions (`prepareReceiveVideoFrom`); simulcast stays the publisher's choice.
@@ -210,7 +211,7 @@ impl SessionOwner {
         link: &SocketLink,
         p: ConnectParams,
     ) -> Result<Value, RpcError> {
-        let reconnection_error = || RpcError::new(40007, "reconnection error");
+        let reconnection_error = RpcError::reconnection_error;
         let Some(conn) = self.session.connections.iter_mut().find(|c| {
             c.participant
                 .as_ref()
@@ -250,7 +251,10 @@ impl SessionOwner {
             return Err(RpcError::unauthorized("A SUBSCRIBER may not publish"));
         }
         if self.publisher_mut(cid).is_some() {
-            return Err(RpcError::new(106, "Already publishing"));
+            return Err(RpcError::new(
+                RpcCode::AlreadyStreaming,
+                "Already publishing",
+            ));
         }
         // It becomes part of the stream id, which goes into logs and subscribers' SDP.
         if !matches!(
@@ -302,11 +306,11 @@ impl SessionOwner {
         // checked all the same, since leaving a peer behind would leak it.
         let Some(participant) = self.participant_mut(cid) else {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(102, "Participant left"));
+            return Err(RpcError::new(RpcCode::UserNotFound, "Participant left"));
         };
         participant.publisher = Some(publisher);
         if let Some(me) = self.session.connection(cid).map(|c| c.to_rpc()) {
-            self.notify(|c| c.id != cid, "participantPublished", me);
+            self.notify(|c| c.id != cid, Notification::ParticipantPublished(me));
         }
         info!(connection = %cid, stream = %stream_id, "published");
         Ok(json!({ "sdpAnswer": answer, "id": stream_id, "createdAt": created_at }))
@@ -314,10 +318,11 @@ impl SessionOwner {
 
     /// The stream's publisher connection id and its peer.
     fn find_stream(&self, stream_id: &str) -> Result<(String, crate::sfu::PeerId), RpcError> {
-        let session = Some(&self.session).ok_or_else(|| RpcError::new(202, "Session not found"))?;
-        let conn = session
-            .publisher_of(stream_id)
-            .ok_or_else(|| RpcError::new(105, "No such stream in this session"))?;
+        let session = Some(&self.session)
+            .ok_or_else(|| RpcError::new(RpcCode::SessionNotFound, "Session not found"))?;
+        let conn = session.publisher_of(stream_id).ok_or_else(|| {
+            RpcError::new(RpcCode::NotStreaming, "No such stream in this session")
+        })?;
         let peer = conn
             .participant
             .as_ref()
@@ -357,7 +362,10 @@ impl SessionOwner {
     ) -> Result<Value, RpcError> {
         let (publisher, source) = self.find_stream(&stream_id)?;
         if publisher == cid {
-            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Cannot subscribe to one's own stream",
+            ));
         }
         let peer = self.next_peer();
         let answer = self
@@ -375,7 +383,7 @@ impl SessionOwner {
         };
         if !self.store_subscription(cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(105, "The stream ended"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "The stream ended"));
         }
         Ok(json!({ "sdpAnswer": answer }))
     }
@@ -387,7 +395,10 @@ impl SessionOwner {
     ) -> Result<Value, RpcError> {
         let (publisher, source) = self.find_stream(&p.sender)?;
         if publisher == cid {
-            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Cannot subscribe to one's own stream",
+            ));
         }
         let peer = self.next_peer();
         let offer = self
@@ -405,7 +416,7 @@ impl SessionOwner {
         };
         if !self.store_subscription(cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(105, "The stream ended"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "The stream ended"));
         }
         Ok(json!({ "sdpOffer": offer }))
     }
@@ -444,7 +455,7 @@ impl SessionOwner {
             .map(|s| s.peer)
             .ok_or_else(|| {
                 RpcError::new(
-                    999,
+                    RpcCode::Generic,
                     "No offer is pending for this stream: call prepareReceiveVideoFrom",
                 )
             })?;
@@ -467,7 +478,10 @@ impl SessionOwner {
         };
         let closed = participant.remove_subscriptions(|s| s.publisher == publisher);
         if closed.is_empty() {
-            return Err(RpcError::new(999, "Not subscribed to that participant"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Not subscribed to that participant",
+            ));
         }
         for peer in closed {
             self.sfu.send(SfuCommand::Close { peer });
@@ -512,9 +526,14 @@ impl SessionOwner {
 
     fn send_message(&mut self, cid: &str, p: SendMessageParams) -> Result<Value, RpcError> {
         let message: SignalMessage = serde_json::from_str(&p.message).map_err(|_| {
-            RpcError::new(600, "Signal message is not valid JSON of {to, data, type}")
+            RpcError::new(
+                RpcCode::SignalFormatInvalid,
+                "Signal message is not valid JSON of {to, data, type}",
+            )
         })?;
-        message.check().map_err(|e| RpcError::new(600, e))?;
+        message
+            .check()
+            .map_err(|e| RpcError::new(RpcCode::SignalFormatInvalid, e))?;
         let session = &self.session;
         // The message names no value the client sent: whatever it put there stays out of logs.
         if message.to.iter().any(|to| {
@@ -524,20 +543,19 @@ impl SessionOwner {
                 .is_none()
         }) {
             return Err(RpcError::new(
-                601,
+                RpcCode::SignalToInvalid,
                 "A signal target is not a participant of this session",
             ));
         }
-        let params = json!({
-            "data": message.data.unwrap_or_default(),
-            "type": message.kind.unwrap_or_else(|| "signal".into()),
-            "from": cid,
-        });
+        let params = SignalNotice {
+            data: message.data.unwrap_or_default(),
+            kind: Some(message.kind.unwrap_or_else(|| "signal".into())),
+            from: Some(cid.to_owned()),
+        };
         let to = message.to;
         self.notify(
             |c| to.is_empty() || to.contains(&c.id),
-            "sendMessage",
-            params,
+            Notification::SendMessage(params),
         );
         Ok(json!({}))
     }
@@ -548,10 +566,13 @@ impl SessionOwner {
         p: StreamPropertyParams,
     ) -> Result<Value, RpcError> {
         let Some(publisher) = self.publisher_mut(cid) else {
-            return Err(RpcError::new(105, "Not publishing"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "Not publishing"));
         };
         if publisher.stream_id != p.stream_id {
-            return Err(RpcError::new(105, "Not the caller's stream"));
+            return Err(RpcError::new(
+                RpcCode::NotStreaming,
+                "Not the caller's stream",
+            ));
         }
         match (p.property.as_str(), &p.new_value) {
             ("audioActive", Value::Bool(b)) => publisher.media.audio_active = *b,
@@ -567,11 +588,14 @@ impl SessionOwner {
             }
         }
         // The reference server relays the value's JSON text; the browser decodes it (B.7).
-        let params = json!({
-            "connectionId": cid, "streamId": p.stream_id, "property": p.property,
-            "newValue": p.new_value.to_string(), "reason": p.reason.unwrap_or_default(),
-        });
-        self.notify(|c| c.id != cid, "streamPropertyChanged", params);
+        let params = StreamPropertyNotice {
+            connection_id: cid.to_owned(),
+            stream_id: p.stream_id,
+            property: p.property,
+            new_value: p.new_value.to_string(),
+            reason: p.reason.unwrap_or_default(),
+        };
+        self.notify(|c| c.id != cid, Notification::StreamPropertyChanged(params));
         Ok(json!({}))
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info, info_span};
 
@@ -17,7 +17,7 @@ use super::socket::{CloseReason, SocketLink};
 use super::{Directory, SessionCommand};
 use crate::sfu::PeerId;
 use crate::sfu::edge::{Command as SfuCommand, Placement, SfuHandle};
-use crate::signaling::protocol::{self, RpcError, RpcId};
+use crate::signaling::protocol::{self, Notification, ParticipantReason, RpcError, RpcId};
 
 /// What the owner must look at later, each in the order it falls due, so that waking up costs what is
 /// due rather than a walk over everything. An entry may be stale (the thing was used or removed
@@ -258,8 +258,8 @@ impl SessionOwner {
     }
 
     /// Sends a notification to every active participant for whom `to` says yes.
-    pub(super) fn notify(&self, to: impl Fn(&Connection) -> bool, method: &str, params: Value) {
-        let text: Utf8Bytes = protocol::notification(method, params).into();
+    pub(super) fn notify(&self, to: impl Fn(&Connection) -> bool, notification: Notification) {
+        let text: Utf8Bytes = protocol::notification(&notification).into();
         for c in self.session.active().filter(|c| to(c)) {
             if let Some(link) = c.participant.as_ref().and_then(|p| p.link()) {
                 link.send(text.clone());
@@ -297,17 +297,14 @@ impl SessionOwner {
             link.set_joined(false);
         }
         info!(connection = %cid, reason = reason.as_str(), "participant left");
-        self.notify(
-            |_| true,
-            "participantLeft",
-            json!({ "connectionId": cid, "reason": reason.as_str() }),
-        );
+        let left = ParticipantReason {
+            connection_id: cid.to_owned(),
+            reason: reason.as_str(),
+        };
+        self.notify(|_| true, Notification::ParticipantLeft(left.clone()));
         if reason.is_eviction() {
-            let text: Utf8Bytes = protocol::notification(
-                "participantEvicted",
-                json!({ "connectionId": cid, "reason": reason.as_str() }),
-            )
-            .into();
+            let text: Utf8Bytes =
+                protocol::notification(&Notification::ParticipantEvicted(left)).into();
             for link in &snapshot {
                 link.send(text.clone());
             }
@@ -366,13 +363,15 @@ impl SessionOwner {
             return false;
         };
         end_publication(&self.sfu, &mut self.session, &publisher);
-        let params = json!({ "connectionId": cid, "reason": reason.as_str() });
+        let params = ParticipantReason {
+            connection_id: cid.to_owned(),
+            reason: reason.as_str(),
+        };
         // The owner hears of it only when it did not ask for it itself.
         let include_owner = reason != Reason::Unpublish;
         self.notify(
             |c| include_owner || c.id != cid,
-            "participantUnpublished",
-            params,
+            Notification::ParticipantUnpublished(params),
         );
         true
     }
@@ -383,7 +382,7 @@ fn reply(link: &SocketLink, id: &RpcId, result: Result<Value, RpcError>) {
         Ok(v) => protocol::result(id, v),
         Err(e) => {
             // Only the code: messages can quote what the client sent.
-            debug!(code = e.code, "rpc error");
+            debug!(code = e.code.code(), "rpc error");
             protocol::error(Some(id), &e)
         }
     };
@@ -399,7 +398,7 @@ fn refuse_late(command: SessionCommand) {
             Err(RpcError::unauthorized("Token is not valid")),
         ),
         SessionCommand::Reconnect { link, id, .. } => {
-            reply(&link, &id, Err(RpcError::new(40007, "reconnection error")))
+            reply(&link, &id, Err(RpcError::reconnection_error()))
         }
         SessionCommand::Rpc { link, id, .. } => reply(&link, &id, Err(RpcError::not_joined())),
         SessionCommand::Rest { request, reply } => {

@@ -19,7 +19,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span};
 
-use super::protocol::{self, Incoming, Request, RpcError};
+use super::protocol::{self, Incoming, Request, RpcCode, RpcError};
 use crate::AppState;
 use crate::hub::{
     CloseReason, HubHandle, Outbound, SessionCommand, SessionHandle, SocketId, SocketLink,
@@ -196,7 +196,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                             close(&mut socket, 1008, "too many requests").await;
                             break;
                         }
-                        let e = RpcError::new(-32700, "Binary frames are not JSON-RPC");
+                        let e = RpcError::new(RpcCode::ParseError, "Binary frames are not JSON-RPC");
                         if send(&mut socket, protocol::error(None, &e)).await.is_err() { break; }
                         continue;
                     }
@@ -239,12 +239,12 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                         Some(protocol::result(&rpc_id, serde_json::json!({ "value": "pong" })))
                     }
                     Incoming::Request { id: rpc_id, request: Request::JoinRoom(_) } if link.joined() => {
-                        let e = RpcError::new(999, "This socket has already joined a session");
+                        let e = RpcError::new(RpcCode::Generic, "This socket has already joined a session");
                         Some(protocol::error(Some(&rpc_id), &e))
                     }
                     // A socket speaks for one participant: one that joined cannot take over another.
                     Incoming::Request { id: rpc_id, request: Request::Connect(_) } if link.joined() => {
-                        Some(protocol::error(Some(&rpc_id), &RpcError::new(40007, "reconnection error")))
+                        Some(protocol::error(Some(&rpc_id), &RpcError::reconnection_error()))
                     }
                     Incoming::Request { id: rpc_id, request: Request::JoinRoom(params) } => {
                         // One answer for an unknown session and a bad token (see the owner).
@@ -258,7 +258,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                         }
                     }
                     Incoming::Request { id: rpc_id, request: Request::Connect(params) } => {
-                        let failed = protocol::error(Some(&rpc_id), &RpcError::new(40007, "reconnection error"));
+                        let failed = protocol::error(Some(&rpc_id), &RpcError::reconnection_error());
                         match hub.route_rpc_session(&params.session_id) {
                             Some(owner) => {
                                 let command = SessionCommand::Reconnect { socket: id, link: link.clone(), id: rpc_id, params };
