@@ -201,7 +201,13 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                         continue;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => { last_seen = Instant::now(); continue; }
-                    Some(Ok(Message::Close(_))) | None => break,
+                    // The browser (or its network) ended the socket just now: it is alive enough to
+                    // reconnect, and its grace counts from here. A silent socket, taken for dead by
+                    // the watchdog below, gets its grace from when it was last heard.
+                    Some(Ok(Message::Close(_))) | None => {
+                        last_seen = Instant::now();
+                        break;
+                    }
                     Some(Err(e)) => {
                         debug!(socket = id.0, "socket error: {e}");
                         // tungstenite's own size limit (a backstop above MAX_FRAME) or a protocol error.
