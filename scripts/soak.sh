@@ -7,6 +7,7 @@
 #
 #   scripts/soak.sh                  10 minutes
 #   SOAK_SECONDS=120 scripts/soak.sh a short run
+#   SOAK_BIN=dir scripts/soak.sh    binaries already built elsewhere (mediaserver, loadtest)
 #
 # Needs root (a loopback-only network namespace, `unshare -n`); builds in release first.
 set -euo pipefail
@@ -27,8 +28,10 @@ if [[ "${SOAK_IN_NAMESPACE:-}" != 1 ]]; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi
-    echo "== building (release): mediaserver, loadtest"
-    cargo build --release -p mediaserver -p loadtest
+    if [[ -z "${SOAK_BIN:-}" ]]; then
+        echo "== building (release): mediaserver, loadtest"
+        cargo build --release -p mediaserver -p loadtest
+    fi
     mkdir -p "$OUT"
     export SOAK_IN_NAMESPACE=1
     exec unshare -n bash -c 'ip link set lo up && exec "$0" "$@"' "$ROOT/scripts/soak.sh" "$@"
@@ -37,7 +40,7 @@ fi
 # ---- inside the namespace -------------------------------------------------------------------------
 [[ $(ip -o link show | wc -l) == 1 ]] || { echo "soak.sh: the namespace must have only lo" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
-BIN=$ROOT/target/release
+BIN=${SOAK_BIN:-$ROOT/target/release}
 LOG=$OUT/soak-server.log
 SECRET="soak-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 OPENVIDU_SECRET=$SECRET RUST_LOG=info "$BIN/mediaserver" --listen 127.0.0.1:4443 --udp 127.0.0.1:0 >"$LOG" 2>&1 &

@@ -56,10 +56,24 @@ impl OpenViduRest {
             .context("the connection has no token")
     }
 
+    /// `GET` of any API path (e.g. `/openvidu/api/sessions`); the JSON reply.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.request("GET", path, None).await
+    }
+
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let body = body.to_string();
+        self.request("POST", path, Some(body)).await
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let body = body.map(Value::to_string).unwrap_or_default();
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: {}\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: {}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.addr,
             self.authorization,
@@ -78,21 +92,22 @@ impl OpenViduRest {
         };
         let raw = tokio::time::timeout(REST_TIMEOUT, exchange)
             .await
-            .with_context(|| format!("POST {path}: no reply within {REST_TIMEOUT:?}"))?
-            .with_context(|| format!("POST {path}"))?;
+            .with_context(|| format!("{method} {path}: no reply within {REST_TIMEOUT:?}"))?
+            .with_context(|| format!("{method} {path}"))?;
         let (status, body) =
-            parse_response(&raw).with_context(|| format!("POST {path}: unparseable reply"))?;
+            parse_response(&raw).with_context(|| format!("{method} {path}: unparseable reply"))?;
         if status != 200 {
             // The body of an error reply names no secret; it is short and says what went wrong.
             bail!(
-                "POST {path} answered {status}: {}",
+                "{method} {path} answered {status}: {}",
                 String::from_utf8_lossy(&body)
                     .chars()
                     .take(200)
                     .collect::<String>()
             );
         }
-        serde_json::from_slice(&body).with_context(|| format!("POST {path}: the reply is not JSON"))
+        serde_json::from_slice(&body)
+            .with_context(|| format!("{method} {path}: the reply is not JSON"))
     }
 }
 

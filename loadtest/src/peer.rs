@@ -212,6 +212,27 @@ trait Role {
 }
 
 /// The loop of one peer: receive, time out, let the role write, drain str0m's output.
+/// Datagrams taken from the socket in one wake-up, when that many are queued.
+const RECEIVE_BATCH: usize = 32;
+
+fn receive(rtc: &mut Rtc, data: &[u8], source: SocketAddr, local: SocketAddr, shared: &Shared) {
+    let Ok(contents) = data.try_into() else {
+        return;
+    };
+    let input = Input::Receive(
+        Instant::now(),
+        Receive {
+            proto: Protocol::Udp,
+            source,
+            destination: local,
+            contents,
+        },
+    );
+    if rtc.handle_input(input).is_err() {
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 async fn drive(peer: Peer, shared: &Shared, deadline: Instant, role: &mut impl Role) {
     let Peer {
         mut rtc,
@@ -222,6 +243,9 @@ async fn drive(peer: Peer, shared: &Shared, deadline: Instant, role: &mut impl R
     // Woken at least this often to look at the phase.
     const PHASE_CHECK: Duration = Duration::from_millis(250);
     let mut next_tick = Instant::now();
+    // One timer for the peer's life, moved to each new wake-up time.
+    let sleep = tokio::time::sleep_until(next_tick.into());
+    tokio::pin!(sleep);
     loop {
         let now = Instant::now();
         if now >= deadline || shared.phase() == Phase::Stop || !rtc.is_alive() {
@@ -253,16 +277,18 @@ async fn drive(peer: Peer, shared: &Shared, deadline: Instant, role: &mut impl R
             .min(deadline)
             .min(now + PHASE_CHECK)
             .max(now);
+        sleep.as_mut().reset(wake.into());
         tokio::select! {
             received = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = received else { continue };
-                let Ok(contents) = buf[..n].try_into() else { continue };
-                let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
-                if rtc.handle_input(input).is_err() {
-                    shared.errors.fetch_add(1, Ordering::Relaxed);
+                receive(&mut rtc, &buf[..n], source, local, shared);
+                // Whatever else is queued, in the same wake-up.
+                for _ in 1..RECEIVE_BATCH {
+                    let Ok((n, source)) = socket.try_recv_from(&mut buf) else { break };
+                    receive(&mut rtc, &buf[..n], source, local, shared);
                 }
             }
-            _ = tokio::time::sleep_until(wake.into()) => {
+            _ = &mut sleep => {
                 let now = Instant::now();
                 if now >= timeout && rtc.handle_input(Input::Timeout(now)).is_err() {
                     shared.errors.fetch_add(1, Ordering::Relaxed);

@@ -21,8 +21,11 @@ pub struct Config {
     pub secret: Secret,
     /// HTTP and WebSocket listener (standalone mode only).
     pub listen: SocketAddr,
-    /// The one UDP port for all media; port 0 picks a free one.
+    /// The first SFU worker's UDP address; worker i binds its port + i (port 0: each a free one).
     pub udp: SocketAddr,
+    /// SFU worker threads, each with its own UDP port and its own sessions' media; 0 means one per
+    /// core.
+    pub workers: usize,
     /// The address written into ICE candidates; defaults to the UDP bind address.
     pub public_ip: Option<IpAddr>,
     /// Serve HTTPS/WSS with these files (standalone mode only).
@@ -77,6 +80,7 @@ impl Config {
             secret,
             listen: SocketAddr::from(([127, 0, 0, 1], 4443)),
             udp: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: 0,
             public_ip: None,
             tls: None,
             public_url: None,
@@ -84,6 +88,14 @@ impl Config {
             reconnect_grace: Duration::from_secs(15),
             pending_connection_ttl: Duration::from_secs(120),
             limits: Limits::default(),
+        }
+    }
+
+    /// How many SFU workers to start: as configured, else one per core.
+    pub fn workers(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
         }
     }
 
@@ -111,6 +123,9 @@ impl Config {
             if value == 0 || value > 1_000_000 {
                 return Err(format!("--{name} must be between 1 and 1000000"));
             }
+        }
+        if self.workers > 256 {
+            return Err("--workers must be between 0 (one per core) and 256".into());
         }
         Ok(())
     }

@@ -81,9 +81,10 @@ impl MediaServer {
         let public_url_text = public_url;
         let public_url = PublicUrl::parse(&public_url_text).with_context(|| "the public URL")?;
         let ws_base = public_url.websocket_origin();
-        let (sfu, udp_addr) = sfu::edge::spawn(config.udp, config.public_ip)
-            .await
-            .with_context(|| format!("binding the media port {}", config.udp))?;
+        let workers = config.workers();
+        let sfu = sfu::edge::SfuPool::spawn(config.udp, config.public_ip, workers)?;
+        let udp_addrs = sfu.local_addrs();
+        let udp_addr = udp_addrs[0];
         let hub = hub::spawn(
             hub::HubConfig {
                 ws_base,
@@ -94,7 +95,7 @@ impl MediaServer {
             },
             sfu,
         );
-        info!("media on udp {udp_addr}");
+        info!(workers, "media on udp {udp_addrs:?}");
         Ok(MediaServer {
             state: AppState {
                 hub,
@@ -124,9 +125,21 @@ impl MediaServer {
         rest::router(self.state.clone())
     }
 
-    /// The UDP address media flows through.
+    /// The UDP address of the first SFU worker (each worker has its own; see [`Self::udp_addrs`]).
     pub fn udp_addr(&self) -> SocketAddr {
         self.udp_addr
+    }
+
+    /// The UDP addresses media flows through, one per SFU worker.
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        self.state.hub.udp_addrs()
+    }
+
+    /// Makes the signaling owner of session `id` panic, as a bug would: for the tests that check
+    /// that the other sessions carry on. False when there is no such session.
+    #[doc(hidden)]
+    pub async fn crash_session_for_tests(&self, id: &str) -> bool {
+        self.state.hub.crash_session(id).await
     }
 
     /// What the server holds now (sessions, participants, peer connections, sockets).
@@ -154,9 +167,13 @@ impl Handle {
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
     }
-    /// The UDP address media flows through.
+    /// The UDP address of the first SFU worker.
     pub fn udp_addr(&self) -> SocketAddr {
         self.media.udp_addr()
+    }
+    /// The UDP addresses media flows through, one per SFU worker.
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        self.media.udp_addrs()
     }
     /// The public URL (`https://…` with TLS, else `http://…`), what tokens point at.
     pub fn public_url(&self) -> &str {
@@ -165,6 +182,11 @@ impl Handle {
     /// What the server holds now (sessions, participants, peer connections, sockets).
     pub async fn stats(&self) -> Stats {
         self.media.stats().await
+    }
+    /// See [`MediaServer::crash_session_for_tests`].
+    #[doc(hidden)]
+    pub async fn crash_session_for_tests(&self, id: &str) -> bool {
+        self.media.crash_session_for_tests(id).await
     }
     /// Stops the listener and the media core.
     pub async fn shutdown(self) {

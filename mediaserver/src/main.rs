@@ -19,9 +19,13 @@ struct Args {
     /// HTTP(S) and WebSocket listener.
     #[arg(long, env = "MEDIASERVER_LISTEN", default_value = "127.0.0.1:4443")]
     listen: SocketAddr,
-    /// The one UDP port for all media (port 0: any free port).
+    /// The first SFU worker's UDP address; worker i binds its port + i (port 0: each a free one).
     #[arg(long, env = "MEDIASERVER_UDP", default_value = "127.0.0.1:0")]
     udp: SocketAddr,
+    /// SFU worker threads, each with its own UDP port (the --udp port + i) and its own calls'
+    /// media; 0 starts one per core.
+    #[arg(long, env = "MEDIASERVER_WORKERS", default_value_t = 0)]
+    workers: usize,
     /// The address put in ICE candidates, when browsers reach the UDP port under another address.
     #[arg(long, env = "MEDIASERVER_PUBLIC_IP")]
     public_ip: Option<IpAddr>,
@@ -78,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = Config::new(Secret::new(args.secret));
     config.listen = args.listen;
     config.udp = args.udp;
+    config.workers = args.workers;
     config.public_ip = args.public_ip;
     config.tls = args
         .tls_cert

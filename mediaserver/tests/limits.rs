@@ -439,8 +439,14 @@ async fn a_reader_that_falls_behind_is_closed_rather_than_skipped_and_may_reconn
     }
     let to = json!([s["id"]]);
     let padding = "z".repeat(8 * 1024 - 8);
-    for (k, sender) in senders.iter_mut().enumerate() {
-        sender.ping().await; // as a browser keeps doing, or its socket is taken for dead
+    for k in 0..SENDERS {
+        // Everyone keeps pinging, as browsers do, or a socket is taken for dead while the others
+        // send (on a loaded machine that can take longer than the watchdog's 30 s).
+        for other in &mut senders[..=k] {
+            let pong = other.request("ping", json!({ "interval": 10_000 })).await;
+            assert!(pong.is_ok(), "a sender lost its socket: {pong:?}");
+        }
+        let sender = &mut senders[k];
         for i in 0..EACH {
             let data = format!("{k:03}{i:03}{padding}");
             let message = json!({ "to": to, "data": data, "type": "signal:flood" }).to_string();
@@ -452,7 +458,8 @@ async fn a_reader_that_falls_behind_is_closed_rather_than_skipped_and_may_reconn
             }
         }
     }
-    // The hub answers in order: once each sender's echo is answered, all its signals were handled.
+    // The session's owner answers in order: once each sender's echo is answered, all its signals
+    // were handled.
     for sender in &mut senders {
         sender.request("echo", json!({})).await.expect("echo");
     }
@@ -593,4 +600,80 @@ async fn out_of_range_durations_are_refused_at_start_up() {
     config.reconnect_grace = Duration::from_secs(u64::MAX / 2);
     let e = mediaserver::start(config).await.err().expect("refused");
     assert!(e.to_string().contains("--reconnect-grace"), "{e}");
+}
+
+#[tokio::test]
+async fn a_session_whose_owner_fails_is_contained_and_the_others_carry_on() {
+    let server = spawn_server().await;
+    let handle = server.handle.as_ref().unwrap();
+    let broken = server.create_session().await;
+    let healthy = server.create_session().await;
+    let (mut victim, _) = server.join(&broken, "PUBLISHER", "victim").await;
+    let (_, _, offer) = publisher_offer();
+    victim
+        .request(
+            "publishVideo",
+            json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true }),
+        )
+        .await
+        .expect("the victim publishes");
+    let (mut alice, _) = server.join(&healthy, "PUBLISHER", "alice").await;
+    let (mut bob, _) = server.join(&healthy, "PUBLISHER", "bob").await;
+    alice.next_notification("participantJoined").await;
+
+    assert!(handle.crash_session_for_tests(&broken).await);
+
+    // The failed session's participant is told by its socket closing (1011), and the session, its
+    // peer and its token are gone, as if it had ended.
+    assert_eq!(close_code(victim.wait_closed().await), Some(1011));
+    server.wait_session_gone(&broken).await;
+    eventually("the failed session's peer is closed", || async {
+        let s = handle.stats().await;
+        s.sessions == 1 && s.participants == 2 && s.peers == 0
+    })
+    .await;
+    // The healthy session notices nothing, and new sessions work.
+    still_served(&mut alice, &mut bob).await;
+    still_served(&mut bob, &mut alice).await;
+    let later = server.create_session().await;
+    let (mut carol, _) = server.join(&later, "PUBLISHER", "carol").await;
+    carol.ping().await;
+}
+
+#[tokio::test]
+async fn a_negotiation_flood_in_one_session_does_not_hold_up_another() {
+    let server = spawn_server().await;
+    let flooded = server.create_session().await;
+    let quiet = server.create_session().await;
+    let (mut mallory, _) = server.join(&flooded, "PUBLISHER", "mallory").await;
+    let (mut alice, _) = server.join(&quiet, "PUBLISHER", "alice").await;
+    let (mut bob, _) = server.join(&quiet, "PUBLISHER", "bob").await;
+    alice.next_notification("participantJoined").await;
+
+    // A burst of negotiations within the rate limit, each one making the SFU build a peer
+    // connection: all sent before Bob speaks, none waited for.
+    let (_, _, offer) = publisher_offer();
+    const FLOOD: usize = 100;
+    for _ in 0..FLOOD {
+        mallory
+            .send_request(
+                "publishVideo",
+                json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true }),
+            )
+            .await;
+    }
+    // Bob's message reaches Alice while Mallory's session still works through its queue: the quiet
+    // session did not wait behind the flooded one (with one owner for all, it did).
+    still_served(&mut alice, &mut bob).await;
+    mallory.read_ready();
+    let answered = mallory.buffered_replies();
+    assert!(
+        answered < FLOOD / 2,
+        "{answered} of the flood's {FLOOD} negotiations were answered before the quiet session's \
+         message went through"
+    );
+    // Mallory gets every answer in the end (one publication, then "Already publishing").
+    for _ in 0..FLOOD {
+        mallory.next_stray_reply().await;
+    }
 }

@@ -3,32 +3,76 @@
 
 use std::time::Instant;
 
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tracing::info;
 
-use super::Hub;
-use super::model::{Connection, Reason, Role, Session, SessionProperties};
+use super::model::{Connection, Reason, Role, SessionProperties};
+use super::objects::TokenJson;
+use super::session::SessionOwner;
 use crate::ids;
+use crate::signaling::protocol::{Notification, SignalNotice};
 
-/// An HTTP status and a message for the body. Messages never contain secrets or tokens.
+/// The kinds of REST failure, each with its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestStatus {
+    /// A malformed body or parameter, or (as the reference server answers for some operations) a
+    /// session that does not exist.
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    /// A signal to a session without participants, or to a connection not in it.
+    NotAcceptable,
+    /// A `customSessionId` that exists already.
+    Conflict,
+    /// Over a quota (sessions, connections per session).
+    TooManyRequests,
+    Internal,
+    /// Recording and broadcasting.
+    NotImplemented,
+    /// The server is shutting down.
+    Unavailable,
+}
+
+impl RestStatus {
+    /// The HTTP status; the only place that knows it.
+    pub fn http(self) -> StatusCode {
+        match self {
+            RestStatus::BadRequest => StatusCode::BAD_REQUEST,
+            RestStatus::Unauthorized => StatusCode::UNAUTHORIZED,
+            RestStatus::NotFound => StatusCode::NOT_FOUND,
+            RestStatus::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            RestStatus::Conflict => StatusCode::CONFLICT,
+            RestStatus::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            RestStatus::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            RestStatus::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            RestStatus::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// A REST failure: its kind and a message for the body. Messages never contain secrets or tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestError {
-    pub status: u16,
+    pub status: RestStatus,
     pub message: String,
 }
 
 impl RestError {
-    pub fn new(status: u16, message: impl Into<String>) -> RestError {
+    pub fn new(status: RestStatus, message: impl Into<String>) -> RestError {
         RestError {
             status,
             message: message.into(),
         }
     }
+    pub fn bad_request(message: impl Into<String>) -> RestError {
+        RestError::new(RestStatus::BadRequest, message)
+    }
     pub fn not_found(what: &str) -> RestError {
-        RestError::new(404, format!("{what} not found"))
+        RestError::new(RestStatus::NotFound, format!("{what} not found"))
     }
     pub fn unavailable() -> RestError {
-        RestError::new(503, "The media server is shutting down")
+        RestError::new(RestStatus::Unavailable, "The media server is shutting down")
     }
 }
 
@@ -111,105 +155,99 @@ impl RestRequest {
     }
 }
 
-impl Hub {
+impl RestRequest {
+    /// The session the request is about (all but creating and listing sessions name one).
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            RestRequest::CreateSession(_) | RestRequest::ListSessions { .. } => None,
+            RestRequest::GetSession { id, .. } | RestRequest::CloseSession { id } => Some(id),
+            RestRequest::CreateConnection { session, .. }
+            | RestRequest::GetConnection { session, .. }
+            | RestRequest::ListConnections { session, .. }
+            | RestRequest::DeleteConnection { session, .. }
+            | RestRequest::CreateToken { session, .. }
+            | RestRequest::ForceUnpublish { session, .. }
+            | RestRequest::Signal { session, .. } => Some(session),
+        }
+    }
+
+    /// The answer when the session it names does not exist: what the reference server says, which
+    /// for some operations is 400 rather than 404.
+    pub fn missing_session(&self) -> RestError {
+        match self {
+            RestRequest::GetConnection { .. }
+            | RestRequest::DeleteConnection { .. }
+            | RestRequest::ForceUnpublish { .. } => RestError::bad_request("Session not found"),
+            _ => RestError::not_found("Session"),
+        }
+    }
+}
+
+impl SessionOwner {
+    /// A REST call about this session (the directory routed it here by the session id it names).
     pub(super) fn on_rest(&mut self, request: RestRequest) -> Result<Value, RestError> {
+        let sid = self.session.id.clone();
         match request {
-            RestRequest::CreateSession(props) => self.create_session(props),
-            RestRequest::GetSession { id, pending } => self
-                .sessions
-                .get(&id)
-                .map(|s| s.to_rest(pending))
-                .ok_or_else(|| RestError::not_found("Session")),
-            RestRequest::ListSessions { pending } => {
-                let mut sessions: Vec<&Session> = self.sessions.values().collect();
-                sessions.sort_by_key(|s| s.created_at);
-                let content: Vec<Value> = sessions.iter().map(|s| s.to_rest(pending)).collect();
-                Ok(json!({ "numberOfElements": content.len(), "content": content }))
-            }
-            RestRequest::CloseSession { id } => {
-                if !self.sessions.contains_key(&id) {
-                    return Err(RestError::not_found("Session"));
-                }
-                info!(session = %id, "session closed over REST");
-                self.close_session(&id, Reason::SessionClosedByServer);
+            RestRequest::CreateSession(_) | RestRequest::ListSessions { .. } => Err(
+                RestError::new(RestStatus::Internal, "Not a request about one session"),
+            ),
+            RestRequest::GetSession { pending, .. } => Ok(json!(self.session.to_rest(pending))),
+            RestRequest::CloseSession { .. } => {
+                info!("session closed over REST");
+                self.close_session(Reason::SessionClosedByServer);
                 Ok(Value::Null)
             }
-            RestRequest::CreateConnection { session, props } => {
-                let (sid, cid) = self.create_connection(&session, props)?;
-                Ok(self.sessions[&sid]
-                    .connection(&cid)
-                    .expect("just created")
-                    .to_rest(&sid))
+            RestRequest::CreateConnection { props, .. } => {
+                let cid = self.create_connection(props)?;
+                let c = self.session.connection(&cid).expect("just created");
+                Ok(json!(c.to_rest(&sid)))
             }
-            RestRequest::CreateToken { session, props } => {
-                let (sid, cid) = self.create_connection(&session, props)?;
-                let c = self.sessions[&sid].connection(&cid).expect("just created");
-                let mut token = json!({
-                    "id": c.token, "object": "token", "token": c.token, "connectionId": c.id,
-                    "createdAt": c.created_at, "session": sid, "role": c.role.as_str(), "data": c.server_data,
-                });
-                if !c.kurento_options.is_null() {
-                    token["kurentoOptions"] = c.kurento_options.clone();
-                }
-                Ok(token)
+            RestRequest::CreateToken { props, .. } => {
+                let cid = self.create_connection(props)?;
+                let c = self.session.connection(&cid).expect("just created");
+                Ok(json!(TokenJson {
+                    id: c.token.clone(),
+                    object: "token",
+                    token: c.token.clone(),
+                    connection_id: c.id.clone(),
+                    created_at: c.created_at,
+                    session: sid,
+                    role: c.role,
+                    data: c.server_data.clone(),
+                    kurento_options: c.kurento_options.clone(),
+                }))
             }
-            RestRequest::GetConnection {
-                session,
-                connection,
-            } => {
-                let s = self
-                    .sessions
-                    .get(&session)
-                    .ok_or_else(|| RestError::new(400, "Session not found"))?;
-                s.connection(&connection)
-                    .map(|c| c.to_rest(&s.id))
-                    .ok_or_else(|| RestError::not_found("Connection"))
+            RestRequest::GetConnection { connection, .. } => self
+                .session
+                .connection(&connection)
+                .map(|c| json!(c.to_rest(&sid)))
+                .ok_or_else(|| RestError::not_found("Connection")),
+            RestRequest::ListConnections { pending, .. } => {
+                Ok(json!(self.session.connections_json(pending)))
             }
-            RestRequest::ListConnections { session, pending } => {
-                let s = self
-                    .sessions
-                    .get(&session)
-                    .ok_or_else(|| RestError::not_found("Session"))?;
-                Ok(s.connections_json(pending))
-            }
-            RestRequest::DeleteConnection {
-                session,
-                connection,
-            } => {
-                let s = self
-                    .sessions
-                    .get(&session)
-                    .ok_or_else(|| RestError::new(400, "Session not found"))?;
-                if s.connection(&connection).is_none() {
+            RestRequest::DeleteConnection { connection, .. } => {
+                if self.session.connection(&connection).is_none() {
                     return Err(RestError::not_found("Connection"));
                 }
-                self.remove_participant(&session, &connection, Reason::ForceDisconnectByServer);
+                self.remove_participant(&connection, Reason::ForceDisconnectByServer);
                 Ok(Value::Null)
             }
-            RestRequest::ForceUnpublish { session, stream } => {
-                let s = self
-                    .sessions
-                    .get(&session)
-                    .ok_or_else(|| RestError::new(400, "Session not found"))?;
-                let owner = s
+            RestRequest::ForceUnpublish { stream, .. } => {
+                let owner = self
+                    .session
                     .publisher_of(&stream)
                     .map(|c| c.id.clone())
                     .ok_or_else(|| RestError::not_found("Stream"))?;
-                self.unpublish(&session, &owner, Reason::ForceUnpublishByServer);
+                self.unpublish(&owner, Reason::ForceUnpublishByServer);
                 Ok(Value::Null)
             }
-            RestRequest::Signal {
-                session,
-                to,
-                kind,
-                data,
-            } => {
-                let s = self
-                    .sessions
-                    .get(&session)
-                    .ok_or_else(|| RestError::not_found("Session"))?;
+            RestRequest::Signal { to, kind, data, .. } => {
+                let s = &self.session;
                 if s.active().next().is_none() {
-                    return Err(RestError::new(406, "The session has no participants"));
+                    return Err(RestError::new(
+                        RestStatus::NotAcceptable,
+                        "The session has no participants",
+                    ));
                 }
                 if let Some(unknown) = to.iter().find(|id| {
                     s.connection(id)
@@ -217,86 +255,38 @@ impl Hub {
                         .is_none()
                 }) {
                     return Err(RestError::new(
-                        406,
+                        RestStatus::NotAcceptable,
                         format!("Connection {unknown} is not in the session"),
                     ));
                 }
                 // No `from`: the browser treats the signal as coming from the server.
-                let mut params = json!({ "data": data.unwrap_or_default() });
-                if let Some(kind) = kind {
-                    params["type"] = json!(kind);
-                }
+                let params = SignalNotice {
+                    data: data.unwrap_or_default(),
+                    kind,
+                    from: None,
+                };
                 self.notify(
-                    s,
                     |c| to.is_empty() || to.contains(&c.id),
-                    "sendMessage",
-                    params,
+                    Notification::SendMessage(params),
                 );
                 Ok(Value::Null)
             }
         }
     }
 
-    fn create_session(&mut self, props: SessionProps) -> Result<Value, RestError> {
+    fn create_connection(&mut self, props: ConnectionProps) -> Result<String, RestError> {
         let now = Instant::now();
-        let custom = props.properties.custom_session_id.clone();
-        // An existing session answers 409 whatever the quota: callers join it next.
-        if self.sessions.len() >= self.config.limits.max_sessions
-            && !self.sessions.contains_key(&custom)
-        {
-            self.refusals.refused("sessions", now);
+        let config = self.config();
+        let ws_base = config.ws_base.clone();
+        let ttl = config.pending_connection_ttl;
+        if self.session.connections.len() >= config.limits.max_participants_per_session {
+            self.dir.refused("participants per session");
             return Err(RestError::new(
-                429,
-                "The media server holds as many sessions as it may",
+                RestStatus::TooManyRequests,
+                "The session is full",
             ));
         }
-        let id = if custom.is_empty() {
-            loop {
-                let id = ids::session_id();
-                if !self.sessions.contains_key(&id) {
-                    break id;
-                }
-            }
-        } else if self.sessions.contains_key(&custom) {
-            return Err(RestError::new(
-                409,
-                format!("Session {custom} already exists"),
-            ));
-        } else {
-            custom
-        };
-        let session = Session {
-            id: id.clone(),
-            created_at: ids::now_millis(),
-            created: now,
-            properties: props.properties,
-            connections: Vec::new(),
-            ever_joined: false,
-        };
-        let json = session.to_rest(false);
-        info!(session = %id, "session created");
-        self.deadlines
-            .unused
-            .push_back((now + self.config.unused_session_timeout, id.clone()));
-        self.sessions.insert(id, session);
-        Ok(json)
-    }
-
-    fn create_connection(
-        &mut self,
-        session: &str,
-        props: ConnectionProps,
-    ) -> Result<(String, String), RestError> {
-        let ws_base = self.config.ws_base.clone();
-        let now = Instant::now();
-        let s = self
-            .sessions
-            .get_mut(session)
-            .ok_or_else(|| RestError::not_found("Session"))?;
-        if s.connections.len() >= self.config.limits.max_participants_per_session {
-            self.refusals.refused("participants per session", now);
-            return Err(RestError::new(429, "The session is full"));
-        }
+        let s = &mut self.session;
         let id = loop {
             let id = ids::connection_id();
             if s.connection(&id).is_none() {
@@ -316,12 +306,8 @@ impl Hub {
             created: now,
             participant: None,
         });
-        self.tokens.insert(token, (s.id.clone(), id.clone()));
-        self.deadlines.pending.push_back((
-            now + self.config.pending_connection_ttl,
-            s.id.clone(),
-            id.clone(),
-        ));
-        Ok((s.id.clone(), id))
+        self.dir.add_token(&token, &self.session.id);
+        self.expire_later(&id, now + ttl);
+        Ok(id)
     }
 }

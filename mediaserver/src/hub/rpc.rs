@@ -4,10 +4,13 @@
 use serde_json::{Value, json};
 use tracing::info;
 
+use super::SfuCommand;
 use super::model::{
-    MediaOptions, Participant, Publisher, Reason, Role, SocketId, Subscription, SubscriptionState,
+    MediaOptions, Participant, Presence, Publisher, Reason, Role, SocketId, Subscription,
+    SubscriptionState,
 };
-use super::{Hub, SfuCommand};
+use super::session::SessionOwner;
+use super::socket::SocketLink;
 use crate::ids;
 use crate::sfu::SfuError;
 use crate::signaling::protocol::*;
@@ -18,56 +21,33 @@ const MAX_CANDIDATE_LEN: usize = 1024;
 const MAX_CANDIDATES_PER_PEER: usize = 32;
 
 fn sdp_error(e: SfuError) -> RpcError {
-    RpcError::new(302, format!("Error negotiating media: {e}"))
+    RpcError::new(RpcCode::SdpError, format!("Error negotiating media: {e}"))
 }
 
-impl Hub {
-    pub(super) async fn on_rpc(
-        &mut self,
-        socket: SocketId,
-        request: Request,
-    ) -> Result<Value, RpcError> {
-        let joined = self.sockets.get(&socket).and_then(|s| s.joined.clone());
+impl SessionOwner {
+    /// A request of the participant `cid`, whose socket joined this session.
+    pub(super) async fn on_rpc(&mut self, cid: &str, request: Request) -> Result<Value, RpcError> {
         match request {
-            Request::Ping(_) => Ok(json!({ "value": "pong" })),
-            Request::JoinRoom(p) => self.join_room(socket, p),
-            Request::Connect(p) => self.reconnect_socket(socket, p),
-            request => {
-                let Some((sid, cid)) = joined else {
-                    return Err(RpcError::not_joined());
-                };
-                self.on_joined_rpc(&sid, &cid, request).await
-            }
-        }
-    }
-
-    async fn on_joined_rpc(
-        &mut self,
-        sid: &str,
-        cid: &str,
-        request: Request,
-    ) -> Result<Value, RpcError> {
-        match request {
-            Request::PublishVideo(p) => self.publish_video(sid, cid, p).await,
+            Request::PublishVideo(p) => self.publish_video(cid, p).await,
             Request::UnpublishVideo => {
-                if self.unpublish(sid, cid, Reason::Unpublish) {
+                if self.unpublish(cid, Reason::Unpublish) {
                     Ok(json!({}))
                 } else {
-                    Err(RpcError::new(105, "Not publishing"))
+                    Err(RpcError::new(RpcCode::NotStreaming, "Not publishing"))
                 }
             }
-            Request::PrepareReceiveVideoFrom(p) => self.prepare_receive(sid, cid, p).await,
-            Request::ReceiveVideoFrom(p) => self.receive_video_from(sid, cid, p).await,
-            Request::UnsubscribeFromVideo(p) => self.unsubscribe(sid, cid, &p.sender),
-            Request::OnIceCandidate(p) => self.on_ice_candidate(sid, cid, p),
+            Request::PrepareReceiveVideoFrom(p) => self.prepare_receive(cid, p).await,
+            Request::ReceiveVideoFrom(p) => self.receive_video_from(cid, p).await,
+            Request::UnsubscribeFromVideo(p) => self.unsubscribe(cid, &p.sender),
+            Request::OnIceCandidate(p) => self.on_ice_candidate(cid, p),
             Request::LeaveRoom => {
-                self.remove_participant(sid, cid, Reason::Disconnect);
+                self.remove_participant(cid, Reason::Disconnect);
                 Ok(json!({}))
             }
-            Request::SendMessage(p) => self.send_message(sid, cid, p),
-            Request::StreamPropertyChanged(p) => self.stream_property_changed(sid, cid, p),
+            Request::SendMessage(p) => self.send_message(cid, p),
+            Request::StreamPropertyChanged(p) => self.stream_property_changed(cid, p),
             Request::VideoData(p) => {
-                if let Some(pb) = self.publisher_mut(sid, cid) {
+                if let Some(pb) = self.publisher_mut(cid) {
                     if let (Some(w), Some(h)) = (p.width, p.height) {
                         pb.media.video_dimensions =
                             Some(json!({ "width": w as i64, "height": h as i64 }).to_string());
@@ -82,44 +62,47 @@ impl Hub {
                 Ok(json!({}))
             }
             Request::Echo => Ok(json!({})),
-            Request::ReconnectStream(p) => self.reconnect_stream(sid, cid, p).await,
+            Request::ReconnectStream(p) => self.reconnect_stream(cid, p).await,
             Request::ForceDisconnect(p) => {
-                self.require_moderator(sid, cid)?;
-                if self
-                    .sessions
-                    .get(sid)
+                self.require_moderator(cid)?;
+                if Some(&self.session)
                     .and_then(|s| s.connection(&p.connection_id))
                     .and_then(|c| c.participant.as_ref())
                     .is_none()
                 {
-                    return Err(RpcError::new(102, "No such participant in this session"));
+                    return Err(RpcError::new(
+                        RpcCode::UserNotFound,
+                        "No such participant in this session",
+                    ));
                 }
-                self.remove_participant(sid, &p.connection_id, Reason::ForceDisconnectByUser);
+                self.remove_participant(&p.connection_id, Reason::ForceDisconnectByUser);
                 Ok(json!({}))
             }
             Request::ForceUnpublish(p) => {
-                self.require_moderator(sid, cid)?;
-                let owner = self
-                    .sessions
-                    .get(sid)
+                self.require_moderator(cid)?;
+                let owner = Some(&self.session)
                     .and_then(|s| s.publisher_of(&p.stream_id))
                     .map(|c| c.id.clone());
                 let Some(owner) = owner else {
-                    return Err(RpcError::new(105, "No such stream in this session"));
+                    return Err(RpcError::new(
+                        RpcCode::NotStreaming,
+                        "No such stream in this session",
+                    ));
                 };
-                self.unpublish(sid, &owner, Reason::ForceUnpublishByUser);
+                self.unpublish(&owner, Reason::ForceUnpublishByUser);
                 Ok(json!({}))
             }
-            Request::Ping(_) | Request::JoinRoom(_) | Request::Connect(_) => {
-                unreachable!("handled before joining")
-            }
+            // The socket task answers pings; joining goes through the directory.
+            Request::Ping(_) => Ok(json!({ "value": "pong" })),
+            Request::JoinRoom(_) | Request::Connect(_) => Err(RpcError::new(
+                RpcCode::Generic,
+                "This socket has already joined a session",
+            )),
         }
     }
 
-    fn require_moderator(&self, sid: &str, cid: &str) -> Result<(), RpcError> {
-        let role = self
-            .sessions
-            .get(sid)
+    fn require_moderator(&self, cid: &str) -> Result<(), RpcError> {
+        let role = Some(&self.session)
             .and_then(|s| s.connection(cid))
             .map(|c| c.role);
         if role == Some(Role::Moderator) {
@@ -129,57 +112,43 @@ impl Hub {
         }
     }
 
-    /// The session's `forcedVideoCodec`; `MEDIA_SERVER_PREFERRED` and `NONE` leave the choice open.
-    fn forced_codec(&self, sid: &str) -> Option<crate::sfu::VideoCodec> {
-        use crate::sfu::VideoCodec;
-        match self
-            .sessions
-            .get(sid)?
-            .properties
-            .forced_video_codec
-            .as_str()
-        {
-            "VP8" => Some(VideoCodec::Vp8),
-            "VP9" => Some(VideoCodec::Vp9),
-            "H264" => Some(VideoCodec::H264),
-            _ => None,
-        }
+    /// The codec the session forces on publishers, if any.
+    fn forced_codec(&self) -> Option<crate::sfu::VideoCodec> {
+        self.session.properties.forced_video_codec.codec()
     }
 
-    fn participant_mut(&mut self, sid: &str, cid: &str) -> Option<&mut Participant> {
-        self.sessions
-            .get_mut(sid)?
-            .connection_mut(cid)?
-            .participant
-            .as_mut()
+    fn participant_mut(&mut self, cid: &str) -> Option<&mut Participant> {
+        self.session.connection_mut(cid)?.participant.as_mut()
     }
 
-    fn publisher_mut(&mut self, sid: &str, cid: &str) -> Option<&mut Publisher> {
-        self.participant_mut(sid, cid)?.publisher.as_mut()
+    fn publisher_mut(&mut self, cid: &str) -> Option<&mut Publisher> {
+        self.participant_mut(cid)?.publisher.as_mut()
     }
 
-    fn join_room(&mut self, socket: SocketId, p: JoinRoomParams) -> Result<Value, RpcError> {
-        let Some(state) = self.sockets.get(&socket) else {
-            return Err(RpcError::new(999, "Socket closed"));
-        };
-        if state.joined.is_some() {
-            return Err(RpcError::new(
-                999,
-                "This socket has already joined a session",
-            ));
-        }
+    /// `joinRoom` with a token the directory routed here. The socket task has checked that the
+    /// socket speaks for nobody yet.
+    pub(super) fn join_room(
+        &mut self,
+        socket: SocketId,
+        link: &SocketLink,
+        ip: String,
+        p: JoinRoomParams,
+    ) -> Result<Value, RpcError> {
         // One answer for an unknown session, a bad token and a token of another session: anything
         // more would tell a stranger which calls exist.
         let invalid = || RpcError::unauthorized("Token is not valid");
-        let Some((sid, cid)) = self.tokens.get(&p.token).cloned() else {
-            return Err(invalid());
-        };
-        if sid != p.session {
+        if p.session != self.session.id {
             return Err(invalid());
         }
-        self.tokens.remove(&p.token);
-        let link = state.link.clone();
-        let ip = state.ip.clone();
+        let Some(conn) = self
+            .session
+            .connections
+            .iter_mut()
+            .find(|c| c.token == p.token && c.participant.is_none())
+        else {
+            return Err(invalid());
+        };
+        let cid = conn.id.clone();
         let rpc_session = ids::rpc_session_id();
         let version = p
             .sdk_version
@@ -193,13 +162,12 @@ impl Hub {
             // than one, so a 2.x browser is told its own version.
             .unwrap_or(crate::OPENVIDU_VERSION)
             .to_owned();
-        let session = self.sessions.get_mut(&sid).ok_or_else(invalid)?;
-        session.ever_joined = true;
-        let conn = session.connection_mut(&cid).ok_or_else(invalid)?;
         link.set_joined(true);
         conn.participant = Some(Participant {
-            socket: Some(socket),
-            link: Some(link),
+            presence: Presence::Online {
+                socket,
+                link: link.clone(),
+            },
             rpc_session: rpc_session.clone(),
             active_at: ids::now_millis(),
             ip,
@@ -207,28 +175,27 @@ impl Hub {
             client_data: p.metadata.unwrap_or_default(),
             publisher: None,
             subscriptions: Vec::new(),
-            evict_at: None,
         });
         let role = conn.role;
         let record = conn.record;
         let ice_servers = conn.custom_ice_servers.clone();
         let me = conn.to_rpc();
-        let session = &self.sessions[&sid];
-        let others: Vec<Value> = session
+        self.session.ever_joined = true;
+        self.dir.remove_token(&p.token);
+        self.dir.add_rpc_session(&rpc_session, &self.session.id);
+        self.by_socket.insert(socket, cid.clone());
+        let others: Vec<RemoteParticipant> = self
+            .session
             .active()
             .filter(|c| c.id != cid)
             .map(|c| c.to_rpc())
             .collect();
-        self.notify(session, |c| c.id != cid, "participantJoined", me.clone());
-        info!(session = %sid, connection = %cid, role = role.as_str(), "participant joined");
-        self.rpc_sessions
-            .insert(rpc_session.clone(), (sid.clone(), cid.clone()));
-        if let Some(s) = self.sockets.get_mut(&socket) {
-            s.joined = Some((sid.clone(), cid.clone()));
-        }
+        let (created_at, metadata) = (me.created_at, me.metadata.clone());
+        self.notify(|c| c.id != cid, Notification::ParticipantJoined(me));
+        info!(connection = %cid, role = role.as_str(), "participant joined");
         Ok(json!({
-            "id": cid, "createdAt": me["createdAt"], "metadata": me["metadata"], "value": others,
-            "session": sid, "sessionId": rpc_session, "role": role.as_str(), "record": record,
+            "id": cid, "createdAt": created_at, "metadata": metadata, "value": others,
+            "session": self.session.id, "sessionId": rpc_session, "role": role.as_str(), "record": record,
             "version": version,
             // Server-offered subscriptions (`prepareReceiveVideoFrom`); simulcast stays the publisher's choice.
             "mediaServer": "mediasoup", "videoSimulcast": false,
@@ -236,57 +203,58 @@ impl Hub {
         }))
     }
 
-    /// `connect` on a new socket after the browser lost the old one.
-    fn reconnect_socket(&mut self, socket: SocketId, p: ConnectParams) -> Result<Value, RpcError> {
-        let reconnection_error = || RpcError::new(40007, "reconnection error");
-        let Some((sid, cid)) = self.rpc_sessions.get(&p.session_id).cloned() else {
+    /// `connect` on a new socket after the browser lost the old one. The socket task has checked
+    /// that the new socket speaks for nobody yet: one cannot take over another participant.
+    pub(super) fn reconnect_socket(
+        &mut self,
+        socket: SocketId,
+        link: &SocketLink,
+        p: ConnectParams,
+    ) -> Result<Value, RpcError> {
+        let reconnection_error = RpcError::reconnection_error;
+        let Some(conn) = self.session.connections.iter_mut().find(|c| {
+            c.participant
+                .as_ref()
+                .is_some_and(|pt| pt.rpc_session == p.session_id)
+        }) else {
             return Err(reconnection_error());
         };
-        let Some(state) = self.sockets.get(&socket) else {
-            return Err(reconnection_error());
-        };
-        // A socket speaks for one participant: one that joined cannot take over another.
-        if state.joined.is_some() {
-            return Err(reconnection_error());
-        }
-        let link = state.link.clone();
-        let Some(participant) = self.participant_mut(&sid, &cid) else {
-            return Err(reconnection_error());
-        };
-        let old = participant.socket.replace(socket);
+        let cid = conn.id.clone();
+        let participant = conn.participant.as_mut().expect("found by it");
         link.set_joined(true);
-        participant.link = Some(link);
-        participant.evict_at = None;
-        if let Some(old) = old
-            && let Some(s) = self.sockets.get_mut(&old)
+        let was = std::mem::replace(
+            &mut participant.presence,
+            Presence::Online {
+                socket,
+                link: link.clone(),
+            },
+        );
+        if let Presence::Online {
+            socket: old,
+            link: old_link,
+        } = was
         {
-            s.joined = None;
-            s.link.set_joined(false);
-            s.link.close(super::CloseReason::Evicted);
+            self.by_socket.remove(&old);
+            old_link.set_joined(false);
+            old_link.close(super::CloseReason::Evicted);
         }
-        if let Some(s) = self.sockets.get_mut(&socket) {
-            s.joined = Some((sid.clone(), cid.clone()));
-        }
-        info!(session = %sid, connection = %cid, "participant reconnected");
+        self.by_socket.insert(socket, cid.clone());
+        info!(connection = %cid, "participant reconnected");
         Ok(json!({ "value": "reconnection successful", "sessionId": p.session_id }))
     }
 
-    async fn publish_video(
-        &mut self,
-        sid: &str,
-        cid: &str,
-        p: PublishVideoParams,
-    ) -> Result<Value, RpcError> {
-        let role = self
-            .sessions
-            .get(sid)
+    async fn publish_video(&mut self, cid: &str, p: PublishVideoParams) -> Result<Value, RpcError> {
+        let role = Some(&self.session)
             .and_then(|s| s.connection(cid))
             .map(|c| c.role);
         if !role.is_some_and(Role::can_publish) {
             return Err(RpcError::unauthorized("A SUBSCRIBER may not publish"));
         }
-        if self.publisher_mut(sid, cid).is_some() {
-            return Err(RpcError::new(106, "Already publishing"));
+        if self.publisher_mut(cid).is_some() {
+            return Err(RpcError::new(
+                RpcCode::AlreadyStreaming,
+                "Already publishing",
+            ));
         }
         // It becomes part of the stream id, which goes into logs and subscribers' SDP.
         if !matches!(
@@ -298,7 +266,7 @@ impl Hub {
             ));
         }
         let peer = self.next_peer();
-        let codec = self.forced_codec(sid);
+        let codec = self.forced_codec();
         let answer = self
             .sfu
             .publish(peer, p.sdp_offer, codec)
@@ -334,39 +302,27 @@ impl Hub {
             },
         };
         let (stream_id, created_at) = (publisher.stream_id.clone(), publisher.created_at);
-        // The hub awaits the SFU without handling anything else, so the participant is still there;
+        // The owner awaits the SFU without handling anything else, so the participant is still there;
         // checked all the same, since leaving a peer behind would leak it.
-        let Some(participant) = self.participant_mut(sid, cid) else {
+        let Some(participant) = self.participant_mut(cid) else {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(102, "Participant left"));
+            return Err(RpcError::new(RpcCode::UserNotFound, "Participant left"));
         };
         participant.publisher = Some(publisher);
-        let session = &self.sessions[sid];
-        if let Some(me) = session.connection(cid) {
-            self.notify(
-                session,
-                |c| c.id != cid,
-                "participantPublished",
-                me.to_rpc(),
-            );
+        if let Some(me) = self.session.connection(cid).map(|c| c.to_rpc()) {
+            self.notify(|c| c.id != cid, Notification::ParticipantPublished(me));
         }
-        info!(session = %sid, connection = %cid, stream = %stream_id, "published");
+        info!(connection = %cid, stream = %stream_id, "published");
         Ok(json!({ "sdpAnswer": answer, "id": stream_id, "createdAt": created_at }))
     }
 
     /// The stream's publisher connection id and its peer.
-    fn find_stream(
-        &self,
-        sid: &str,
-        stream_id: &str,
-    ) -> Result<(String, crate::sfu::PeerId), RpcError> {
-        let session = self
-            .sessions
-            .get(sid)
-            .ok_or_else(|| RpcError::new(202, "Session not found"))?;
-        let conn = session
-            .publisher_of(stream_id)
-            .ok_or_else(|| RpcError::new(105, "No such stream in this session"))?;
+    fn find_stream(&self, stream_id: &str) -> Result<(String, crate::sfu::PeerId), RpcError> {
+        let session = Some(&self.session)
+            .ok_or_else(|| RpcError::new(RpcCode::SessionNotFound, "Session not found"))?;
+        let conn = session.publisher_of(stream_id).ok_or_else(|| {
+            RpcError::new(RpcCode::NotStreaming, "No such stream in this session")
+        })?;
         let peer = conn
             .participant
             .as_ref()
@@ -378,16 +334,14 @@ impl Hub {
 
     /// Replaces any earlier subscription of `cid` to the same stream. False, and nothing stored, when
     /// the subscriber or the stream is gone (the SFU's peer must then be closed by the caller).
-    fn store_subscription(&mut self, sid: &str, cid: &str, sub: Subscription) -> bool {
-        if self
-            .sessions
-            .get(sid)
+    fn store_subscription(&mut self, cid: &str, sub: Subscription) -> bool {
+        if Some(&self.session)
             .and_then(|s| s.publisher_of(&sub.stream_id))
             .is_none()
         {
             return false;
         }
-        let Some(participant) = self.participant_mut(sid, cid) else {
+        let Some(participant) = self.participant_mut(cid) else {
             return false;
         };
         let replaced = participant.remove_subscriptions(|s| s.stream_id == sub.stream_id);
@@ -402,14 +356,16 @@ impl Hub {
     /// `reconnectStream`): the SFU answers the browser's recv-only offer.
     async fn subscribe_with_offer(
         &mut self,
-        sid: &str,
         cid: &str,
         stream_id: String,
         offer: String,
     ) -> Result<Value, RpcError> {
-        let (publisher, source) = self.find_stream(sid, &stream_id)?;
+        let (publisher, source) = self.find_stream(&stream_id)?;
         if publisher == cid {
-            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Cannot subscribe to one's own stream",
+            ));
         }
         let peer = self.next_peer();
         let answer = self
@@ -425,22 +381,24 @@ impl Hub {
             created_at: ids::now_millis(),
             state: SubscriptionState::Active,
         };
-        if !self.store_subscription(sid, cid, sub) {
+        if !self.store_subscription(cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(105, "The stream ended"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "The stream ended"));
         }
         Ok(json!({ "sdpAnswer": answer }))
     }
 
     async fn prepare_receive(
         &mut self,
-        sid: &str,
         cid: &str,
         p: PrepareReceiveParams,
     ) -> Result<Value, RpcError> {
-        let (publisher, source) = self.find_stream(sid, &p.sender)?;
+        let (publisher, source) = self.find_stream(&p.sender)?;
         if publisher == cid {
-            return Err(RpcError::new(999, "Cannot subscribe to one's own stream"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Cannot subscribe to one's own stream",
+            ));
         }
         let peer = self.next_peer();
         let offer = self
@@ -456,25 +414,24 @@ impl Hub {
             created_at: ids::now_millis(),
             state: SubscriptionState::Offered,
         };
-        if !self.store_subscription(sid, cid, sub) {
+        if !self.store_subscription(cid, sub) {
             self.sfu.send(SfuCommand::Close { peer });
-            return Err(RpcError::new(105, "The stream ended"));
+            return Err(RpcError::new(RpcCode::NotStreaming, "The stream ended"));
         }
         Ok(json!({ "sdpOffer": offer }))
     }
 
     async fn receive_video_from(
         &mut self,
-        sid: &str,
         cid: &str,
         p: ReceiveVideoFromParams,
     ) -> Result<Value, RpcError> {
         match (p.sdp_answer, p.sdp_offer) {
             (Some(answer), _) => self
-                .complete_subscription(sid, cid, &p.sender, answer)
+                .complete_subscription(cid, &p.sender, answer)
                 .await
                 .map(|_| json!({})),
-            (None, Some(offer)) => self.subscribe_with_offer(sid, cid, p.sender, offer).await,
+            (None, Some(offer)) => self.subscribe_with_offer(cid, p.sender, offer).await,
             (None, None) => Err(RpcError::invalid_params(
                 "receiveVideoFrom needs sdpOffer or sdpAnswer",
             )),
@@ -484,13 +441,12 @@ impl Hub {
     /// The browser's answer to a server offer (`receiveVideoFrom` or a subscriber's `reconnectStream`).
     async fn complete_subscription(
         &mut self,
-        sid: &str,
         cid: &str,
         stream_id: &str,
         answer: String,
     ) -> Result<(), RpcError> {
         let peer = self
-            .participant_mut(sid, cid)
+            .participant_mut(cid)
             .and_then(|p| {
                 p.subscriptions
                     .iter()
@@ -499,7 +455,7 @@ impl Hub {
             .map(|s| s.peer)
             .ok_or_else(|| {
                 RpcError::new(
-                    999,
+                    RpcCode::Generic,
                     "No offer is pending for this stream: call prepareReceiveVideoFrom",
                 )
             })?;
@@ -508,7 +464,7 @@ impl Hub {
             .await
             .map_err(sdp_error)?;
         if let Some(s) = self
-            .participant_mut(sid, cid)
+            .participant_mut(cid)
             .and_then(|p| p.subscriptions.iter_mut().find(|s| s.peer == peer))
         {
             s.state = SubscriptionState::Active;
@@ -516,13 +472,16 @@ impl Hub {
         Ok(())
     }
 
-    fn unsubscribe(&mut self, sid: &str, cid: &str, publisher: &str) -> Result<Value, RpcError> {
-        let Some(participant) = self.participant_mut(sid, cid) else {
+    fn unsubscribe(&mut self, cid: &str, publisher: &str) -> Result<Value, RpcError> {
+        let Some(participant) = self.participant_mut(cid) else {
             return Err(RpcError::not_joined());
         };
         let closed = participant.remove_subscriptions(|s| s.publisher == publisher);
         if closed.is_empty() {
-            return Err(RpcError::new(999, "Not subscribed to that participant"));
+            return Err(RpcError::new(
+                RpcCode::Generic,
+                "Not subscribed to that participant",
+            ));
         }
         for peer in closed {
             self.sfu.send(SfuCommand::Close { peer });
@@ -530,16 +489,11 @@ impl Hub {
         Ok(json!({}))
     }
 
-    fn on_ice_candidate(
-        &mut self,
-        sid: &str,
-        cid: &str,
-        p: IceCandidateParams,
-    ) -> Result<Value, RpcError> {
+    fn on_ice_candidate(&mut self, cid: &str, p: IceCandidateParams) -> Result<Value, RpcError> {
         if p.candidate.len() > MAX_CANDIDATE_LEN {
             return Err(RpcError::invalid_params("the ICE candidate is too long"));
         }
-        let Some(participant) = self.participant_mut(sid, cid) else {
+        let Some(participant) = self.participant_mut(cid) else {
             return Err(RpcError::not_joined());
         };
         // endpointName is the own connection id for the publisher peer, else the publisher's id.
@@ -570,20 +524,17 @@ impl Hub {
         Ok(json!({}))
     }
 
-    fn send_message(
-        &mut self,
-        sid: &str,
-        cid: &str,
-        p: SendMessageParams,
-    ) -> Result<Value, RpcError> {
+    fn send_message(&mut self, cid: &str, p: SendMessageParams) -> Result<Value, RpcError> {
         let message: SignalMessage = serde_json::from_str(&p.message).map_err(|_| {
-            RpcError::new(600, "Signal message is not valid JSON of {to, data, type}")
+            RpcError::new(
+                RpcCode::SignalFormatInvalid,
+                "Signal message is not valid JSON of {to, data, type}",
+            )
         })?;
-        message.check().map_err(|e| RpcError::new(600, e))?;
-        let session = self
-            .sessions
-            .get(sid)
-            .ok_or_else(|| RpcError::new(202, "Session not found"))?;
+        message
+            .check()
+            .map_err(|e| RpcError::new(RpcCode::SignalFormatInvalid, e))?;
+        let session = &self.session;
         // The message names no value the client sent: whatever it put there stays out of logs.
         if message.to.iter().any(|to| {
             session
@@ -592,36 +543,36 @@ impl Hub {
                 .is_none()
         }) {
             return Err(RpcError::new(
-                601,
+                RpcCode::SignalToInvalid,
                 "A signal target is not a participant of this session",
             ));
         }
-        let params = json!({
-            "data": message.data.unwrap_or_default(),
-            "type": message.kind.unwrap_or_else(|| "signal".into()),
-            "from": cid,
-        });
+        let params = SignalNotice {
+            data: message.data.unwrap_or_default(),
+            kind: Some(message.kind.unwrap_or_else(|| "signal".into())),
+            from: Some(cid.to_owned()),
+        };
         let to = message.to;
         self.notify(
-            session,
             |c| to.is_empty() || to.contains(&c.id),
-            "sendMessage",
-            params,
+            Notification::SendMessage(params),
         );
         Ok(json!({}))
     }
 
     fn stream_property_changed(
         &mut self,
-        sid: &str,
         cid: &str,
         p: StreamPropertyParams,
     ) -> Result<Value, RpcError> {
-        let Some(publisher) = self.publisher_mut(sid, cid) else {
-            return Err(RpcError::new(105, "Not publishing"));
+        let Some(publisher) = self.publisher_mut(cid) else {
+            return Err(RpcError::new(RpcCode::NotStreaming, "Not publishing"));
         };
         if publisher.stream_id != p.stream_id {
-            return Err(RpcError::new(105, "Not the caller's stream"));
+            return Err(RpcError::new(
+                RpcCode::NotStreaming,
+                "Not the caller's stream",
+            ));
         }
         match (p.property.as_str(), &p.new_value) {
             ("audioActive", Value::Bool(b)) => publisher.media.audio_active = *b,
@@ -637,23 +588,24 @@ impl Hub {
             }
         }
         // The reference server relays the value's JSON text; the browser decodes it (B.7).
-        let params = json!({
-            "connectionId": cid, "streamId": p.stream_id, "property": p.property,
-            "newValue": p.new_value.to_string(), "reason": p.reason.unwrap_or_default(),
-        });
-        let session = &self.sessions[sid];
-        self.notify(session, |c| c.id != cid, "streamPropertyChanged", params);
+        let params = StreamPropertyNotice {
+            connection_id: cid.to_owned(),
+            stream_id: p.stream_id,
+            property: p.property,
+            new_value: p.new_value.to_string(),
+            reason: p.reason.unwrap_or_default(),
+        };
+        self.notify(|c| c.id != cid, Notification::StreamPropertyChanged(params));
         Ok(json!({}))
     }
 
     async fn reconnect_stream(
         &mut self,
-        sid: &str,
         cid: &str,
         p: ReconnectStreamParams,
     ) -> Result<Value, RpcError> {
         let own = self
-            .publisher_mut(sid, cid)
+            .publisher_mut(cid)
             .map(|pb| (pb.stream_id.clone(), pb.peer, pb.created_at));
         match own {
             Some((stream_id, old, created_at)) if stream_id == p.stream => {
@@ -662,7 +614,7 @@ impl Hub {
                     .or(p.sdp_offer)
                     .ok_or_else(|| RpcError::invalid_params("sdpString is missing"))?;
                 let peer = self.next_peer();
-                let codec = self.forced_codec(sid);
+                let codec = self.forced_codec();
                 let answer = self
                     .sfu
                     .publish(peer, offer, codec)
@@ -673,7 +625,7 @@ impl Hub {
                     to: peer,
                 });
                 self.sfu.send(SfuCommand::Close { peer: old });
-                match self.publisher_mut(sid, cid) {
+                match self.publisher_mut(cid) {
                     Some(pb) => {
                         pb.peer = peer;
                         pb.candidates = 0;
@@ -684,9 +636,9 @@ impl Hub {
             }
             _ => {
                 if let Some(offer) = p.sdp_offer {
-                    self.subscribe_with_offer(sid, cid, p.stream, offer).await
+                    self.subscribe_with_offer(cid, p.stream, offer).await
                 } else if let Some(answer) = p.sdp_string {
-                    self.complete_subscription(sid, cid, &p.stream, answer)
+                    self.complete_subscription(cid, &p.stream, answer)
                         .await
                         .map(|_| json!({}))
                 } else {

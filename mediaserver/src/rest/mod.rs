@@ -15,8 +15,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::hub::model::{Role, SessionProperties};
-use crate::hub::{ConnectionProps, RestError, RestRequest, SessionProps};
+use crate::hub::model::{ForcedVideoCodec, MediaMode, RecordingMode, Role, SessionProperties};
+use crate::hub::{ConnectionProps, RestError, RestRequest, RestStatus, SessionProps};
 use crate::{AppState, ids};
 
 pub fn router(state: AppState) -> Router {
@@ -58,8 +58,7 @@ struct ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = self.error.status.http();
         let body = json!({
             "timestamp": ids::now_millis(), "status": status.as_u16(),
             "error": status.canonical_reason().unwrap_or(""), "message": self.error.message, "path": self.path,
@@ -70,18 +69,28 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
-fn err(status: u16, message: impl Into<String>, path: &str) -> ApiError {
+fn err(status: RestStatus, message: impl Into<String>, path: &str) -> ApiError {
     ApiError {
         error: RestError::new(status, message),
         path: path.to_owned(),
     }
 }
 
+/// A malformed request: 400 with what is wrong.
+fn bad_request(message: impl Into<String>, path: &str) -> ApiError {
+    err(RestStatus::BadRequest, message, path)
+}
+
 async fn require_secret(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if authorized(request.headers(), state.secret.expose()) {
         next.run(request).await
     } else {
-        let mut response = err(401, "Unauthorized", &full_path(&request)).into_response();
+        let mut response = err(
+            RestStatus::Unauthorized,
+            "Unauthorized",
+            &full_path(&request),
+        )
+        .into_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             "Basic realm=\"OpenVidu\"".parse().expect("static"),
@@ -130,8 +139,11 @@ fn body_object(body: &Bytes, path: &str) -> Result<Map<String, Value>, ApiError>
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(err(400, "The body must be a JSON object", path)),
-        Err(e) => Err(err(400, format!("The body is not valid JSON: {e}"), path)),
+        Ok(_) => Err(bad_request("The body must be a JSON object", path)),
+        Err(e) => Err(bad_request(
+            format!("The body is not valid JSON: {e}"),
+            path,
+        )),
     }
 }
 
@@ -140,8 +152,7 @@ fn opt_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<Strin
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(err(
-            400,
+        Some(_) => Err(bad_request(
             format!("Parameter '{key}' must be a string"),
             path,
         )),
@@ -152,27 +163,33 @@ fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(err(
-            400,
+        Some(_) => Err(bad_request(
             format!("Parameter '{key}' must be a boolean"),
             path,
         )),
     }
 }
 
-fn opt_enum(
+/// One of an enum's OpenVidu names, or absent.
+fn opt_enum<T: Copy>(
     m: &Map<String, Value>,
     key: &str,
-    allowed: &[&str],
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
     path: &str,
-) -> Result<Option<String>, ApiError> {
-    match opt_str(m, key, path)? {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(err(
-            400,
-            format!("Parameter '{key}' must be one of {}", allowed.join(", ")),
-            path,
-        )),
-        v => Ok(v),
+) -> Result<Option<T>, ApiError> {
+    let Some(text) = opt_str(m, key, path)? else {
+        return Ok(None);
+    };
+    match all.iter().copied().find(|v| name(*v) == text) {
+        Some(v) => Ok(Some(v)),
+        None => {
+            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+            Err(bad_request(
+                format!("Parameter '{key}' must be one of {}", names.join(", ")),
+                path,
+            ))
+        }
     }
 }
 
@@ -186,8 +203,7 @@ async fn create_session(State(state): State<AppState>, body: Bytes) -> ApiResult
     let m = body_object(&body, path)?;
     let custom = opt_str(&m, "customSessionId", path)?.unwrap_or_default();
     if !custom.is_empty() && !ids::is_valid_custom_session_id(&custom) {
-        return Err(err(
-            400,
+        return Err(bad_request(
             "Parameter 'customSessionId' must match [a-zA-Z0-9_-]+ (at most 200 characters)",
             path,
         ));
@@ -202,26 +218,32 @@ async fn create_session(State(state): State<AppState>, body: Bytes) -> ApiResult
             base
         }
         Some(_) => {
-            return Err(err(
-                400,
+            return Err(bad_request(
                 "Parameter 'defaultRecordingProperties' must be an object",
                 path,
             ));
         }
     };
     let properties = SessionProperties {
-        media_mode: opt_enum(&m, "mediaMode", &["ROUTED", "RELAYED"], path)?
-            .unwrap_or_else(|| "ROUTED".into()),
-        recording_mode: opt_enum(&m, "recordingMode", &["MANUAL", "ALWAYS"], path)?
-            .unwrap_or_else(|| "MANUAL".into()),
+        media_mode: opt_enum(&m, "mediaMode", MediaMode::ALL, MediaMode::as_str, path)?
+            .unwrap_or(MediaMode::Routed),
+        recording_mode: opt_enum(
+            &m,
+            "recordingMode",
+            RecordingMode::ALL,
+            RecordingMode::as_str,
+            path,
+        )?
+        .unwrap_or(RecordingMode::Manual),
         custom_session_id: custom,
         forced_video_codec: opt_enum(
             &m,
             "forcedVideoCodec",
-            &["MEDIA_SERVER_PREFERRED", "NONE", "VP8", "VP9", "H264"],
+            ForcedVideoCodec::ALL,
+            ForcedVideoCodec::as_str,
             path,
         )?
-        .unwrap_or_else(|| "MEDIA_SERVER_PREFERRED".into()),
+        .unwrap_or(ForcedVideoCodec::MediaServerPreferred),
         allow_transcoding: opt_bool(&m, "allowTranscoding", path)?.unwrap_or(false),
         default_recording_properties: recording,
     };
@@ -294,19 +316,17 @@ fn connection_props(m: &Map<String, Value>, path: &str) -> Result<ConnectionProp
     match opt_str(m, "type", path)?.as_deref() {
         None | Some("WEBRTC") => {}
         Some("IPCAM") => {
-            return Err(err(
-                400,
+            return Err(bad_request(
                 "IPCAM connections are not supported by this media server",
                 path,
             ));
         }
-        Some(_) => return Err(err(400, "Parameter 'type' must be WEBRTC", path)),
+        Some(_) => return Err(bad_request("Parameter 'type' must be WEBRTC", path)),
     }
     let role = match opt_str(m, "role", path)? {
         None => Role::Publisher,
         Some(r) => Role::parse(&r).ok_or_else(|| {
-            err(
-                400,
+            bad_request(
                 "Parameter 'role' must be SUBSCRIBER, PUBLISHER or MODERATOR",
                 path,
             )
@@ -316,8 +336,7 @@ fn connection_props(m: &Map<String, Value>, path: &str) -> Result<ConnectionProp
         None | Some(Value::Null) => Value::Null,
         Some(v @ Value::Object(_)) => v.clone(),
         Some(_) => {
-            return Err(err(
-                400,
+            return Err(bad_request(
                 "Parameter 'kurentoOptions' must be an object",
                 path,
             ));
@@ -330,8 +349,7 @@ fn connection_props(m: &Map<String, Value>, path: &str) -> Result<ConnectionProp
             .map(|s| ice_server(s, path))
             .collect::<Result<_, _>>()?,
         Some(_) => {
-            return Err(err(
-                400,
+            return Err(bad_request(
                 "Parameter 'customIceServers' must be an array",
                 path,
             ));
@@ -349,7 +367,7 @@ fn connection_props(m: &Map<String, Value>, path: &str) -> Result<ConnectionProp
 /// One entry of `customIceServers`: `url` with a stun/stuns/turn/turns scheme; TURN needs
 /// `username` and `credential` (or `staticAuthSecret`), STUN must have neither.
 fn ice_server(v: &Value, path: &str) -> Result<Value, ApiError> {
-    let bad = |why: &str| err(400, format!("Invalid customIceServers entry: {why}"), path);
+    let bad = |why: &str| bad_request(format!("Invalid customIceServers entry: {why}"), path);
     let Value::Object(o) = v else {
         return Err(bad("not an object"));
     };
@@ -467,7 +485,7 @@ async fn create_token(State(state): State<AppState>, body: Bytes) -> ApiResult {
     let path = "/openvidu/api/tokens";
     let m = body_object(&body, path)?;
     let session = opt_str(&m, "session", path)?
-        .ok_or_else(|| err(400, "Parameter 'session' is mandatory", path))?;
+        .ok_or_else(|| bad_request("Parameter 'session' is mandatory", path))?;
     let props = connection_props(&m, path)?;
     run(
         &state,
@@ -482,7 +500,7 @@ async fn signal(State(state): State<AppState>, body: Bytes) -> ApiResult {
     let path = "/openvidu/api/signal";
     let m = body_object(&body, path)?;
     let session = opt_str(&m, "session", path)?
-        .ok_or_else(|| err(400, "Parameter 'session' is mandatory", path))?;
+        .ok_or_else(|| bad_request("Parameter 'session' is mandatory", path))?;
     let to = match m.get("to") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
@@ -490,15 +508,10 @@ async fn signal(State(state): State<AppState>, body: Bytes) -> ApiResult {
             .map(|v| v.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| {
-                err(
-                    400,
-                    "Parameter 'to' must be an array of connection ids",
-                    path,
-                )
+                bad_request("Parameter 'to' must be an array of connection ids", path)
             })?,
         Some(_) => {
-            return Err(err(
-                400,
+            return Err(bad_request(
                 "Parameter 'to' must be an array of connection ids",
                 path,
             ));
@@ -507,7 +520,7 @@ async fn signal(State(state): State<AppState>, body: Bytes) -> ApiResult {
     let kind = opt_str(&m, "type", path)?;
     let data = opt_str(&m, "data", path)?;
     crate::signaling::protocol::check_signal(&to, kind.as_deref(), data.as_deref())
-        .map_err(|e| err(400, e, path))?;
+        .map_err(|e| bad_request(e, path))?;
     run(
         &state,
         RestRequest::Signal {
@@ -551,7 +564,7 @@ async fn config_value(State(state): State<AppState>, Path(key): Path<String>) ->
         "openvidu-recording" => "false".into_response(),
         "openvidu-cdr" => "false".into_response(),
         _ => err(
-            404,
+            RestStatus::NotFound,
             "No such configuration value",
             &format!("/openvidu/api/config/{key}"),
         )
@@ -574,7 +587,7 @@ fn full_path(request: &Request) -> String {
 
 async fn recording_disabled(request: Request) -> Response {
     err(
-        501,
+        RestStatus::NotImplemented,
         "Recording and broadcasting are disabled in this media server",
         &full_path(&request),
     )
@@ -582,7 +595,12 @@ async fn recording_disabled(request: Request) -> Response {
 }
 
 async fn not_found(request: Request) -> Response {
-    err(404, "No such endpoint", &full_path(&request)).into_response()
+    err(
+        RestStatus::NotFound,
+        "No such endpoint",
+        &full_path(&request),
+    )
+    .into_response()
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 pub mod edge;
 mod sdp;
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -22,9 +23,20 @@ use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
-/// A peer connection, named by signaling.
+/// A peer connection, named by signaling: the session's serial number in the high 32 bits, a count
+/// within the session in the low 32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerId(pub u64);
+
+impl PeerId {
+    pub fn new(session: u32, n: u32) -> PeerId {
+        PeerId((u64::from(session) << 32) | u64::from(n))
+    }
+    /// The serial number of the session the peer belongs to.
+    pub fn session(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
 
 impl std::fmt::Display for PeerId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,6 +75,9 @@ pub enum SfuError {
 /// when bandwidth or CPU is short).
 const LAYER_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// How long a keyframe request is given before another one is sent.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
+
 /// An incoming track of a publisher.
 #[derive(Debug, Clone)]
 struct TrackIn {
@@ -76,7 +91,13 @@ struct TrackIn {
     /// When the first frame of any layer arrived: until a layer timeout later, layers not heard from
     /// yet count as flowing, so that a subscriber starts on the best layer rather than the first.
     first_frame: Option<Instant>,
+    /// When a keyframe was last asked for, until one arrives: while one is on its way, asking again
+    /// would only make the browser send several.
     last_keyframe_request: Option<Instant>,
+    /// A request that came while another was on its way, sent when that one is overdue (unless a
+    /// keyframe comes first): a subscriber that joins just after another must not wait for the
+    /// publisher's next periodic keyframe.
+    deferred_keyframe: Option<(Option<Rid>, KeyframeRequestKind)>,
 }
 
 impl TrackIn {
@@ -88,7 +109,37 @@ impl TrackIn {
             active_rid: None,
             first_frame: None,
             last_keyframe_request: None,
+            deferred_keyframe: None,
         }
+    }
+
+    /// Whether a keyframe request may go out now. While an earlier one is on its way (asked for less
+    /// than [`KEYFRAME_REQUEST_INTERVAL`] ago, and no keyframe since), it is deferred instead.
+    fn admit_keyframe_request(
+        &mut self,
+        now: Instant,
+        rid: Option<Rid>,
+        kind: KeyframeRequestKind,
+    ) -> bool {
+        let waiting = self
+            .last_keyframe_request
+            .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL);
+        if waiting {
+            self.deferred_keyframe = Some((rid, kind));
+        }
+        !waiting
+    }
+
+    /// When the deferred keyframe request, if any, is to be sent.
+    fn deferred_keyframe_due(&self) -> Option<Instant> {
+        self.deferred_keyframe?;
+        Some(self.last_keyframe_request? + KEYFRAME_REQUEST_INTERVAL)
+    }
+
+    /// A keyframe of the forwarded layer went out: every request so far is answered.
+    fn keyframe_forwarded(&mut self) {
+        self.last_keyframe_request = None;
+        self.deferred_keyframe = None;
     }
 
     /// The best layer heard from lately.
@@ -143,6 +194,8 @@ struct Peer {
     /// The video codec this peer is restricted to; subscriptions inherit their publisher's.
     codec: Option<VideoCodec>,
     next_timeout: Instant,
+    /// The time of this peer's entry in [`Sfu::timers`], if it has one.
+    scheduled: Option<Instant>,
     /// ICE and DTLS are up: media can be written.
     connected: bool,
     /// DTLS completed once; ICE coming back makes the peer usable again.
@@ -160,6 +213,7 @@ impl Peer {
             candidates: 0,
             codec,
             next_timeout: now,
+            scheduled: None,
             connected: false,
             dtls_done: false,
             addrs: Vec::new(),
@@ -213,6 +267,10 @@ pub struct Sfu {
     by_addr: HashMap<SocketAddr, PeerId>,
     transmits: VecDeque<Transmit>,
     forwards: VecDeque<(PeerId, Forward)>,
+    /// When each peer wants [`Sfu::handle_timeout`]: at most one live entry per peer (its
+    /// `scheduled` time); an entry whose time is not its peer's `scheduled` any more is stale and
+    /// skipped. A timer tick costs what is due, not a walk over every peer.
+    timers: BinaryHeap<Reverse<(Instant, PeerId)>>,
     /// Reused by `handle_timeout`, so that a timer tick allocates nothing.
     scratch: Vec<PeerId>,
     dropped_datagrams: u64,
@@ -231,9 +289,21 @@ impl Sfu {
             by_addr: HashMap::new(),
             transmits: VecDeque::new(),
             forwards: VecDeque::new(),
+            timers: BinaryHeap::new(),
             scratch: Vec::new(),
             dropped_datagrams: 0,
         }
+    }
+
+    fn insert_peer(&mut self, id: PeerId, mut peer: Peer) {
+        peer.scheduled = Some(peer.next_timeout);
+        self.timers.push(Reverse((peer.next_timeout, id)));
+        self.peers.insert(id, peer);
+    }
+
+    /// Every peer connection the core holds.
+    pub fn peer_ids(&self) -> Vec<PeerId> {
+        self.peers.keys().copied().collect()
     }
 
     pub fn peer_count(&self) -> usize {
@@ -296,7 +366,7 @@ impl Sfu {
             .accept_offer(offer)
             .map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(
+        self.insert_peer(
             peer,
             Peer::new(
                 rtc,
@@ -351,7 +421,7 @@ impl Sfu {
         }
         let (offer, pending) = change.apply().ok_or(SfuError::NoMedia)?;
         self.close(peer);
-        self.peers.insert(
+        self.insert_peer(
             peer,
             Peer::new(
                 rtc,
@@ -424,7 +494,7 @@ impl Sfu {
             .accept_offer(offer)
             .map_err(|e| refused("negotiation", e))?;
         self.close(peer);
-        self.peers.insert(
+        self.insert_peer(
             peer,
             Peer::new(
                 rtc,
@@ -599,18 +669,33 @@ impl Sfu {
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut due = std::mem::take(&mut self.scratch);
         due.clear();
-        due.extend(
-            self.peers
-                .iter()
-                .filter(|(_, p)| p.next_timeout <= now)
-                .map(|(id, _)| *id),
-        );
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            if p.scheduled != Some(at) {
+                continue;
+            }
+            if p.next_timeout <= now {
+                p.scheduled = None;
+                due.push(id);
+            } else {
+                // It wants a later time than it had asked for: wait for that one.
+                p.scheduled = Some(p.next_timeout);
+                self.timers.push(Reverse((p.next_timeout, id)));
+            }
+        }
         for &peer in &due {
-            if let Some(p) = self.peers.get_mut(&peer)
-                && let Err(e) = p.rtc.handle_input(Input::Timeout(now))
-            {
-                warn!(%peer, "peer failed on timeout: {e}");
-                p.rtc.disconnect();
+            if let Some(p) = self.peers.get_mut(&peer) {
+                send_deferred_keyframes(p, now);
+                if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
+                    warn!(%peer, "peer failed on timeout: {e}");
+                    p.rtc.disconnect();
+                }
             }
             self.drive(now, peer);
         }
@@ -624,12 +709,11 @@ impl Sfu {
         self.scratch = due;
     }
 
-    /// The earliest time any peer wants [`Sfu::handle_timeout`].
+    /// The earliest time a peer wants [`Sfu::handle_timeout`] (or a little earlier).
     pub fn next_timeout(&self, now: Instant) -> Instant {
-        self.peers
-            .values()
-            .map(|p| p.next_timeout)
-            .min()
+        self.timers
+            .peek()
+            .map(|Reverse((at, _))| *at)
             .unwrap_or(now + Duration::from_secs(1))
     }
 
@@ -713,11 +797,13 @@ impl Sfu {
         loop {
             if !p.rtc.is_alive() {
                 p.next_timeout = now;
+                schedule(&mut self.timers, peer, p);
                 return;
             }
             match p.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
-                    p.next_timeout = t;
+                    p.next_timeout = deferred_keyframes_due(p).map_or(t, |k| k.min(t));
+                    schedule(&mut self.timers, peer, p);
                     return;
                 }
                 Ok(Output::Transmit(t)) => self.transmits.push_back(t),
@@ -776,6 +862,9 @@ impl Sfu {
                 };
                 if !select_layer(rtc, track, now, &data) {
                     return;
+                }
+                if track.kind == MediaKind::Video && data.is_keyframe() {
+                    track.keyframe_forwarded();
                 }
                 if !data.contiguous && track.kind == MediaKind::Video {
                     request_keyframe(rtc, track, now, data.rid, KeyframeRequestKind::Fir);
@@ -864,16 +953,49 @@ fn request_keyframe(
     rid: Option<Rid>,
     kind: KeyframeRequestKind,
 ) {
-    if track
-        .last_keyframe_request
-        .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(300))
-    {
+    if !track.admit_keyframe_request(now, rid, kind) {
         return;
     }
     if let Some(mut writer) = rtc.writer(track.mid)
         && writer.request_keyframe(rid, kind).is_ok()
     {
         track.last_keyframe_request = Some(now);
+        track.deferred_keyframe = None;
+    }
+}
+
+/// Makes sure the peer has a timer entry no later than its `next_timeout`. A later entry stays: it
+/// fires early and is put back at the right time then, so that a peer has one live entry.
+fn schedule(timers: &mut BinaryHeap<Reverse<(Instant, PeerId)>>, id: PeerId, p: &mut Peer) {
+    if p.scheduled.is_none_or(|at| p.next_timeout < at) {
+        p.scheduled = Some(p.next_timeout);
+        timers.push(Reverse((p.next_timeout, id)));
+    }
+}
+
+/// Sends the publisher's deferred keyframe requests that are due.
+fn send_deferred_keyframes(p: &mut Peer, now: Instant) {
+    let Role::Publisher { tracks, .. } = &mut p.role else {
+        return;
+    };
+    for track in tracks.iter_mut() {
+        if track.deferred_keyframe_due().is_some_and(|due| due <= now)
+            && let Some((rid, kind)) = track.deferred_keyframe.take()
+        {
+            track.last_keyframe_request = None;
+            request_keyframe(&mut p.rtc, track, now, rid, kind);
+        }
+    }
+}
+
+/// The earliest deferred keyframe request of a publisher.
+fn deferred_keyframes_due(p: &Peer) -> Option<Instant> {
+    match &p.role {
+        Role::Publisher { tracks, .. } => tracks
+            .iter()
+            .filter_map(TrackIn::deferred_keyframe_due)
+            .min(),
+        Role::Subscriber { .. } => None,
     }
 }
 
@@ -943,5 +1065,35 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video_track() -> TrackIn {
+        TrackIn::new(Mid::from("1"), MediaKind::Video, &[])
+    }
+
+    #[test]
+    fn a_keyframe_request_while_one_is_on_its_way_is_deferred_not_dropped() {
+        let t0 = Instant::now();
+        let mut track = video_track();
+        let pli = KeyframeRequestKind::Pli;
+        assert!(track.admit_keyframe_request(t0, None, pli));
+        track.last_keyframe_request = Some(t0);
+        // A second subscriber connects 10 ms later: its request waits for the first one's interval.
+        let t1 = t0 + Duration::from_millis(10);
+        assert!(!track.admit_keyframe_request(t1, None, pli));
+        assert_eq!(
+            track.deferred_keyframe_due(),
+            Some(t0 + KEYFRAME_REQUEST_INTERVAL)
+        );
+        // A keyframe of the forwarded layer answers both: nothing is left to send, and the next
+        // request goes out at once.
+        track.keyframe_forwarded();
+        assert_eq!(track.deferred_keyframe_due(), None);
+        assert!(track.admit_keyframe_request(t1, None, pli));
     }
 }

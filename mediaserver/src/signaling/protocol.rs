@@ -1,7 +1,8 @@
 //! The JSON-RPC 2.0 messages of openvidu-browser, typed. A frame is parsed once, here, where it
-//! arrives; whatever does not parse becomes an error reply, never a panic.
+//! arrives; whatever does not parse becomes an error reply, never a panic. What the server sends
+//! (notifications, and the participants and streams in them) is typed here too.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The id of a request: the browser sends integers; strings are accepted too.
@@ -237,32 +238,94 @@ pub struct ForceUnpublishParams {
     pub stream_id: String,
 }
 
-/// An error reply. Codes follow the reference server where the browser or apps may look at them.
+/// The kind of an error reply. Codes follow the reference server (`ProtocolElements` and
+/// kurento-jsonrpc) where the browser or apps may look at them: the browser maps 401 to
+/// `OPENVIDU_PERMISSION_DENIED` and logs 40007 on a failed reconnection specially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcCode {
+    /// JSON-RPC: the frame is not a JSON object.
+    ParseError,
+    /// JSON-RPC: no usable `method` or `id`.
+    InvalidRequest,
+    MethodNotFound,
+    InvalidParams,
+    /// USER_UNAUTHORIZED: a bad token, or a role that may not do this.
+    Unauthorized,
+    /// USER_NOT_FOUND: no such participant.
+    UserNotFound,
+    /// USER_NOT_STREAMING: no such stream, or the caller does not publish.
+    NotStreaming,
+    /// USER_ALREADY_STREAMING.
+    AlreadyStreaming,
+    /// ROOM_NOT_FOUND.
+    SessionNotFound,
+    /// MEDIA_SDP_ERROR: the SDP could not be negotiated.
+    SdpError,
+    /// SIGNAL_FORMAT_INVALID.
+    SignalFormatInvalid,
+    /// SIGNAL_TO_INVALID: a recipient is not in the session.
+    SignalToInvalid,
+    /// TRANSPORT_ERROR: a request before `joinRoom`.
+    NotJoined,
+    /// GENERIC_ERROR.
+    Generic,
+    /// kurento-jsonrpc's answer to a `connect` it cannot honour.
+    ReconnectionError,
+}
+
+impl RpcCode {
+    /// The number on the wire; the only place that knows it.
+    pub fn code(self) -> i64 {
+        match self {
+            RpcCode::ParseError => -32700,
+            RpcCode::InvalidRequest => -32600,
+            RpcCode::MethodNotFound => -32601,
+            RpcCode::InvalidParams => -32602,
+            RpcCode::Unauthorized => 401,
+            RpcCode::UserNotFound => 102,
+            RpcCode::NotStreaming => 105,
+            RpcCode::AlreadyStreaming => 106,
+            RpcCode::SessionNotFound => 202,
+            RpcCode::SdpError => 302,
+            RpcCode::SignalFormatInvalid => 600,
+            RpcCode::SignalToInvalid => 601,
+            RpcCode::NotJoined => 803,
+            RpcCode::Generic => 999,
+            RpcCode::ReconnectionError => 40007,
+        }
+    }
+}
+
+/// An error reply: its kind and a message for the client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcError {
-    pub code: i64,
+    pub code: RpcCode,
     pub message: String,
 }
 
 impl RpcError {
-    pub fn new(code: i64, message: impl Into<String>) -> RpcError {
+    pub fn new(code: RpcCode, message: impl Into<String>) -> RpcError {
         RpcError {
             code,
             message: message.into(),
         }
     }
     pub fn invalid_params(detail: impl std::fmt::Display) -> RpcError {
-        RpcError::new(-32602, format!("Invalid params: {detail}"))
+        RpcError::new(RpcCode::InvalidParams, format!("Invalid params: {detail}"))
     }
     /// The browser maps 401 to `OPENVIDU_PERMISSION_DENIED`.
     pub fn unauthorized(message: impl Into<String>) -> RpcError {
-        RpcError::new(401, message)
+        RpcError::new(RpcCode::Unauthorized, message)
     }
     pub fn not_joined() -> RpcError {
         RpcError::new(
-            803,
+            RpcCode::NotJoined,
             "The socket has not joined a session: call joinRoom first",
         )
+    }
+    /// What a `connect` that cannot be honoured gets, whatever the cause (kurento-jsonrpc's words).
+    pub fn reconnection_error() -> RpcError {
+        RpcError::new(RpcCode::ReconnectionError, "reconnection error")
     }
 }
 
@@ -299,13 +362,13 @@ pub fn parse(text: &str) -> Incoming {
     let Ok(Value::Object(mut obj)) = serde_json::from_str::<Value>(text) else {
         return Incoming::Invalid {
             id: None,
-            error: RpcError::new(-32700, "Parse error: not a JSON object"),
+            error: RpcError::new(RpcCode::ParseError, "Parse error: not a JSON object"),
         };
     };
     let id = parse_id(obj.get("id"));
     let invalid = |id: Option<RpcId>, why: &str| Incoming::Invalid {
         id,
-        error: RpcError::new(-32600, format!("Invalid Request: {why}")),
+        error: RpcError::new(RpcCode::InvalidRequest, format!("Invalid Request: {why}")),
     };
     let method = match obj.get("method") {
         Some(Value::String(m)) => m.clone(),
@@ -350,7 +413,7 @@ pub fn parse(text: &str) -> Incoming {
         "reconnectStream" => params(p).map(Request::ReconnectStream),
         "forceDisconnect" => params(p).map(Request::ForceDisconnect),
         "forceUnpublish" => params(p).map(Request::ForceUnpublish),
-        _ => Err(RpcError::new(-32601, "Method not found")),
+        _ => Err(RpcError::new(RpcCode::MethodNotFound, "Method not found")),
     };
     match request {
         Ok(request) => Incoming::Request { id, request },
@@ -368,12 +431,102 @@ pub fn result(id: &RpcId, result: Value) -> String {
 
 pub fn error(id: Option<&RpcId>, error: &RpcError) -> String {
     let id = id.map(RpcId::to_json).unwrap_or(Value::Null);
-    json!({ "id": id, "error": { "code": error.code, "message": error.message }, "jsonrpc": "2.0" })
+    json!({ "id": id, "error": { "code": error.code.code(), "message": error.message }, "jsonrpc": "2.0" })
         .to_string()
 }
 
-pub fn notification(method: &str, params: Value) -> String {
-    json!({ "method": method, "params": params, "jsonrpc": "2.0" }).to_string()
+/// A notification to a browser, by method, with its params as openvidu-browser reads them
+/// (OPENVIDU-PROTOCOL.md B.4).
+#[derive(Debug, Serialize)]
+#[serde(tag = "method", content = "params", rename_all = "camelCase")]
+pub enum Notification {
+    ParticipantJoined(RemoteParticipant),
+    /// The participant with its new stream in `streams`.
+    ParticipantPublished(RemoteParticipant),
+    ParticipantUnpublished(ParticipantReason),
+    ParticipantLeft(ParticipantReason),
+    /// To everyone, the evicted one included (it learns why before its socket closes).
+    ParticipantEvicted(ParticipantReason),
+    SendMessage(SignalNotice),
+    StreamPropertyChanged(StreamPropertyNotice),
+}
+
+/// A participant as the others' browsers read it (`joinRoom.value[]`, `participantJoined`,
+/// `participantPublished`): no role, and `streams` only while it publishes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteParticipant {
+    pub id: String,
+    pub created_at: u64,
+    /// `clientData%/%serverData`.
+    pub metadata: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<Vec<RemoteStream>>,
+}
+
+/// A published stream as subscribers' browsers read it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteStream {
+    pub id: String,
+    pub created_at: u64,
+    pub has_audio: bool,
+    pub has_video: bool,
+    pub audio_active: bool,
+    pub video_active: bool,
+    /// `null` for audio only.
+    pub type_of_video: Option<String>,
+    /// `-1` when the publisher did not set one.
+    pub frame_rate: f64,
+    /// The JSON text `{"width":…,"height":…}`, or `null`.
+    pub video_dimensions: Option<String>,
+    pub filter: Value,
+}
+
+/// Who left or unpublished, and why (one of the reasons the browser knows).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantReason {
+    pub connection_id: String,
+    pub reason: &'static str,
+}
+
+/// A signal. `from` is absent for one sent over REST, which the browser shows as coming from the
+/// server; so is `type` when REST gave none.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalNotice {
+    pub data: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+/// A publisher's change of a stream property; `newValue` is the value's JSON text, which the
+/// browser decodes (B.7).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamPropertyNotice {
+    pub connection_id: String,
+    pub stream_id: String,
+    pub property: String,
+    pub new_value: String,
+    pub reason: String,
+}
+
+/// `{"method":…,"params":…,"jsonrpc":"2.0"}`, no id: the browser dispatches it by method.
+pub fn notification(notification: &Notification) -> String {
+    #[derive(Serialize)]
+    struct Frame<'a> {
+        #[serde(flatten)]
+        notification: &'a Notification,
+        jsonrpc: &'static str,
+    }
+    serde_json::to_string(&Frame {
+        notification,
+        jsonrpc: "2.0",
+    })
+    .expect("a notification always serializes")
 }
 
 #[cfg(test)]
@@ -413,11 +566,11 @@ mod tests {
             Incoming::Invalid {
                 id: Some(RpcId::Num(3)),
                 error,
-            } => assert_eq!(error.code, -32602),
+            } => assert_eq!(error.code, RpcCode::InvalidParams),
             other => panic!("unexpected {other:?}"),
         }
         match parse(r#"{"id":4,"method":"noSuchMethod","params":{}}"#) {
-            Incoming::Invalid { error, .. } => assert_eq!(error.code, -32601),
+            Incoming::Invalid { error, .. } => assert_eq!(error.code, RpcCode::MethodNotFound),
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(
@@ -432,7 +585,10 @@ mod tests {
         ] {
             match parse(frame) {
                 Incoming::Invalid { id: got, error } => {
-                    assert!(got == id && error.code == -32600, "{frame}")
+                    assert!(
+                        got == id && error.code == RpcCode::InvalidRequest,
+                        "{frame}"
+                    )
                 }
                 other => panic!("{frame}: unexpected {other:?}"),
             }
@@ -446,5 +602,40 @@ mod tests {
         let e: Value =
             serde_json::from_str(&error(Some(&RpcId::Num(1)), &RpcError::not_joined())).unwrap();
         assert!(e.get("result").is_none() && e["error"]["code"] == 803);
+    }
+
+    #[test]
+    fn notifications_are_tagged_by_method() {
+        let n = notification(&Notification::ParticipantLeft(ParticipantReason {
+            connection_id: "con_A".into(),
+            reason: "disconnect",
+        }));
+        let v: Value = serde_json::from_str(&n).unwrap();
+        assert_eq!(
+            v,
+            json!({ "jsonrpc": "2.0", "method": "participantLeft",
+                    "params": { "connectionId": "con_A", "reason": "disconnect" } })
+        );
+        let rest_signal = notification(&Notification::SendMessage(SignalNotice {
+            data: "hi".into(),
+            kind: None,
+            from: None,
+        }));
+        let v: Value = serde_json::from_str(&rest_signal).unwrap();
+        assert_eq!(v["params"], json!({ "data": "hi" }));
+        assert_eq!(v["method"], "sendMessage");
+        let property = notification(&Notification::StreamPropertyChanged(StreamPropertyNotice {
+            connection_id: "con_A".into(),
+            stream_id: "str_CAM_X_con_A".into(),
+            property: "videoActive".into(),
+            new_value: "false".into(),
+            reason: String::new(),
+        }));
+        let v: Value = serde_json::from_str(&property).unwrap();
+        assert_eq!(
+            v["params"],
+            json!({ "connectionId": "con_A", "streamId": "str_CAM_X_con_A",
+                    "property": "videoActive", "newValue": "false", "reason": "" })
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! One task per WebSocket: it parses frames, answers pings itself (a keepalive needs no state),
-//! forwards requests to the hub, writes what the hub sends back, and notices a silent browser.
+//! routes `joinRoom` and `connect` through the directory to a session's owner and then sends that
+//! owner the socket's requests, writes what comes back, and notices a silent browser or a socket that
+//! never joins.
 //!
 //! It is also the first line against a hostile client: a socket that has not joined may only join,
 //! reconnect or ping, and every socket's requests are rate-limited here, before the hub sees them.
@@ -17,9 +19,11 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span};
 
-use super::protocol::{self, Incoming, Request, RpcError};
+use super::protocol::{self, Incoming, Request, RpcCode, RpcError};
 use crate::AppState;
-use crate::hub::{HubCommand, HubHandle, Outbound, SocketId, SocketLink};
+use crate::hub::{
+    CloseReason, HubHandle, Outbound, SessionCommand, SessionHandle, SocketId, SocketLink,
+};
 
 /// Frames above this are refused with close code 1009; SDP offers are a few kilobytes.
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -35,8 +39,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// publishers negotiates 100 subscriptions and sends several hundred ICE candidates at once, so the
 /// bursts are wide; the sustained rates are far above what a browser sends and far below what hurts.
 const ANY_REQUEST: (u32, u32) = (100, 1000);
-/// Requests that make the SFU negotiate a peer connection (build it, parse SDP): the costly ones,
-/// and while the hub is one task, every session waits for them.
+/// Requests that make the SFU negotiate a peer connection (build it, parse SDP): the costly ones;
+/// the session's owner and its SFU worker wait for each.
 const NEGOTIATION: (u32, u32) = (5, 110);
 /// `sendMessage`: each one fans out to every participant of the session.
 const SIGNAL_REQUEST: (u32, u32) = (30, 100);
@@ -123,24 +127,49 @@ pub async fn handler(
 
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
+/// How long a socket may stay open without speaking for a participant.
+const JOIN_DEADLINE: Duration = Duration::from_secs(30);
+
 async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
+    let _slot = match hub.socket_opened(&ip) {
+        Ok(slot) => slot,
+        Err(reason) => {
+            close(&mut socket, reason.code(), reason.text()).await;
+            drain(&mut socket).await;
+            return;
+        }
+    };
     let (link, mut out_rx) = SocketLink::new();
-    if !hub
-        .send(HubCommand::SocketOpened {
-            socket: id,
-            link: link.clone(),
-            ip,
-        })
-        .await
-    {
-        return;
-    }
     let limits = Limits::new();
     debug!(socket = id.0, "socket opened");
     let mut last_seen = Instant::now();
     let mut ping_interval = DEFAULT_PING_INTERVAL;
+    // The owner of the session this socket joined last; it speaks for a participant there while
+    // `link.joined()`.
+    let mut session: Option<SessionHandle> = None;
+    let mut join_by = Some(Instant::now() + JOIN_DEADLINE);
+    // Two timers for the socket's life, moved at each turn rather than made anew per frame.
+    let watchdog = tokio::time::sleep_until(last_seen + ping_interval * MISSED_PINGS);
+    let join_timer = tokio::time::sleep_until(Instant::now() + JOIN_DEADLINE);
+    tokio::pin!(watchdog, join_timer);
     loop {
+        // Joined or not is decided by the session's owner; a socket that stops speaking for a
+        // participant (it left) may join again, within the usual time.
+        if link.joined() {
+            join_by = None;
+        } else if join_by.is_none() {
+            join_by = Some(Instant::now() + JOIN_DEADLINE);
+        }
+        let watched = session.clone().filter(|_| link.joined());
         let deadline = last_seen + ping_interval * MISSED_PINGS;
+        if watchdog.deadline() != deadline {
+            watchdog.as_mut().reset(deadline);
+        }
+        if let Some(at) = join_by
+            && join_timer.deadline() != at
+        {
+            join_timer.as_mut().reset(at);
+        }
         tokio::select! {
             // An overflow first: every frame still queued is one the browser would get after a gap.
             biased;
@@ -148,6 +177,16 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                 // Frames were lost: the browser must reconnect (`connect`) rather than go on wrong.
                 close(&mut socket, 1013, "too far behind").await;
                 break;
+            }
+            _ = owner_gone(watched.as_ref()) => {
+                if link.joined() {
+                    // The session's owner failed (it was logged there); the browser reconnects,
+                    // finds no participant and tells its user.
+                    close(&mut socket, 1011, "the call failed on the server").await;
+                    drain(&mut socket).await;
+                    break;
+                }
+                session = None;
             }
             frame = socket.recv() => {
                 let text = match frame {
@@ -157,12 +196,18 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                             close(&mut socket, 1008, "too many requests").await;
                             break;
                         }
-                        let e = RpcError::new(-32700, "Binary frames are not JSON-RPC");
+                        let e = RpcError::new(RpcCode::ParseError, "Binary frames are not JSON-RPC");
                         if send(&mut socket, protocol::error(None, &e)).await.is_err() { break; }
                         continue;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => { last_seen = Instant::now(); continue; }
-                    Some(Ok(Message::Close(_))) | None => break,
+                    // The browser (or its network) ended the socket just now: it is alive enough to
+                    // reconnect, and its grace counts from here. A silent socket, taken for dead by
+                    // the watchdog below, gets its grace from when it was last heard.
+                    Some(Ok(Message::Close(_))) | None => {
+                        last_seen = Instant::now();
+                        break;
+                    }
                     Some(Err(e)) => {
                         debug!(socket = id.0, "socket error: {e}");
                         // tungstenite's own size limit (a backstop above MAX_FRAME) or a protocol error.
@@ -189,25 +234,62 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                     drain(&mut socket).await;
                     break;
                 }
-                match incoming {
+                let answer = match incoming {
                     Incoming::Request { id: rpc_id, request } if !allowed_before_join(&request) && !link.joined() => {
-                        let error = protocol::error(Some(&rpc_id), &RpcError::not_joined());
-                        if send(&mut socket, error).await.is_err() { break; }
+                        Some(protocol::error(Some(&rpc_id), &RpcError::not_joined()))
                     }
                     Incoming::Request { id: rpc_id, request: Request::Ping(p) } => {
                         if let Some(ms) = p.interval {
                             ping_interval = Duration::from_millis(ms.clamp(1_000, MAX_PING_INTERVAL_MS));
                         }
-                        let pong = protocol::result(&rpc_id, serde_json::json!({ "value": "pong" }));
-                        if send(&mut socket, pong).await.is_err() { break; }
+                        Some(protocol::result(&rpc_id, serde_json::json!({ "value": "pong" })))
+                    }
+                    Incoming::Request { id: rpc_id, request: Request::JoinRoom(_) } if link.joined() => {
+                        let e = RpcError::new(RpcCode::Generic, "This socket has already joined a session");
+                        Some(protocol::error(Some(&rpc_id), &e))
+                    }
+                    // A socket speaks for one participant: one that joined cannot take over another.
+                    Incoming::Request { id: rpc_id, request: Request::Connect(_) } if link.joined() => {
+                        Some(protocol::error(Some(&rpc_id), &RpcError::reconnection_error()))
+                    }
+                    Incoming::Request { id: rpc_id, request: Request::JoinRoom(params) } => {
+                        // One answer for an unknown session and a bad token (see the owner).
+                        let invalid = protocol::error(Some(&rpc_id), &RpcError::unauthorized("Token is not valid"));
+                        match hub.route_token(&params.token) {
+                            Some(owner) => {
+                                let command = SessionCommand::Join { socket: id, link: link.clone(), ip: ip.clone(), id: rpc_id, params };
+                                if owner.send(command).await { session = Some(owner); None } else { Some(invalid) }
+                            }
+                            None => Some(invalid),
+                        }
+                    }
+                    Incoming::Request { id: rpc_id, request: Request::Connect(params) } => {
+                        let failed = protocol::error(Some(&rpc_id), &RpcError::reconnection_error());
+                        match hub.route_rpc_session(&params.session_id) {
+                            Some(owner) => {
+                                let command = SessionCommand::Reconnect { socket: id, link: link.clone(), id: rpc_id, params };
+                                if owner.send(command).await { session = Some(owner); None } else { Some(failed) }
+                            }
+                            None => Some(failed),
+                        }
                     }
                     Incoming::Request { id: rpc_id, request } => {
-                        if !hub.send(HubCommand::Rpc { socket: id, id: rpc_id, request }).await { break; }
+                        let not_joined = protocol::error(Some(&rpc_id), &RpcError::not_joined());
+                        match &session {
+                            Some(owner) => {
+                                let command = SessionCommand::Rpc { socket: id, link: link.clone(), id: rpc_id, request };
+                                if owner.send(command).await { None } else { Some(not_joined) }
+                            }
+                            None => Some(not_joined),
+                        }
                     }
-                    Incoming::Invalid { id: rpc_id, error } => {
-                        if send(&mut socket, protocol::error(rpc_id.as_ref(), &error)).await.is_err() { break; }
-                    }
-                    Incoming::Ignored => {}
+                    Incoming::Invalid { id: rpc_id, error } => Some(protocol::error(rpc_id.as_ref(), &error)),
+                    Incoming::Ignored => None,
+                };
+                if let Some(answer) = answer
+                    && send(&mut socket, answer).await.is_err()
+                {
+                    break;
                 }
             }
             out = out_rx.recv() => match out {
@@ -219,18 +301,37 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                 }
                 None => break,
             },
-            _ = tokio::time::sleep_until(deadline) => {
+            _ = &mut join_timer, if join_by.is_some() => {
+                if !link.joined() {
+                    let reason = CloseReason::JoinDeadline;
+                    close(&mut socket, reason.code(), reason.text()).await;
+                    drain(&mut socket).await;
+                    break;
+                }
+            }
+            _ = &mut watchdog => {
                 info!(socket = id.0, "no ping for {:?}; closing the socket", ping_interval * MISSED_PINGS);
                 break;
             }
         }
     }
     debug!(socket = id.0, "socket closed");
-    hub.send(HubCommand::SocketClosed {
-        socket: id,
-        last_seen: last_seen.into_std(),
-    })
-    .await;
+    if let Some(owner) = session {
+        owner
+            .send(SessionCommand::SocketClosed {
+                socket: id,
+                last_seen: last_seen.into_std(),
+            })
+            .await;
+    }
+}
+
+/// Resolves when the watched session's owner is gone; never without one.
+async fn owner_gone(owner: Option<&SessionHandle>) {
+    match owner {
+        Some(owner) => owner.closed().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Sends a frame, giving up after [`SEND_TIMEOUT`]: a client that stops reading must not hold this

@@ -422,6 +422,11 @@ impl Rpc {
 
     /// Takes in whatever has already arrived, without waiting: a client that floods must still read,
     /// or both ends end up blocked on full buffers.
+    /// How many replies were read but not yet asked for.
+    pub fn buffered_replies(&self) -> usize {
+        self.stray_replies.len()
+    }
+
     pub fn read_ready(&mut self) {
         use futures_util::FutureExt;
         while let Some(Some(v)) = self.read().now_or_never() {
