@@ -650,15 +650,24 @@ async fn a_negotiation_flood_in_one_session_does_not_hold_up_another() {
     let (mut bob, _) = server.join(&quiet, "PUBLISHER", "bob").await;
     alice.next_notification("participantJoined").await;
 
-    // A burst of negotiations within the rate limit, each one making the SFU build a peer
-    // connection: all sent before Bob speaks, none waited for.
+    // A burst of negotiations within the rate limit, each one making the SFU build a new publisher
+    // peer connection (a `reconnectStream` of her own stream): all sent before Bob speaks, none
+    // waited for.
     let (_, _, offer) = publisher_offer();
+    let published = mallory
+        .request(
+            "publishVideo",
+            json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true }),
+        )
+        .await
+        .expect("mallory publishes");
+    let stream = published["id"].as_str().unwrap().to_owned();
     const FLOOD: usize = 100;
     for _ in 0..FLOOD {
         mallory
             .send_request(
-                "publishVideo",
-                json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true }),
+                "reconnectStream",
+                json!({ "stream": stream, "sdpString": offer }),
             )
             .await;
     }
@@ -672,7 +681,7 @@ async fn a_negotiation_flood_in_one_session_does_not_hold_up_another() {
         "{answered} of the flood's {FLOOD} negotiations were answered before the quiet session's \
          message went through"
     );
-    // Mallory gets every answer in the end (one publication, then "Already publishing").
+    // Mallory gets every answer in the end.
     for _ in 0..FLOOD {
         mallory.next_stray_reply().await;
     }
