@@ -39,11 +39,11 @@ test.describe.serial('screen share', () => {
     await expect(tileOf(b, 'publisher1')).toHaveCount(2);
     await expectPlaying(screenOf(b, 'publisher1'));
     await expect(screenOf(b, 'publisher1').getByTestId('user')).toHaveText('publisher1: screen');
-    // Large: the main video shows the screen (the fake screen is 1280 wide; the camera sends 640).
-    await expect(b.locator('.main-video')).toHaveAttribute('data-screen', 'true');
-    await expect(b.getByTestId('main-caption')).toContainText('publisher1: screen');
+    // Large: the screen's tile (the fake screen is 1280 wide; the camera sends 640), and only once.
+    await expect(screenOf(b, 'publisher1')).toHaveClass(/featured/);
+    await expect(b.locator('video')).toHaveCount(3);
     await expect
-      .poll(() => b.getByTestId('main-video').evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 30_000 })
+      .poll(() => screenOf(b, 'publisher1').locator('video').evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 30_000 })
       .toBeGreaterThan(640);
     // The camera stays visible.
     await expectPlaying(cameraOf(b, 'publisher1'));
@@ -54,11 +54,15 @@ test.describe.serial('screen share', () => {
     await b.setViewportSize({ width: 1280, height: 800 });
     await b.screenshot({ path: test.info().outputPath('call-desktop-share-chat.png') });
     await b.setViewportSize({ width: 390, height: 844 });
-    // On a phone the open chat covers no control.
+    // On a phone the open chat covers no control and no tile.
     await expect(b.getByRole('button', { name: 'Microphone' })).toBeInViewport();
-    const panelBottom = await b.getByTestId('chat').evaluate((e) => e.getBoundingClientRect().bottom);
+    const panel = await b.getByTestId('chat').evaluate((e) => e.getBoundingClientRect().toJSON());
     const controlsTop = await b.getByRole('toolbar', { name: 'Call controls' }).evaluate((e) => e.getBoundingClientRect().top);
-    expect(panelBottom).toBeLessThanOrEqual(controlsTop);
+    expect(panel.bottom).toBeLessThanOrEqual(controlsTop);
+    for (const tile of await b.getByTestId('participant').all()) {
+      await expect(tile).toBeInViewport();
+      expect(await tile.evaluate((e) => e.getBoundingClientRect().bottom)).toBeLessThanOrEqual(panel.top);
+    }
     await b.screenshot({ path: test.info().outputPath('call-phone-share-chat.png') });
     await b.getByRole('button', { name: /^Chat/ }).click();
   });
@@ -68,7 +72,7 @@ test.describe.serial('screen share', () => {
     await expect(a.getByRole('button', { name: 'Share screen' })).toHaveAttribute('aria-pressed', 'false');
     await expect(screenOf(b, 'publisher1')).toHaveCount(0);
     await expect(cameraOf(b, 'publisher1')).toHaveCount(1);
-    await expect(b.locator('.main-video')).toHaveAttribute('data-screen', 'false');
+    await expect(cameraOf(b, 'publisher1')).toHaveClass(/featured/);
   });
 
   test('the browser\'s own "Stop sharing" ends it too', async () => {

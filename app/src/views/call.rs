@@ -1,6 +1,7 @@
-//! The call screen: the call name, a main video, a row of participant tiles (nickname and user name over
-//! each, always as text; a muted icon, a placeholder with initials when the camera is off), the control
-//! bar ([`controls`]), the chat ([`chat`]) and participants ([`people`]) panels, progress, errors.
+//! The call screen: the call name, the participants' tiles arranged on the stage ([`stage`]: one large
+//! and a strip, or a grid; nickname and user name over each, always as text; a muted icon, a placeholder
+//! with initials when the camera is off), the control bar ([`controls`]), the chat ([`chat`]) and
+//! participants ([`people`]) panels, progress, errors.
 //! The media work happens in the browser only ([`media`]); the server renders nothing of a call.
 
 // Without `hydrate` (server rendering) nothing drives a call: its states and tiles are never built.
@@ -12,6 +13,7 @@ mod link;
 #[cfg(feature = "hydrate")]
 mod media;
 mod people;
+mod stage;
 mod tile;
 
 /// Server rendering has no call: the actions the controls trigger do nothing there.
@@ -36,7 +38,6 @@ mod media {
 }
 
 use crate::model::{Me, Role};
-use leptos::html::Video;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use std::collections::HashSet;
@@ -124,6 +125,9 @@ pub struct CallState {
     pub main: RwSignal<Option<String>>,
     /// The tile the user chose to keep large (pinned), over [`CallState::main`].
     pub pinned: RwSignal<Option<String>>,
+    /// The grid layout rather than the speaker layout ([`stage`]), and its page.
+    pub grid: RwSignal<bool>,
+    pub page: RwSignal<usize>,
     pub error: RwSignal<Option<String>>,
     /// The error above can be overcome by joining again: the label of the button that does it
     /// ("Try again" when joining failed, "Rejoin" when the call was lost).
@@ -157,6 +161,8 @@ impl CallState {
             tiles: RwSignal::new(Vec::new()),
             main: RwSignal::new(None),
             pinned: RwSignal::new(None),
+            grid: RwSignal::new(stage::grid_chosen()),
+            page: RwSignal::new(0),
             error: RwSignal::new(None),
             rejoin: RwSignal::new(None),
             notice: RwSignal::new(None),
@@ -173,16 +179,6 @@ impl CallState {
             panel: RwSignal::new(Panel::None),
             speaking: RwSignal::new(HashSet::new()),
         }
-    }
-
-    /// The tile shown large.
-    fn shown(&self) -> Option<String> {
-        self.pinned.get().or_else(|| self.main.get())
-    }
-
-    fn tile(&self, id: &str) -> Option<Tile> {
-        self.tiles
-            .with(|tiles| tiles.iter().find(|t| t.id == id).cloned())
     }
 }
 
@@ -246,12 +242,7 @@ pub fn CallView(
             <div class="call-body">
                 <div class="stage">
                     <Messages state relogin rejoin/>
-                    <MainVideo state/>
-                    <ul class="tiles" data-testid="participants">
-                        <For each=move || state.tiles.get() key=|t| t.id.clone() let:tile>
-                            <tile::VideoTile tile state/>
-                        </For>
-                    </ul>
+                    <stage::Stage state/>
                 </div>
                 <Show when=move || state.panel.get() == Panel::Chat>
                     <chat::ChatPanel state/>
@@ -302,47 +293,6 @@ fn Messages(state: CallState, relogin: Callback<()>, rejoin: Callback<()>) -> im
                 "You are watching: your role lets you see and hear the others, not send your camera or microphone."
             </p>
         </Show>
-    }
-    .into_any()
-}
-
-/// The large video: the tile chosen (pinned), or the first remote one.
-#[component]
-fn MainVideo(state: CallState) -> impl IntoView {
-    let main_ref = NodeRef::<Video>::new();
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let selected = state.shown();
-        if let (Some(video), Some(id)) = (main_ref.get(), selected) {
-            media::attach(&id, &video);
-            // The participant's own tile plays the sound; the main video never does (no echo, no doubling).
-            video.set_muted(true);
-        }
-    });
-    let main_tile = move || state.tile(&state.shown()?);
-    let camera_off = move || main_tile().is_some_and(|t| !t.video.get());
-    view! {
-        <div class="main-video" class:mirror=move || main_tile().is_some_and(|t| t.local && !t.screen)
-            data-screen=move || main_tile().is_some_and(|t| t.screen).to_string()>
-            <video node_ref=main_ref autoplay playsinline muted data-testid="main-video" class:hidden=camera_off></video>
-            {move || {
-                main_tile()
-                    .map(|t| {
-                        let placeholder = (!t.video.get())
-                            .then(|| view! { <tile::Placeholder nickname=t.nickname.clone() user=t.user.clone()/> });
-                        view! {
-                            {placeholder}
-                            <div class="caption" data-testid="main-caption">
-                                <span class="nickname">{t.nickname}</span>
-                                <span class="user">{if t.screen { format!("{}: screen", t.user) } else { t.user }}</span>
-                            </div>
-                        }
-                    })
-            }}
-            <Show when=move || state.shown().is_none() && state.status.get() == Status::Live>
-                <p class="empty">"Nobody is sending video yet."</p>
-            </Show>
-        </div>
     }
     .into_any()
 }

@@ -1,10 +1,21 @@
 //! The control bar: microphone, camera, screen share (for those who publish), chat with its unread count,
-//! participants, keyboard shortcuts, leave. Every button has a name and, where it toggles, `aria-pressed`.
+//! participants, the layout (grid or speaker), keyboard shortcuts, leave. Every button has a name and, where it toggles, `aria-pressed`.
 //! Shortcuts as in Meet: Ctrl+D microphone, Ctrl+E camera; listed in a help dialog.
 
-use super::{CallState, Panel, media};
+use super::{CallState, Panel, media, stage};
 use leptos::html::Button;
 use leptos::prelude::*;
+
+/// The grid layout on or off; turning it on also lets go of a pinned tile, which would stay large.
+fn toggle_grid(state: CallState) {
+    let grid = !state.grid.get_untracked();
+    if grid {
+        state.pinned.set(None);
+    }
+    state.page.set(0);
+    state.grid.set(grid);
+    stage::remember_grid(grid);
+}
 
 fn toggle_panel(state: CallState, panel: Panel) {
     let next = if state.panel.get_untracked() == panel {
@@ -85,6 +96,15 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
                 on:click=move |_| toggle_panel(state, Panel::People)
             >
                 "Participants"
+            </button>
+            <button
+                class="control"
+                aria-pressed=move || state.grid.get().to_string()
+                title=move || if state.grid.get() { "Show the speaker large" } else { "Show everyone the same size" }
+                data-testid="toggle-grid"
+                on:click=move |_| toggle_grid(state)
+            >
+                "Grid view"
             </button>
             <button
                 class="control"

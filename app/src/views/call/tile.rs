@@ -1,10 +1,12 @@
 //! One participant's tile: the video (one's own mirrored, as in every call app), or with the camera off
 //! a placeholder with initials and name; the names as text; a muted-microphone icon; a speaking ring.
 //! "Video frozen" over a remote camera that stops delivering pictures, or while the call reconnects.
-//! Clicking it, or its Pin button (the keyboard's way), keeps it large until unpinned.
+//! Clicking it, or its Pin button (the keyboard's way), keeps it large until unpinned; its Full screen
+//! button shows it alone on the whole screen (Esc, or the button again, leaves).
 
+use super::stage::Arrangement;
 use super::{CallState, Tile};
-use leptos::html::Video;
+use leptos::html::{Li, Video};
 use leptos::prelude::*;
 
 /// Up to two initials from the nickname, else from the user name ("Ada Lovelace" → "AL").
@@ -48,8 +50,10 @@ pub fn MutedIcon() -> impl IntoView {
 }
 
 #[component]
-pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
+pub fn VideoTile(tile: Tile, state: CallState, arrangement: Memo<Arrangement>) -> impl IntoView {
     let video_ref = NodeRef::<Video>::new();
+    let tile_ref = NodeRef::<Li>::new();
+    let full = RwSignal::new(false);
     let playing = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     {
@@ -84,9 +88,19 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             && video.get()
             && (stalled.get() || state.status.get() == super::Status::Reconnecting)
     };
-    let selected = {
+    let featured = {
         let id = id.clone();
-        move || state.shown().as_deref() == Some(id.as_str())
+        move || matches!(arrangement.get(), Arrangement::Speaker(large) if large == id)
+    };
+    let off_page = {
+        let id = id.clone();
+        move || match arrangement.get() {
+            Arrangement::Grid(range) => state
+                .tiles
+                .with(|t| t.iter().position(|x| x.id == id))
+                .is_some_and(|i| !range.contains(&i)),
+            Arrangement::Speaker(_) => false,
+        }
     };
     let pinned = {
         let id = id.clone();
@@ -114,10 +128,16 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             show();
         }
     };
-    let label = if screen {
-        format!("Pin the screen of {nickname} ({user})")
+    let whose = if screen {
+        format!("the screen of {nickname} ({user})")
     } else {
-        format!("Pin {nickname} ({user})")
+        format!("{nickname} ({user})")
+    };
+    let label = format!("Pin {whose}");
+    let full_label = format!("Show {whose} full screen");
+    let full_click = move |ev: leptos::ev::MouseEvent| {
+        ev.stop_propagation();
+        toggle_full_screen(tile_ref);
     };
     let shown_user = match (local, screen) {
         (_, true) => format!("{user}: screen"),
@@ -127,8 +147,10 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
     let (pn, pu) = (nickname.clone(), user.clone());
     view! {
         <li
+            node_ref=tile_ref
             class="tile"
-            class:selected=selected
+            class:featured=featured
+            class:off-page=off_page
             class:speaking=speaking.clone()
             class:local=local
             class:mirror=local && !screen
@@ -140,6 +162,7 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             data-local=local.to_string()
             data-speaking=move || speaking().to_string()
             on:click=move |_| show()
+            on:fullscreenchange=move |_| full.set(is_full_screen(tile_ref))
         >
             <video node_ref=video_ref autoplay playsinline muted=local class:hidden=move || !video.get()
                 on:playing=move |_| playing.set(true)></video>
@@ -152,9 +175,18 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
             <Show when=frozen>
                 <p class="frozen" role="status" data-testid="frozen">"Video frozen"</p>
             </Show>
-            <button class="pin" aria-label=label aria-pressed=move || pinned.get().to_string() data-testid="pin" on:click=pin_click>
-                {move || if pinned.get() { "Unpin" } else { "Pin" }}
-            </button>
+            <div class="tile-actions">
+                <button class="full" aria-label=full_label aria-pressed=move || full.get().to_string()
+                    title=move || if full.get() { "Leave full screen (Esc)" } else { "Full screen" }
+                    data-testid="full-screen" on:click=full_click>
+                    <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+                        <path fill="none" stroke="currentColor" stroke-width="2" d="M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5"/>
+                    </svg>
+                </button>
+                <button class="pin" aria-label=label aria-pressed=move || pinned.get().to_string() data-testid="pin" on:click=pin_click>
+                    {move || if pinned.get() { "Unpin" } else { "Pin" }}
+                </button>
+            </div>
             <div class="caption">
                 <Show when=move || !audio.get() && !screen>
                     <MutedIcon/>
@@ -165,6 +197,37 @@ pub fn VideoTile(tile: Tile, state: CallState) -> impl IntoView {
         </li>
     }
     .into_any()
+}
+
+/// Shows the tile alone on the screen, or leaves full screen when something is shown so.
+fn toggle_full_screen(tile: NodeRef<Li>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let document = document();
+        if document.fullscreen_element().is_some() {
+            document.exit_fullscreen();
+        } else if let Some(li) = tile.get_untracked() {
+            // Refused (no permission, an iframe): the tile simply stays where it is.
+            let _ = li.request_fullscreen();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = tile;
+}
+
+fn is_full_screen(tile: NodeRef<Li>) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let li = tile.get_untracked();
+        document()
+            .fullscreen_element()
+            .is_some_and(|e| li.is_some_and(|li| AsRef::<web_sys::Element>::as_ref(&li) == &e))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = tile;
+        false
+    }
 }
 
 /// Seconds without a new decoded frame after which a playing camera counts as frozen.

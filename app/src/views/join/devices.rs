@@ -240,7 +240,7 @@ pub fn can_choose_speaker() -> bool {
 /// Plays `video`'s sound on the speaker `id` (where the browser can; otherwise nothing happens).
 pub fn set_speaker(video: &HtmlVideoElement, id: &str) {
     if let Ok(f) = Reflect::get(video, &JsValue::from_str("setSinkId"))
-        .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
     {
         // A Promise; a speaker that went away leaves the default one playing.
         let _ = f.call1(video, &JsValue::from_str(id));

@@ -183,16 +183,16 @@ fn give_up_later(generation: u64, state: CallState) {
     set_timeout(
         move || {
             let still = with_active(generation, |a| a.call.clone());
-            if let Some(call) = still {
-                if state.status.get_untracked() == Status::Reconnecting {
-                    // Its own sessionDisconnected ("disconnect") is ignored above.
-                    call.disconnect();
-                    ended(
-                        state,
-                        "You were disconnected: the connection could not be restored.",
-                        true,
-                    );
-                }
+            if let Some(call) = still
+                && state.status.get_untracked() == Status::Reconnecting
+            {
+                // Its own sessionDisconnected ("disconnect") is ignored above.
+                call.disconnect();
+                ended(
+                    state,
+                    "You were disconnected: the connection could not be restored.",
+                    true,
+                );
             }
         },
         GIVE_UP_AFTER,
@@ -223,10 +223,10 @@ fn show_speaker(state: CallState, connection_id: &str) {
             .any(|x| x.screen && main.as_deref() == Some(x.id.as_str()));
         (speaker, screen_shown)
     });
-    if let (Some(id), false) = (speaker, screen_shown) {
-        if state.main.get_untracked().as_deref() != Some(id.as_str()) {
-            state.main.set(Some(id));
-        }
+    if let (Some(id), false) = (speaker, screen_shown)
+        && state.main.get_untracked().as_deref() != Some(id.as_str())
+    {
+        state.main.set(Some(id));
     }
 }
 

@@ -1,0 +1,143 @@
+//! Where the videos go. Every stream has exactly one tile, and the layout only arranges the tiles, so a
+//! video never plays twice and never restarts when it moves:
+//! - **speaker**: one tile large (the pinned one, else a screen share, else the last one who spoke), the
+//!   others in a strip below it, which scrolls when they do not fit;
+//! - **grid**: all tiles the same size, filling the stage for 1 to 9 of them, in pages of 9 past that.
+//!
+//! The speaker layout is the default; the control bar's "Grid view" switches (remembered in this browser).
+//! A pin shows its tile large in either. Alone in a call, one's tile fills the stage either way.
+
+use super::{CallState, tile};
+use crate::views::browser;
+use leptos::prelude::*;
+
+/// The most tiles a grid page holds (3 × 3).
+pub const PAGE_SIZE: usize = 9;
+
+const LAYOUT_KEY: &str = "call-layout";
+
+/// The grid view as last chosen in this browser.
+pub fn grid_chosen() -> bool {
+    browser::local(LAYOUT_KEY).as_deref() == Some("grid")
+}
+
+pub fn remember_grid(grid: bool) {
+    browser::set_local(LAYOUT_KEY, if grid { "grid" } else { "speaker" });
+}
+
+/// The page count of a grid of `tiles` tiles (at least one, so that "page 1 of 1" is never "of 0").
+pub fn pages(tiles: usize) -> usize {
+    tiles.div_ceil(PAGE_SIZE).max(1)
+}
+
+/// The tiles on grid page `page` (0-based, clamped to the last page): their index range and count.
+pub fn page_range(tiles: usize, page: usize) -> std::ops::Range<usize> {
+    let page = page.min(pages(tiles) - 1);
+    let start = page * PAGE_SIZE;
+    start..(start + PAGE_SIZE).min(tiles)
+}
+
+/// How the stage is arranged right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrangement {
+    /// This tile large, the others in a strip.
+    Speaker(String),
+    /// A grid page: the index range of the tiles on it.
+    Grid(std::ops::Range<usize>),
+}
+
+impl CallState {
+    /// The arrangement: a pinned tile is large in either layout; in the speaker layout the call's own
+    /// choice is ([`CallState::main`]); with one tile, or nothing to show large, a grid.
+    pub fn arrangement(&self) -> Arrangement {
+        let count = self.tiles.with(Vec::len);
+        let large = self
+            .pinned
+            .get()
+            .or_else(|| (!self.grid.get()).then(|| self.main.get()).flatten())
+            .filter(|id| count > 1 && self.tiles.with(|t| t.iter().any(|x| &x.id == id)));
+        match large {
+            Some(id) => Arrangement::Speaker(id),
+            None => Arrangement::Grid(page_range(count, self.page.get())),
+        }
+    }
+}
+
+#[component]
+pub fn Stage(state: CallState) -> impl IntoView {
+    let arrangement = Memo::new(move |_| state.arrangement());
+    let on_page = move || match arrangement.get() {
+        Arrangement::Grid(range) => range.len(),
+        Arrangement::Speaker(_) => 0,
+    };
+    let count = move || state.tiles.with(Vec::len);
+    // Keeps the page in range as people leave.
+    Effect::new(move |_| {
+        let last = pages(count()) - 1;
+        if state.page.get() > last {
+            state.page.set(last);
+        }
+    });
+    // (Outside the view: a `>` in an attribute there would end the tag.)
+    let on_last_page = move || state.page.get() + 1 >= pages(count());
+    let paged = move || {
+        state.grid.get() && matches!(arrangement.get(), Arrangement::Grid(_)) && count() > PAGE_SIZE
+    };
+    view! {
+        <ul
+            class="tiles"
+            class:speaker=move || matches!(arrangement.get(), Arrangement::Speaker(_))
+            class:grid=move || matches!(arrangement.get(), Arrangement::Grid(_))
+            data-count=move || on_page().to_string()
+            data-testid="participants"
+        >
+            <For each=move || state.tiles.get() key=|t| t.id.clone() let:tile>
+                <tile::VideoTile tile state arrangement/>
+            </For>
+        </ul>
+        <Show when=move || state.status.get() == super::Status::Live && count() == 0>
+            <p class="empty">"Nobody is sending video yet."</p>
+        </Show>
+        <Show when=paged>
+            <nav class="pager" aria-label="Pages of participants">
+                <button
+                    class="secondary"
+                    disabled=move || state.page.get() == 0
+                    on:click=move |_| state.page.update(|p| *p = p.saturating_sub(1))
+                >
+                    "Previous page"
+                </button>
+                <span role="status" data-testid="page">
+                    {move || format!("Page {} of {}", state.page.get().min(pages(count()) - 1) + 1, pages(count()))}
+                </span>
+                <button
+                    class="secondary"
+                    disabled=on_last_page
+                    on:click=move |_| state.page.update(|p| *p += 1)
+                >
+                    "Next page"
+                </button>
+            </nav>
+        </Show>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PAGE_SIZE, page_range, pages};
+
+    #[test]
+    fn grid_pages_of_nine() {
+        assert_eq!(pages(0), 1);
+        assert_eq!(pages(1), 1);
+        assert_eq!(pages(PAGE_SIZE), 1);
+        assert_eq!(pages(PAGE_SIZE + 1), 2);
+        assert_eq!(page_range(4, 0), 0..4);
+        assert_eq!(page_range(12, 0), 0..9);
+        assert_eq!(page_range(12, 1), 9..12);
+        // A page past the end (people left) shows the last one.
+        assert_eq!(page_range(12, 5), 9..12);
+        assert_eq!(page_range(0, 0), 0..0);
+    }
+}
