@@ -92,6 +92,10 @@ mod js {
         /// `Publisher.publishVideo(enabled)` (a Publisher only): a Promise in 2.32.
         #[wasm_bindgen(method, js_name = publishVideo)]
         pub fn publish_video(this: &StreamManager, enabled: bool) -> JsValue;
+        /// `Publisher.replaceTrack(track)` (a Publisher only): sends `track` instead of the one of its
+        /// kind, without renegotiating, and stops the old one.
+        #[wasm_bindgen(method, js_name = replaceTrack)]
+        pub fn replace_track(this: &StreamManager, track: &web_sys::MediaStreamTrack) -> Promise;
     }
 }
 
@@ -248,6 +252,36 @@ impl Publisher {
     /// Sends or stops the microphone (the others get `streamPropertyChanged`).
     pub fn set_audio(&self, on: bool) {
         self.manager.publish_audio(on);
+    }
+
+    /// Sends `track` instead of the camera or microphone sent now (its kind says which), keeping that
+    /// device's on/off state. The old track is stopped; on failure `track` is.
+    pub async fn replace(&self, track: web_sys::MediaStreamTrack) -> Result<(), OvError> {
+        let stream = self.manager.stream().get_media_stream();
+        let current = stream.and_then(|s| {
+            let tracks = if track.kind() == "video" {
+                s.get_video_tracks()
+            } else {
+                s.get_audio_tracks()
+            };
+            tracks.get(0).dyn_into::<web_sys::MediaStreamTrack>().ok()
+        });
+        let Some(current) = current else {
+            track.stop();
+            return Err(OvError {
+                name: "NO_INPUT_SOURCE_SET".into(),
+                message: "this call was joined without that device".into(),
+            });
+        };
+        track.set_enabled(current.enabled());
+        let result = JsFuture::from(self.manager.replace_track(&track))
+            .await
+            .map(|_| ())
+            .map_err(OvError::from_js);
+        if result.is_err() {
+            track.stop();
+        }
+        result
     }
 
     /// Sends or stops the camera (the others get `streamPropertyChanged`).

@@ -1,5 +1,6 @@
 // What a person does and sees, in Playwright terms.
 import { Browser, Page, expect } from '@playwright/test';
+import config from '../playwright.config';
 
 export async function loggedInPage(browser: Browser, url: string, user: string, password = 'pass'): Promise<Page> {
   const context = await browser.newContext();
@@ -100,4 +101,18 @@ export async function openPanel(page: Page, name: 'Chat' | 'Participants') {
   const button = page.getByRole('toolbar', { name: 'Call controls' }).getByRole('button', { name: new RegExp(`^${name}`) });
   if ((await button.getAttribute('aria-pressed')) !== 'true') await button.click();
   await expect(button).toHaveAttribute('aria-pressed', 'true');
+}
+
+type Playwright = { chromium: { launch: Function } };
+
+/**
+ * The test Chromium with three fake cameras and microphones. Use `fake_device_0` or `fake_device_2`:
+ * Chromium's second fake camera (`fake_device_1`) gives Y16 (depth) frames, which show in a <video>
+ * but never reach a WebRTC encoder (checked here: a sender given its track encodes nothing).
+ */
+export function threeCameras(playwright: Playwright): Promise<Browser> {
+  const args = (config.use!.launchOptions!.args ?? []).map((a) =>
+    a === '--use-fake-device-for-media-stream' ? '--use-fake-device-for-media-stream=device-count=3' : a,
+  );
+  return playwright.chromium.launch({ ...config.use!.launchOptions, args });
 }

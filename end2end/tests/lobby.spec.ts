@@ -3,7 +3,7 @@
 // with a way on.
 import { test, expect, Browser, Locator } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { expectPlaying, join, loggedInPage, tileOf, threeCameras } from './helpers';
 import config from '../playwright.config';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 24000);
@@ -14,16 +14,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await server.stop();
 });
-
-type Playwright = { chromium: { launch: Function } };
-
-/** The test Chromium with two fake cameras (`fake_device_0`, `fake_device_1`). */
-function twoCameras(playwright: Playwright): Promise<Browser> {
-  const args = (config.use!.launchOptions!.args ?? []).map((a) =>
-    a === '--use-fake-device-for-media-stream' ? '--use-fake-device-for-media-stream=device-count=2' : a,
-  );
-  return playwright.chromium.launch({ ...config.use!.launchOptions, args });
-}
 
 /** The label of the camera track a video element shows. */
 function cameraOf(video: Locator): Promise<string | undefined> {
@@ -38,7 +28,7 @@ async function expectLive(video: Locator) {
 }
 
 test('the lobby shows a playing preview and a moving level; the chosen camera is remembered and used in the call', async ({ playwright }) => {
-  const browser = await twoCameras(playwright);
+  const browser = await threeCameras(playwright);
   try {
     const page = await loggedInPage(browser, server.url, 'publisher1');
     const preview = page.getByTestId('preview');
@@ -46,21 +36,21 @@ test('the lobby shows a playing preview and a moving level; the chosen camera is
     await expect.poll(() => page.getByTestId('mic-level').evaluate((m: HTMLMeterElement) => m.value)).toBeGreaterThan(0);
 
     const camera = page.getByRole('combobox', { name: 'Camera', exact: true });
-    await expect(camera.locator('option')).toHaveCount(2);
+    await expect(camera.locator('option')).toHaveCount(3);
     await expect(page.getByRole('combobox', { name: 'Microphone', exact: true })).toBeVisible();
-    await camera.selectOption({ label: 'fake_device_1' });
-    await expect.poll(() => cameraOf(preview)).toBe('fake_device_1');
+    await camera.selectOption({ label: 'fake_device_2' });
+    await expect.poll(() => cameraOf(preview)).toBe('fake_device_2');
     await expectLive(preview);
 
     // Remembered in this browser.
     await page.reload();
-    await expect(camera).toHaveValue(await camera.locator('option', { hasText: 'fake_device_1' }).getAttribute('value') ?? '');
-    await expect.poll(() => cameraOf(preview)).toBe('fake_device_1');
+    await expect(camera).toHaveValue(await camera.locator('option', { hasText: 'fake_device_2' }).getAttribute('value') ?? '');
+    await expect.poll(() => cameraOf(preview)).toBe('fake_device_2');
 
     // The call publishes that camera.
     await join(page, 'Lobby', 'Ada');
     const own = page.locator('[data-testid="participant"][data-local="true"] video');
-    await expect.poll(() => cameraOf(own)).toBe('fake_device_1');
+    await expect.poll(() => cameraOf(own)).toBe('fake_device_2');
     await expect(page.getByTestId('preview')).toHaveCount(0);
     await page.getByTestId('leave').click();
   } finally {

@@ -13,6 +13,7 @@ mod link;
 #[cfg(feature = "hydrate")]
 mod media;
 mod people;
+mod settings;
 mod stage;
 mod tile;
 
@@ -34,6 +35,13 @@ mod media {
     }
     pub async fn stop_stream(_: String) -> Result<(), String> {
         Ok(())
+    }
+    pub fn switch_device(_: CallState, _: crate::views::device_select::Kind, _: String) {}
+    pub async fn device_list() -> crate::views::device_select::Devices {
+        Default::default()
+    }
+    pub fn can_choose_speaker() -> bool {
+        false
     }
 }
 
@@ -88,6 +96,7 @@ pub enum Panel {
     None,
     Chat,
     People,
+    Devices,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,7 +246,10 @@ pub fn CallView(
         <section class="call" class:with-panel=move || state.panel.get() != Panel::None data-testid="call">
             <header class="bar">
                 <h1 node_ref=heading tabindex="-1">"Call " <span data-testid="call-name">{call.clone()}</span></h1>
-                <link::CopyLink call=call.clone()/>
+                <div class="row">
+                    <stage::LayoutToggle state/>
+                    <link::CopyLink call=call.clone()/>
+                </div>
             </header>
             <div class="call-body">
                 <div class="stage">
@@ -249,6 +261,9 @@ pub fn CallView(
                 </Show>
                 <Show when=move || state.panel.get() == Panel::People>
                     <people::PeoplePanel state/>
+                </Show>
+                <Show when=move || state.panel.get() == Panel::Devices>
+                    <settings::DevicesPanel state/>
                 </Show>
             </div>
             <controls::ControlBar state leave leaving/>

@@ -6,7 +6,7 @@
 //! call it offers to rejoin that call.
 
 #[cfg(feature = "hydrate")]
-mod devices;
+pub(crate) mod devices;
 #[cfg(feature = "hydrate")]
 mod preview;
 
@@ -56,20 +56,6 @@ pub struct Usable {
 
 const MIC_OFF_KEY: &str = "join.micOff";
 const CAMERA_OFF_KEY: &str = "join.cameraOff";
-/// The devices chosen in the lobby (device ids; none: the browser's default).
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-const CAMERA_KEY: &str = "lobby.camera";
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-const MICROPHONE_KEY: &str = "lobby.microphone";
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-const SPEAKER_KEY: &str = "lobby.speaker";
-
-/// The camera, microphone and speaker chosen in the lobby, by device id.
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-pub fn chosen_devices() -> (Option<String>, Option<String>, Option<String>) {
-    let get = |k| super::browser::local(k).filter(|id| !id.is_empty());
-    (get(CAMERA_KEY), get(MICROPHONE_KEY), get(SPEAKER_KEY))
-}
 
 /// A yes/no choice remembered in this browser.
 fn remembered(key: &str) -> bool {

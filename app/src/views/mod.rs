@@ -4,6 +4,7 @@
 
 mod browser;
 mod call;
+mod device_select;
 mod join;
 mod login;
 

@@ -1,21 +1,10 @@
 //! The control bar: microphone, camera, screen share (for those who publish), chat with its unread count,
-//! participants, the layout (grid or speaker), keyboard shortcuts, leave. Every button has a name and, where it toggles, `aria-pressed`.
+//! participants, devices, keyboard shortcuts, leave. Every button has a name and, where it toggles, `aria-pressed`.
 //! Shortcuts as in Meet: Ctrl+D microphone, Ctrl+E camera; listed in a help dialog.
 
-use super::{CallState, Panel, media, stage};
+use super::{CallState, Panel, media};
 use leptos::html::Button;
 use leptos::prelude::*;
-
-/// The grid layout on or off; turning it on also lets go of a pinned tile, which would stay large.
-fn toggle_grid(state: CallState) {
-    let grid = !state.grid.get_untracked();
-    if grid {
-        state.pinned.set(None);
-    }
-    state.page.set(0);
-    state.grid.set(grid);
-    stage::remember_grid(grid);
-}
 
 fn toggle_panel(state: CallState, panel: Panel) {
     let next = if state.panel.get_untracked() == panel {
@@ -99,12 +88,12 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
             </button>
             <button
                 class="control"
-                aria-pressed=move || state.grid.get().to_string()
-                title=move || if state.grid.get() { "Show the speaker large" } else { "Show everyone the same size" }
-                data-testid="toggle-grid"
-                on:click=move |_| toggle_grid(state)
+                aria-pressed=move || (state.panel.get() == Panel::Devices).to_string()
+                title="Switch camera, microphone or speaker"
+                data-testid="toggle-devices"
+                on:click=move |_| toggle_panel(state, Panel::Devices)
             >
-                "Grid view"
+                "Devices"
             </button>
             <button
                 class="control"

@@ -7,6 +7,8 @@ mod events;
 use super::{CallState, LOCAL, LOCAL_SCREEN, Status, Tile};
 use crate::api::{AppError, get_token, remove_user};
 use crate::openvidu::{Call, Publisher, ScreenShare, Source, StreamView};
+use crate::views::device_select::{Devices, Kind};
+use crate::views::join::devices;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -171,7 +173,7 @@ async fn publish(
         return;
     }
     // The lobby's choice, so that a rejoin uses the same devices too.
-    let (chosen_camera, chosen_mic, _) = super::super::join::chosen_devices();
+    let (chosen_camera, chosen_mic) = (Kind::Camera.chosen(), Kind::Microphone.chosen());
     let source = |without: bool, chosen: Option<String>| match (without, chosen) {
         (true, _) => Source::Off,
         (false, Some(id)) => Source::Device(id),
@@ -257,7 +259,57 @@ pub fn set_camera(state: CallState, on: bool) {
     });
 }
 
+/// Sends the camera or microphone `id` instead of the one sent now, or plays the others on the speaker
+/// `id`; remembered for the next call. Failures are said in words; the call goes on as it was.
+pub fn switch_device(state: CallState, kind: Kind, id: String) {
+    if kind == Kind::Speaker {
+        play_on(&id);
+        return;
+    }
+    let Some(publisher) = current(|a| a.publisher.clone()).flatten() else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let video = kind == Kind::Camera;
+        let result = match devices::open_track(video, &id).await {
+            Ok(track) => publisher.replace(track).await.map_err(|e| e.message),
+            Err(_) => Err("it could not be opened (in use by another program, or gone)".into()),
+        };
+        let what = if video { "camera" } else { "microphone" };
+        match result {
+            Ok(()) => state.notice.set(None),
+            Err(why) => state
+                .notice
+                .set(Some(format!("The {what} could not be switched: {why}."))),
+        }
+    });
+}
+
+/// Plays every remote tile's sound on the speaker `id`.
+fn play_on(id: &str) {
+    let Some(list) = document()
+        .query_selector_all(".tile:not(.local) video")
+        .ok()
+    else {
+        return;
+    };
+    for i in 0..list.length() {
+        if let Some(video) = list
+            .get(i)
+            .and_then(|n| n.dyn_into::<HtmlVideoElement>().ok())
+        {
+            super::super::join::set_speaker(&video, id);
+        }
+    }
+}
+
+/// The browser's devices, for the call's settings.
+pub async fn device_list() -> Devices {
+    devices::list().await
+}
+
 pub use crate::openvidu::can_share_screen;
+pub use devices::can_choose_speaker;
 
 /// Starts or stops sharing the screen.
 pub fn toggle_screen(state: CallState) {

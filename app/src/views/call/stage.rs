@@ -21,8 +21,32 @@ pub fn grid_chosen() -> bool {
     browser::local(LAYOUT_KEY).as_deref() == Some("grid")
 }
 
-pub fn remember_grid(grid: bool) {
+/// The grid layout on or off; turning it on also lets go of a pinned tile, which would stay large.
+fn toggle_grid(state: CallState) {
+    let grid = !state.grid.get_untracked();
+    if grid {
+        state.pinned.set(None);
+    }
+    state.page.set(0);
+    state.grid.set(grid);
     browser::set_local(LAYOUT_KEY, if grid { "grid" } else { "speaker" });
+}
+
+/// The switch between the speaker and the grid layout, in the call's header.
+#[component]
+pub fn LayoutToggle(state: CallState) -> impl IntoView {
+    view! {
+        <button
+            class="secondary"
+            aria-pressed=move || state.grid.get().to_string()
+            title=move || if state.grid.get() { "Show the speaker large" } else { "Show everyone the same size" }
+            data-testid="toggle-grid"
+            on:click=move |_| toggle_grid(state)
+        >
+            "Grid view"
+        </button>
+    }
+    .into_any()
 }
 
 /// The page count of a grid of `tiles` tiles (at least one, so that "page 1 of 1" is never "of 0").

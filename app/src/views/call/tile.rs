@@ -6,6 +6,8 @@
 
 use super::stage::Arrangement;
 use super::{CallState, Tile};
+#[cfg(feature = "hydrate")]
+use crate::views::device_select::Kind;
 use leptos::html::{Li, Video};
 use leptos::prelude::*;
 
@@ -63,9 +65,7 @@ pub fn VideoTile(tile: Tile, state: CallState, arrangement: Memo<Arrangement>) -
             if let Some(video) = video_ref.get() {
                 super::media::attach(&id, &video);
                 // The speaker chosen in the lobby plays the others' sound.
-                if let (false, (_, _, Some(speaker))) =
-                    (local, super::super::join::chosen_devices())
-                {
+                if let (false, Some(speaker)) = (local, Kind::Speaker.chosen()) {
                     super::super::join::set_speaker(&video, &speaker);
                 }
             }

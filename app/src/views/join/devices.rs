@@ -10,18 +10,7 @@ use web_sys::{
     MediaStreamConstraints, MediaStreamTrack,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
-    pub id: String,
-    pub label: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Devices {
-    pub cameras: Vec<Device>,
-    pub microphones: Vec<Device>,
-    pub speakers: Vec<Device>,
-}
+pub use crate::views::device_select::{Device, Devices};
 
 /// Why a camera or microphone could not be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +178,22 @@ impl Preview {
             let _ = context.close();
         }
     }
+}
+
+/// Opens just the camera (`video`) or the microphone `id`, for a call to send instead of the one it
+/// sends now.
+pub async fn open_track(video: bool, id: &str) -> Result<MediaStreamTrack, Problem> {
+    let (v, a) = if video {
+        (wanted(Some(id)), JsValue::FALSE)
+    } else {
+        (JsValue::FALSE, wanted(Some(id)))
+    };
+    let stream = get_user_media(v, a).await?;
+    stream
+        .get_tracks()
+        .get(0)
+        .dyn_into::<MediaStreamTrack>()
+        .map_err(|_| Problem::Missing)
 }
 
 /// The devices this browser has (labels appear once access was granted).

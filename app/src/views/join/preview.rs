@@ -2,9 +2,9 @@
 //! microphone's level, the choice of camera, microphone and (where the browser can) speaker,
 //! remembered in this browser; a camera or microphone that cannot be used is explained here.
 
-use super::devices::{self, Devices, Problem};
-use super::{CAMERA_KEY, MICROPHONE_KEY, SPEAKER_KEY, Usable};
-use crate::views::browser;
+use super::Usable;
+use super::devices::{self, Problem};
+use crate::views::device_select::{DeviceSelect, Devices, Kind};
 use leptos::html::Video;
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -56,9 +56,9 @@ pub fn Preview(
     /// What could be opened; `None` while opening.
     usable: RwSignal<Option<Usable>>,
 ) -> impl IntoView {
-    let camera = RwSignal::new(browser::local(CAMERA_KEY));
-    let microphone = RwSignal::new(browser::local(MICROPHONE_KEY));
-    let speaker = RwSignal::new(browser::local(SPEAKER_KEY));
+    let camera = RwSignal::new(Kind::Camera.chosen());
+    let microphone = RwSignal::new(Kind::Microphone.chosen());
+    let speaker = RwSignal::new(Kind::Speaker.chosen());
     let list = RwSignal::new(Devices::default());
     let problem = RwSignal::new(None::<String>);
     let level = RwSignal::new(0.0f64);
@@ -104,13 +104,6 @@ pub fn Preview(
         close();
     });
 
-    let choose = move |signal: RwSignal<Option<String>>, key: &'static str| {
-        move |ev: leptos::ev::Event| {
-            let id = event_target_value(&ev);
-            browser::set_local(key, &id);
-            signal.set(Some(id));
-        }
-    };
     let can_see = move || usable.get().is_some_and(|u| u.camera);
     let can_hear = move || usable.get().is_some_and(|u| u.microphone);
     let speakers = devices::can_choose_speaker();
@@ -136,41 +129,14 @@ pub fn Preview(
             <Show when=move || problem.get().is_some()>
                 <p class="error" role="alert" data-testid="device-problem">{move || problem.get().unwrap_or_default()}</p>
             </Show>
-            <Show when=move || can_see() && !list.get().cameras.is_empty()>
-                <label>
-                    "Camera"
-                    <select name="camera" on:change=choose(camera, CAMERA_KEY)>
-                        <For each=move || list.get().cameras key=|d| d.id.clone() let:d>
-                            <option value=d.id.clone() selected=move || camera.get().as_deref() == Some(d.id.as_str())>
-                                {d.label.clone()}
-                            </option>
-                        </For>
-                    </select>
-                </label>
+            <Show when=can_see>
+                <DeviceSelect kind=Kind::Camera list chosen=camera/>
             </Show>
-            <Show when=move || can_hear() && !list.get().microphones.is_empty()>
-                <label>
-                    "Microphone"
-                    <select name="microphone" on:change=choose(microphone, MICROPHONE_KEY)>
-                        <For each=move || list.get().microphones key=|d| d.id.clone() let:d>
-                            <option value=d.id.clone() selected=move || microphone.get().as_deref() == Some(d.id.as_str())>
-                                {d.label.clone()}
-                            </option>
-                        </For>
-                    </select>
-                </label>
+            <Show when=can_hear>
+                <DeviceSelect kind=Kind::Microphone list chosen=microphone/>
             </Show>
-            <Show when=move || speakers && !list.get().speakers.is_empty()>
-                <label>
-                    "Speaker"
-                    <select name="speaker" on:change=choose(speaker, SPEAKER_KEY)>
-                        <For each=move || list.get().speakers key=|d| d.id.clone() let:d>
-                            <option value=d.id.clone() selected=move || speaker.get().as_deref() == Some(d.id.as_str())>
-                                {d.label.clone()}
-                            </option>
-                        </For>
-                    </select>
-                </label>
+            <Show when=move || speakers>
+                <DeviceSelect kind=Kind::Speaker list chosen=speaker/>
             </Show>
         </div>
     }
