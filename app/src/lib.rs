@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod model;
+pub mod quality;
 pub mod shell;
 pub mod views;
 

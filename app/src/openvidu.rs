@@ -12,6 +12,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlVideoElement;
 
+pub use crate::quality::Received;
+
 mod js {
     use super::*;
 
@@ -69,6 +71,9 @@ mod js {
         pub fn type_of_video(this: &Stream) -> Option<String>;
         #[wasm_bindgen(method, js_name = getMediaStream)]
         pub fn get_media_stream(this: &Stream) -> Option<web_sys::MediaStream>;
+        /// The `RTCPeerConnection` that carries it (undefined before it is negotiated).
+        #[wasm_bindgen(method, js_name = getRTCPeerConnection)]
+        pub fn get_rtc_peer_connection(this: &Stream) -> JsValue;
 
         #[derive(Clone)]
         pub type Connection;
@@ -220,6 +225,29 @@ impl StreamView {
     /// Shows this stream in `video` (openvidu-browser sets its source and keeps it updated).
     pub fn attach(&self, video: &HtmlVideoElement) {
         self.0.add_video_element(video);
+    }
+
+    /// The counters of the video this stream receives (`inbound-rtp` in `getStats`), if it receives one.
+    pub async fn received_video(&self) -> Option<Received> {
+        let pc = self.0.stream().get_rtc_peer_connection();
+        let get_stats = get(&pc, "getStats").dyn_into::<Function>().ok()?;
+        let promise = get_stats.call0(&pc).ok()?.dyn_into::<Promise>().ok()?;
+        let report = JsFuture::from(promise).await.ok()?;
+        let values = get(&report, "values")
+            .dyn_into::<Function>()
+            .ok()?
+            .call0(&report)
+            .ok()?;
+        let number = |s: &JsValue, key: &str| get(s, key).as_f64().unwrap_or(0.0);
+        js_sys::Array::from(&values)
+            .iter()
+            .find(|s| get_string(s, "type") == "inbound-rtp" && get_string(s, "kind") == "video")
+            .map(|s| Received {
+                packets: number(&s, "packetsReceived"),
+                lost: number(&s, "packetsLost"),
+                nacks: number(&s, "nackCount"),
+                freezes: number(&s, "freezeCount"),
+            })
     }
 }
 

@@ -56,6 +56,12 @@ pub fn attach(id: &str, video: &HtmlVideoElement) {
     });
 }
 
+/// The counters of the video that tile `id` receives (none for one's own, or before it flows).
+pub async fn received_video(id: &str) -> Option<crate::openvidu::Received> {
+    let view = current(|a| a.views.get(id).cloned()).flatten()?;
+    view.received_video().await
+}
+
 fn human(error: &AppError) -> String {
     error.to_string()
 }

@@ -82,6 +82,7 @@ pub fn VideoTile(tile: Tile, state: CallState, arrangement: Memo<Arrangement>) -
         video,
     } = tile;
     let stalled = watch_frames(video_ref, local || screen, video, playing);
+    let poor = watch_quality(id.clone(), local, screen, video);
     // No new picture for a while, or the call is reconnecting: what is shown is an old picture.
     let frozen = move || {
         !local
@@ -175,6 +176,9 @@ pub fn VideoTile(tile: Tile, state: CallState, arrangement: Memo<Arrangement>) -
             <Show when=frozen>
                 <p class="frozen" role="status" data-testid="frozen">"Video frozen"</p>
             </Show>
+            <Show when=move || poor.get() && !frozen()>
+                <p class="frozen poor" role="status" data-testid="poor-connection">"Poor connection"</p>
+            </Show>
             <div class="tile-actions">
                 <button class="full" aria-label=full_label aria-pressed=move || full.get().to_string()
                     title=move || if full.get() { "Leave full screen (Esc)" } else { "Full screen" }
@@ -228,6 +232,54 @@ fn is_full_screen(tile: NodeRef<Li>) -> bool {
         let _ = tile;
         false
     }
+}
+
+/// How often a received video's counters are read for the "Poor connection" badge.
+const QUALITY_EVERY_SECS: u64 = 2;
+
+/// True while the video of tile `id` arrives badly ([`crate::quality::Received::poor_since`]) in the last
+/// reading or the one before, so that the badge does not flicker. One's own tile is never judged, nor a
+/// camera that is off; a shared screen only by its losses (a still screen sends few frames).
+fn watch_quality(id: String, local: bool, screen: bool, sending: RwSignal<bool>) -> RwSignal<bool> {
+    let poor = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    if !local {
+        use crate::quality::Received;
+        let seen = StoredValue::new((None::<Received>, false));
+        let check = move || {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let now = if sending.get_untracked() {
+                    super::media::received_video(&id).await
+                } else {
+                    None
+                };
+                let Some(mut now) = now else {
+                    seen.set_value((None, false));
+                    poor.set(false);
+                    return;
+                };
+                if screen {
+                    now.freezes = 0.0;
+                }
+                let (before, was_bad) = seen.get_value();
+                let bad = before.is_some_and(|b| now.poor_since(&b));
+                seen.set_value((Some(now), bad));
+                let shown = bad || was_bad;
+                if poor.get_untracked() != shown {
+                    poor.set(shown);
+                }
+            });
+        };
+        if let Ok(handle) =
+            set_interval_with_handle(check, std::time::Duration::from_secs(QUALITY_EVERY_SECS))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, local, screen, sending);
+    poor
 }
 
 /// Seconds without a new decoded frame after which a playing camera counts as frozen.
