@@ -1,4 +1,4 @@
-// Losing the network (issue 6), cut for real: netfilter drops every packet of Ada's browser
+// Losing the network (issue 6), cut for real for 10 s: netfilter drops every packet of Ada's browser
 // (tests/netcut.ts), Bob's goes on as usual. While openvidu-browser reconnects Ada's page says so and
 // the videos read "Video frozen"; once her network is back the banner goes and both see each other's
 // video decoding new frames again. A cut past the server's reconnection grace ends her call with
@@ -44,14 +44,14 @@ async function adaAndBob(browser: Browser, call: string): Promise<[Page, Page]> 
   return [a, b];
 }
 
-test('a 5 s cut: a banner while reconnecting, then both see each other again', async ({ browser }) => {
+test('a 10 s cut: a banner while reconnecting, then both see each other again', async ({ browser }) => {
   const [a, b] = await adaAndBob(browser, 'ShortCut');
 
-  const cutUntil = Date.now() + 5_000;
+  // The longest cut a call is meant to survive. openvidu-browser notices it by a ping left unanswered
+  // (one every 5 s, 5 s to answer), 5 to 10 s in; the server keeps Ada 20 s from the last ping it
+  // heard, so she finds her place again. (Should noticing take longer, the cut lasts until the banner.)
+  const cutUntil = Date.now() + 10_000;
   cut();
-  // openvidu-browser notices the cut by a ping left unanswered (one every 5 s, 5 s to answer), so the
-  // cut lasts 5 s or until the banner shows, if that is later (at most about 10 s). Not longer: the
-  // server evicts a participant 15 s after its last ping, and it has to hear the reconnection first.
   await Promise.all([
     expect(banner(a)).toBeVisible({ timeout: 20_000 }),
     expect(frozen(a, 'publisher2')).toHaveText('Video frozen', { timeout: 20_000 }),
@@ -79,7 +79,7 @@ test('a cut past the reconnection grace: "You were disconnected", and Rejoin bri
 
   cut();
   await expect(banner(a)).toBeVisible({ timeout: 20_000 });
-  // The server hears no ping from Ada for 15 s and her grace runs out: Bob sees her leave.
+  // The server hears no ping from Ada for 20 s and her grace runs out: Bob sees her leave.
   await expect(tileOf(b, 'publisher1')).toHaveCount(0, { timeout: 60_000 });
   restore();
 

@@ -85,7 +85,7 @@ impl Config {
             tls: None,
             public_url: None,
             unused_session_timeout: Duration::from_secs(3600),
-            reconnect_grace: Duration::from_secs(15),
+            reconnect_grace: Duration::from_secs(20),
             pending_connection_ttl: Duration::from_secs(120),
             limits: Limits::default(),
         }

@@ -46,7 +46,7 @@ struct Args {
     )]
     unused_session_timeout: u64,
     /// Seconds a participant whose socket dropped may take to reconnect before it is evicted.
-    #[arg(long, env = "MEDIASERVER_RECONNECT_GRACE", default_value_t = 15)]
+    #[arg(long, env = "MEDIASERVER_RECONNECT_GRACE", default_value_t = 20)]
     reconnect_grace: u64,
     /// Seconds a connection (a token) created over REST may wait to be joined before it is removed.
     #[arg(

@@ -151,7 +151,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MEDIA_API_LISTEN", default_value = "127.0.0.1:0")]
     pub media_api_listen: SocketAddr,
     /// Embedded media server: seconds a participant whose socket dropped may take to reconnect.
-    #[arg(long, env = "MEDIA_RECONNECT_GRACE", default_value_t = 15)]
+    #[arg(long, env = "MEDIA_RECONNECT_GRACE", default_value_t = 20)]
     pub media_reconnect_grace: u64,
     /// Embedded media server: seconds after which a call created but never joined is closed.
     #[arg(long, env = "MEDIA_UNUSED_SESSION_TIMEOUT", default_value_t = 3600)]

@@ -174,7 +174,8 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
 }
 
 /// How long openvidu-browser may try to reconnect before the page gives up and offers to rejoin. The
-/// media server keeps a lost participant 15 s; past that a reconnection can only fail.
+/// embedded media server keeps a lost participant 20 s from the last message it heard; past that a
+/// reconnection can only fail.
 const GIVE_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// After [`GIVE_UP_AFTER`] still reconnecting (openvidu-browser would go on for hours): leave the call
