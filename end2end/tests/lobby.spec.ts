@@ -58,6 +58,16 @@ test('the lobby shows a playing preview and a moving level; the chosen camera is
   }
 });
 
+test('after leaving a call the lobby shows the camera again', async ({ browser }) => {
+  const page = await loggedInPage(browser, server.url, 'publisher2');
+  await expectLive(page.getByTestId('preview'));
+  await join(page, 'LobbyAgain', 'Bob');
+  await page.getByTestId('leave').click();
+  await expect(page.getByLabel('Call name')).toBeVisible();
+  await expectLive(page.getByTestId('preview'));
+  await expect(page.getByRole('status').filter({ hasText: 'Starting camera' })).toHaveCount(0);
+});
+
 test('a subscriber gets no lobby and is never asked for a camera', async ({ browser }) => {
   const page = await loggedInPage(browser, server.url, 'subscriber');
   await expect(page.getByRole('button', { name: 'Join', exact: true })).toBeVisible();

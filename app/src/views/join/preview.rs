@@ -8,6 +8,8 @@ use crate::views::device_select::{DeviceSelect, Devices, Kind};
 use leptos::html::Video;
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 thread_local! {
@@ -63,11 +65,16 @@ pub fn Preview(
     let problem = RwSignal::new(None::<String>);
     let level = RwSignal::new(0.0f64);
     let video_ref = NodeRef::<Video>::new();
+    // The opening this lobby started last: its cleanup closes only that one, not a newer lobby's
+    // (leaving a call can drop the old view after the new one has started its preview).
+    let mine = Arc::new(AtomicU64::new(0));
 
+    let started = mine.clone();
     Effect::new(move |_| {
         let (cam, mic) = (camera.get(), microphone.get());
         // Released before the next one opens: some cameras open only once.
         let generation = close();
+        started.store(generation, Ordering::Relaxed);
         usable.set(None);
         leptos::task::spawn_local(async move {
             let opened = devices::open(cam.as_deref(), mic.as_deref()).await;
@@ -100,8 +107,10 @@ pub fn Preview(
     ) {
         on_cleanup(move || meter.clear());
     }
-    on_cleanup(|| {
-        close();
+    on_cleanup(move || {
+        if PREVIEW.with(|p| p.borrow().0) == mine.load(Ordering::Relaxed) {
+            close();
+        }
     });
 
     let can_see = move || usable.get().is_some_and(|u| u.camera);
