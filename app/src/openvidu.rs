@@ -72,8 +72,9 @@ mod js {
         #[wasm_bindgen(method, js_name = getMediaStream)]
         pub fn get_media_stream(this: &Stream) -> Option<web_sys::MediaStream>;
         /// The `RTCPeerConnection` that carries it (undefined before it is negotiated).
-        #[wasm_bindgen(method, js_name = getRTCPeerConnection)]
-        pub fn get_rtc_peer_connection(this: &Stream) -> JsValue;
+        /// Throws until openvidu-browser has created the connection (`webRtcPeer`).
+        #[wasm_bindgen(method, catch, js_name = getRTCPeerConnection)]
+        pub fn get_rtc_peer_connection(this: &Stream) -> Result<JsValue, JsValue>;
 
         #[derive(Clone)]
         pub type Connection;
@@ -229,7 +230,7 @@ impl StreamView {
 
     /// The counters of the video this stream receives (`inbound-rtp` in `getStats`), if it receives one.
     pub async fn received_video(&self) -> Option<Received> {
-        let pc = self.0.stream().get_rtc_peer_connection();
+        let pc = self.0.stream().get_rtc_peer_connection().ok()?;
         let get_stats = get(&pc, "getStats").dyn_into::<Function>().ok()?;
         let promise = get_stats.call0(&pc).ok()?.dyn_into::<Promise>().ok()?;
         let report = JsFuture::from(promise).await.ok()?;
@@ -280,6 +281,21 @@ impl Publisher {
     /// Sends or stops the microphone (the others get `streamPropertyChanged`).
     pub fn set_audio(&self, on: bool) {
         self.manager.publish_audio(on);
+    }
+
+    /// Stops the camera (`video`) or microphone track sent now, so that its device is free; the others
+    /// get nothing from it until [`Publisher::replace`].
+    pub fn stop_sent(&self, video: bool) {
+        if let Some(s) = self.manager.stream().get_media_stream() {
+            let tracks = if video {
+                s.get_video_tracks()
+            } else {
+                s.get_audio_tracks()
+            };
+            if let Ok(t) = tracks.get(0).dyn_into::<web_sys::MediaStreamTrack>() {
+                t.stop();
+            }
+        }
     }
 
     /// Sends `track` instead of the camera or microphone sent now (its kind says which), keeping that

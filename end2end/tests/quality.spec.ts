@@ -5,6 +5,7 @@ import { test, expect, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { AppServer } from './server';
 import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { checkCanCut } from './netcut';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 28000);
 const TABLE = 'e2e_lossy';
@@ -33,6 +34,8 @@ delete table inet ${TABLE}
 }
 
 test.beforeAll(async () => {
+  // Only ever inside the loopback-only namespace: the rule would degrade a real network.
+  checkCanCut();
   await server.start();
 });
 test.afterAll(async () => {
@@ -48,14 +51,19 @@ test('packets lost on the way: B sees "Poor connection" on A\'s tile, until the 
   await join(b, call, 'Bob');
   const ada = tileOf(b, 'publisher1');
   await expectPlaying(ada);
+  // Judged (two readings compared) and good.
+  await expect(ada).toHaveAttribute('data-connection', 'good');
   await expect(ada.getByTestId('poor-connection')).toHaveCount(0);
 
   lose(25);
   await expect(ada.getByTestId('poor-connection')).toBeVisible();
   await expect(ada.getByTestId('poor-connection')).toHaveText('Poor connection');
+  await expect(ada).toHaveAttribute('data-connection', 'poor');
 
   clear();
+  await expect(ada).toHaveAttribute('data-connection', 'good');
   await expect(ada.getByTestId('poor-connection')).toHaveCount(0);
+  await expect(ada.getByTestId('frozen')).toHaveCount(0);
   await expectPlaying(ada);
   for (const p of [a, b]) await p.getByTestId('leave').click();
 });

@@ -1,6 +1,6 @@
 // The speaking highlight: whoever speaks gets a ring on their tile at the others', and in the speaker
 // layout, while nobody is pinned, is the one shown large. Chromium's fake microphone only beeps briefly,
-// which openvidu-browser's detection never counts as speaking, so the speaker's browser captures a WAV
+// which openvidu-browser's detection does not count as speaking, so the speaker's browser captures a WAV
 // file of a steady voice-loud tone instead (--use-file-for-fake-audio-capture).
 import { test, expect, Browser, Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -69,7 +69,7 @@ test('the one who speaks is ringed and shown large at the others', async ({ brow
   await expect(tileOf(b, 'publisher1')).toHaveClass(/speaking/);
   await expect(tileOf(b, 'publisher1')).toHaveClass(/featured/);
   await expect(tileOf(b, 'moderator')).not.toHaveClass(/featured/);
-  // Beeps are not speech: C is never ringed.
+  // Beeps are not speech: C is not ringed.
   await expect(tileOf(b, 'moderator')).toHaveAttribute('data-speaking', 'false');
 
   // A pin wins over the speaker.

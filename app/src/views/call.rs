@@ -36,7 +36,13 @@ mod media {
     pub async fn stop_stream(_: String) -> Result<(), String> {
         Ok(())
     }
-    pub fn switch_device(_: CallState, _: crate::views::device_select::Kind, _: String) {}
+    pub fn switch_device(
+        _: CallState,
+        _: crate::views::device_select::Kind,
+        _: String,
+        _: leptos::prelude::RwSignal<Option<String>>,
+    ) {
+    }
     pub async fn device_list() -> crate::views::device_select::Devices {
         Default::default()
     }

@@ -70,8 +70,9 @@ impl Kind {
     }
 }
 
-/// The `<select>` of the devices of `kind` in `list`, shown once there is one; choosing remembers the
-/// device, sets `chosen` and runs `on_choose` with its id.
+/// The `<select>` of the devices of `kind` in `list`, shown once there is one, showing `chosen`.
+/// Choosing remembers the device and sets `chosen`; or, given `on_choose`, runs it with the device id
+/// instead, which does both once the device is in use (a device that fails is not kept).
 #[component]
 pub fn DeviceSelect(
     kind: Kind,
@@ -81,17 +82,20 @@ pub fn DeviceSelect(
 ) -> impl IntoView {
     let change = move |ev: leptos::ev::Event| {
         let id = event_target_value(&ev);
-        kind.remember(&id);
-        chosen.set(Some(id.clone()));
-        if let Some(f) = on_choose {
-            f.run(id);
+        match on_choose {
+            Some(f) => f.run(id),
+            None => {
+                kind.remember(&id);
+                chosen.set(Some(id));
+            }
         }
     };
     view! {
         <Show when=move || list.with(|l| !kind.of(l).is_empty())>
             <label>
                 {kind.label()}
-                <select name=kind.name() data-testid=format!("device-{}", kind.name()) on:change=change>
+                <select name=kind.name() data-testid=format!("device-{}", kind.name()) on:change=change
+                    prop:value=move || chosen.get().unwrap_or_default()>
                     <For each=move || list.with(|l| kind.of(l).to_vec()) key=|d| d.id.clone() let:d>
                         <option value=d.id.clone() selected=move || chosen.get().as_deref() == Some(d.id.as_str())>
                             {d.label.clone()}

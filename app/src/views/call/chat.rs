@@ -2,7 +2,8 @@
 //! and user name from their connection, the time, the text as plain text; a box to write, with the
 //! length limit said before sending.
 
-use super::{CallState, Panel, media};
+use super::controls::PanelHead;
+use super::{CallState, media};
 use leptos::html::Ol;
 use leptos::prelude::*;
 
@@ -64,10 +65,7 @@ pub fn ChatPanel(state: CallState) -> impl IntoView {
     };
     view! {
         <aside class="panel chat" aria-labelledby="chat-title" data-testid="chat">
-            <header class="panel-head">
-                <h2 id="chat-title">"Chat"</h2>
-                <button class="secondary" aria-label="Close chat" on:click=move |_| state.panel.set(Panel::None)>"Close"</button>
-            </header>
+            <PanelHead state title_id="chat-title" close_label="Close chat">"Chat"</PanelHead>
             <ol class="messages" node_ref=list aria-live="polite" data-testid="chat-messages">
                 <For each=move || state.chat.get() key=|m| m.id let:m>
                     <li class="message" class:mine=m.local data-testid="chat-message">

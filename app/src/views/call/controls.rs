@@ -64,37 +64,17 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
                     {move || if state.sharing.get() { "Stop sharing" } else { "Share screen" }}
                 </button>
             </Show>
-            <button
-                class="control"
-                aria-pressed=move || (state.panel.get() == Panel::Chat).to_string()
-                data-testid="toggle-chat"
-                on:click=move |_| toggle_panel(state, Panel::Chat)
-            >
-                "Chat"
+            <PanelToggle state panel=Panel::Devices label="Devices" testid="toggle-devices"
+                title="Switch camera, microphone or speaker"/>
+            <PanelToggle state panel=Panel::Chat label="Chat" testid="toggle-chat">
                 <Show when=move || state.unread.get() != 0>
                     <span class="badge" data-testid="unread">
                         {move || state.unread.get().to_string()}
                         <span class="sr-only">" unread"</span>
                     </span>
                 </Show>
-            </button>
-            <button
-                class="control"
-                aria-pressed=move || (state.panel.get() == Panel::People).to_string()
-                data-testid="toggle-people"
-                on:click=move |_| toggle_panel(state, Panel::People)
-            >
-                "Participants"
-            </button>
-            <button
-                class="control"
-                aria-pressed=move || (state.panel.get() == Panel::Devices).to_string()
-                title="Switch camera, microphone or speaker"
-                data-testid="toggle-devices"
-                on:click=move |_| toggle_panel(state, Panel::Devices)
-            >
-                "Devices"
-            </button>
+            </PanelToggle>
+            <PanelToggle state panel=Panel::People label="Participants" testid="toggle-people"/>
             <button
                 class="control"
                 node_ref=help_button
@@ -115,6 +95,49 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
                 }
             }/>
         </Show>
+    }
+    .into_any()
+}
+
+/// The button that opens or closes a side panel (`aria-pressed` while it is open); `children` follow
+/// the label (the chat's unread count).
+#[component]
+fn PanelToggle(
+    state: CallState,
+    panel: Panel,
+    label: &'static str,
+    testid: &'static str,
+    #[prop(optional)] title: Option<&'static str>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <button
+            class="control"
+            aria-pressed=move || (state.panel.get() == panel).to_string()
+            title=title
+            data-testid=testid
+            on:click=move |_| toggle_panel(state, panel)
+        >
+            {label}
+            {children.map(|c| c())}
+        </button>
+    }
+    .into_any()
+}
+
+/// A side panel's heading, with its Close button.
+#[component]
+pub fn PanelHead(
+    state: CallState,
+    title_id: &'static str,
+    close_label: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <header class="panel-head">
+            <h2 id=title_id>{children()}</h2>
+            <button class="secondary" aria-label=close_label on:click=move |_| state.panel.set(Panel::None)>"Close"</button>
+        </header>
     }
     .into_any()
 }
@@ -207,9 +230,9 @@ fn HelpDialog(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoV
                     <dt><kbd>"Ctrl"</kbd>" + "<kbd>"E"</kbd></dt>
                     <dd>"Turn the camera off or on"</dd>
                     <dt><kbd>"Tab"</kbd>", "<kbd>"Enter"</kbd></dt>
-                    <dd>"Move between the controls and the tiles' Pin buttons; Enter pins or unpins"</dd>
+                    <dd>"Move between the controls and the tiles' Full screen and Pin buttons; Enter pins or unpins"</dd>
                     <dt><kbd>"Esc"</kbd></dt>
-                    <dd>"Close this dialog"</dd>
+                    <dd>"Close this dialog, or leave full screen"</dd>
                 </dl>
                 <button node_ref=close on:click=move |_| on_close()>"Close"</button>
             </div>

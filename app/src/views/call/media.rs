@@ -266,10 +266,16 @@ pub fn set_camera(state: CallState, on: bool) {
 }
 
 /// Sends the camera or microphone `id` instead of the one sent now, or plays the others on the speaker
-/// `id`; remembered for the next call. Failures are said in words; the call goes on as it was.
-pub fn switch_device(state: CallState, kind: Kind, id: String) {
+/// `id`; once in use it is `chosen` and remembered for the next call. Failures are said in words,
+/// `chosen` stays what is in use, and the call goes on.
+pub fn switch_device(state: CallState, kind: Kind, id: String, chosen: RwSignal<Option<String>>) {
+    let keep = move |id: String| {
+        kind.remember(&id);
+        chosen.set(Some(id));
+    };
     if kind == Kind::Speaker {
         play_on(&id);
+        keep(id);
         return;
     }
     let Some(publisher) = current(|a| a.publisher.clone()).flatten() else {
@@ -277,16 +283,37 @@ pub fn switch_device(state: CallState, kind: Kind, id: String) {
     };
     leptos::task::spawn_local(async move {
         let video = kind == Kind::Camera;
-        let result = match devices::open_track(video, &id).await {
+        let mut opened = devices::open_track(video, &id).await;
+        if opened.is_err() && video {
+            // Many phones open one camera at a time: let go of the one sent now and try again (the
+            // others see a moment of black).
+            publisher.stop_sent(video);
+            opened = devices::open_track(video, &id).await;
+        }
+        let result = match opened {
             Ok(track) => publisher.replace(track).await.map_err(|e| e.message),
             Err(_) => Err("it could not be opened (in use by another program, or gone)".into()),
         };
         let what = if video { "camera" } else { "microphone" };
+        let about_switching = |m: &String| m.contains(" could not be switched: ");
         match result {
-            Ok(()) => state.notice.set(None),
-            Err(why) => state
-                .notice
-                .set(Some(format!("The {what} could not be switched: {why}."))),
+            Ok(()) => {
+                keep(id);
+                if state
+                    .notice
+                    .get_untracked()
+                    .is_some_and(|m| about_switching(&m))
+                {
+                    state.notice.set(None);
+                }
+            }
+            Err(why) => {
+                // Shows the device in use again.
+                chosen.update(|_| {});
+                state
+                    .notice
+                    .set(Some(format!("The {what} could not be switched: {why}.")));
+            }
         }
     });
 }

@@ -2,7 +2,8 @@
 //! A MODERATOR also gets "Stop camera" and "Remove" for the others, each after a confirmation; the
 //! server refuses them to anyone else, and acting on someone who already left does nothing.
 
-use super::{CallState, Panel, Person, Tile, media};
+use super::controls::PanelHead;
+use super::{CallState, Person, Tile, media};
 use crate::model::Role;
 use leptos::prelude::*;
 
@@ -63,10 +64,9 @@ pub fn PeoplePanel(state: CallState) -> impl IntoView {
     };
     view! {
         <aside class="panel people" aria-labelledby="people-title" data-testid="people-panel">
-            <header class="panel-head">
-                <h2 id="people-title">"Participants (" {move || state.people.with(Vec::len)} ")"</h2>
-                <button class="secondary" aria-label="Close participants" on:click=move |_| state.panel.set(Panel::None)>"Close"</button>
-            </header>
+            <PanelHead state title_id="people-title" close_label="Close participants">
+                "Participants (" {move || state.people.with(Vec::len)} ")"
+            </PanelHead>
             {move || pending.get().map(|p| view! {
                 <div class="confirm" role="alertdialog" aria-labelledby="confirm-q" data-testid="confirm">
                     <p id="confirm-q">{p.question()}</p>

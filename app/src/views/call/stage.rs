@@ -124,9 +124,10 @@ pub fn Stage(state: CallState) -> impl IntoView {
         </Show>
         <Show when=paged>
             <nav class="pager" aria-label="Pages of participants">
+                // aria-disabled rather than disabled: a disabled button would drop the keyboard focus.
                 <button
                     class="secondary"
-                    disabled=move || state.page.get() == 0
+                    aria-disabled=move || (state.page.get() == 0).to_string()
                     on:click=move |_| state.page.update(|p| *p = p.saturating_sub(1))
                 >
                     "Previous page"
@@ -136,8 +137,12 @@ pub fn Stage(state: CallState) -> impl IntoView {
                 </span>
                 <button
                     class="secondary"
-                    disabled=on_last_page
-                    on:click=move |_| state.page.update(|p| *p += 1)
+                    aria-disabled=move || on_last_page().to_string()
+                    on:click=move |_| {
+                        if !on_last_page() {
+                            state.page.update(|p| *p += 1)
+                        }
+                    }
                 >
                     "Next page"
                 </button>

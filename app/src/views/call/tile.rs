@@ -162,6 +162,7 @@ pub fn VideoTile(tile: Tile, state: CallState, arrangement: Memo<Arrangement>) -
             data-user=user.clone()
             data-local=local.to_string()
             data-speaking=move || speaking().to_string()
+            data-connection=move || match poor.get() { None => "unknown", Some(false) => "good", Some(true) => "poor" }
             on:click=move |_| show()
             on:fullscreenchange=move |_| full.set(is_full_screen(tile_ref))
         >
@@ -176,11 +177,11 @@ pub fn VideoTile(tile: Tile, state: CallState, arrangement: Memo<Arrangement>) -
             <Show when=frozen>
                 <p class="frozen" role="status" data-testid="frozen">"Video frozen"</p>
             </Show>
-            <Show when=move || poor.get() && !frozen()>
+            <Show when=move || poor.get() == Some(true) && !frozen()>
                 <p class="frozen poor" role="status" data-testid="poor-connection">"Poor connection"</p>
             </Show>
             <div class="tile-actions">
-                <button class="full" aria-label=full_label aria-pressed=move || full.get().to_string()
+                <button class="full" class:unavailable=!full_screen_possible() aria-label=full_label aria-pressed=move || full.get().to_string()
                     title=move || if full.get() { "Leave full screen (Esc)" } else { "Full screen" }
                     data-testid="full-screen" on:click=full_click>
                     <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
@@ -201,6 +202,18 @@ pub fn VideoTile(tile: Tile, state: CallState, arrangement: Memo<Arrangement>) -
         </li>
     }
     .into_any()
+}
+
+/// Whether this browser lets an element fill the screen (iPhone Safari does not).
+fn full_screen_possible() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().fullscreen_enabled()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
 }
 
 /// Shows the tile alone on the screen, or leaves full screen when something is shown so.
@@ -237,11 +250,17 @@ fn is_full_screen(tile: NodeRef<Li>) -> bool {
 /// How often a received video's counters are read for the "Poor connection" badge.
 const QUALITY_EVERY_SECS: u64 = 2;
 
-/// True while the video of tile `id` arrives badly ([`crate::quality::Received::poor_since`]) in the last
-/// reading or the one before, so that the badge does not flicker. One's own tile is never judged, nor a
-/// camera that is off; a shared screen only by its losses (a still screen sends few frames).
-fn watch_quality(id: String, local: bool, screen: bool, sending: RwSignal<bool>) -> RwSignal<bool> {
-    let poor = RwSignal::new(false);
+/// How the video of tile `id` arrives: `None` until two readings could be compared, then whether it
+/// arrives badly ([`crate::quality::Received::poor_since`]) in the last reading or the one before, so
+/// that the badge does not flicker. One's own tile is never judged, nor a camera that is off; a shared
+/// screen only by its losses (a still screen sends few frames).
+fn watch_quality(
+    id: String,
+    local: bool,
+    screen: bool,
+    sending: RwSignal<bool>,
+) -> RwSignal<Option<bool>> {
+    let poor = RwSignal::new(None);
     #[cfg(feature = "hydrate")]
     if !local {
         use crate::quality::Received;
@@ -254,9 +273,13 @@ fn watch_quality(id: String, local: bool, screen: bool, sending: RwSignal<bool>)
                 } else {
                     None
                 };
+                // The tile may have gone while the browser counted.
+                if poor.is_disposed() {
+                    return;
+                }
                 let Some(mut now) = now else {
                     seen.set_value((None, false));
-                    poor.set(false);
+                    poor.set(None);
                     return;
                 };
                 if screen {
@@ -265,7 +288,7 @@ fn watch_quality(id: String, local: bool, screen: bool, sending: RwSignal<bool>)
                 let (before, was_bad) = seen.get_value();
                 let bad = before.is_some_and(|b| now.poor_since(&b));
                 seen.set_value((Some(now), bad));
-                let shown = bad || was_bad;
+                let shown = before.map(|_| bad || was_bad);
                 if poor.get_untracked() != shown {
                     poor.set(shown);
                 }
