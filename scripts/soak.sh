@@ -8,6 +8,10 @@
 #   scripts/soak.sh                  10 minutes
 #   SOAK_SECONDS=120 scripts/soak.sh a short run
 #   SOAK_BIN=dir scripts/soak.sh    binaries already built elsewhere (mediaserver, loadtest)
+#   MALLOC_ARENA_MAX=2 scripts/soak.sh   glibc's allocator with 2 arenas (the environment reaches the server)
+#
+# Besides the two idle samples, the RSS after every round goes into `rss_kb_after_round`, to tell a
+# plateau (allocator arenas and caches filling once) from a leak (growth with every round).
 #
 # Needs root (a loopback-only network namespace, `unshare -n`); builds in release first.
 set -euo pipefail
@@ -91,18 +95,22 @@ echo "$start"
 
 SCENARIOS=("sessions:3x4" "meeting:6" "broadcast:12" "sessions:6x2")
 rounds=0
+rss_series=()
 began=$SECONDS
 max_rounds=$((SOAK_SECONDS / 5 + 1)) # bounded, whatever the rounds take
 while ((SECONDS - began < SOAK_SECONDS && rounds < max_rounds)); do
     scenario=${SCENARIOS[$((rounds % ${#SCENARIOS[@]}))]}
     echo "== round $((rounds + 1)) at $((SECONDS - began)) s: $scenario $(round "$scenario" 10)"
     rounds=$((rounds + 1))
+    rss_series+=("$(awk '/^VmRSS/ {print $2}' /proc/$PID/status)")
 done
 
 finish=$(sample end "$(wait_idle)")
 echo "$finish"
 jq -n --argjson first "$start" --argjson last "$finish" --argjson rounds "$rounds" \
-    --argjson seconds "$((SECONDS - began))" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-    '{seconds: $seconds, rounds: $rounds, cpu: $cpu, "start": $first, "end": $last,
+    --argjson seconds "$((SECONDS - began))" --argjson series "[$(IFS=,; echo "${rss_series[*]}")]" \
+    --arg malloc_arena_max "${MALLOC_ARENA_MAX:-}" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+    '{seconds: $seconds, rounds: $rounds, cpu: $cpu, malloc_arena_max: $malloc_arena_max, "start": $first, "end": $last,
+      rss_kb_after_round: $series,
       rss_growth_kb: ($last.rss_kb - $first.rss_kb), threads_growth: ($last.threads - $first.threads),
       fds_growth: ($last.open_fds - $first.open_fds)}' | tee "$OUT/soak.json"
