@@ -47,6 +47,9 @@ function tone(path: string, seconds: number) {
 }
 
 test('the one who speaks is ringed and shown large at the others', async ({ browser, playwright }) => {
+  // Three logins, a second browser and three calls' worth of media: more than one test's usual share of
+  // a busy two-core machine.
+  test.setTimeout(240_000);
   const wav = test.info().outputPath('voice.wav');
   tone(wav, 4);
   const args = [...(config.use!.launchOptions!.args ?? []), `--use-file-for-fake-audio-capture=${wav}`];
