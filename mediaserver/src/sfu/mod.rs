@@ -898,6 +898,14 @@ impl Sfu {
             if let Err(e) = writer.write(pt, now, data.time, data.data.clone()) {
                 debug!(peer = %sub, "write failed: {e}");
             }
+            // str0m packetises one written frame per media at each timeout: without one here, a
+            // subscriber that receives more frames in one batch of datagrams than its timer fires
+            // falls behind, and past 512 frames queued every write fails (the frame is dropped,
+            // keyframes too, and its video stops decoding).
+            if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+                warn!(peer = %sub, "peer failed on timeout: {e}");
+                rtc.disconnect();
+            }
             self.drive(now, *sub);
         }
         if let Some(Peer {
