@@ -286,31 +286,26 @@ impl Publisher {
     /// Stops the camera (`video`) or microphone track sent now, so that its device is free; the others
     /// get nothing from it until [`Publisher::replace`].
     pub fn stop_sent(&self, video: bool) {
-        if let Some(s) = self.manager.stream().get_media_stream() {
-            let tracks = if video {
-                s.get_video_tracks()
-            } else {
-                s.get_audio_tracks()
-            };
-            if let Ok(t) = tracks.get(0).dyn_into::<web_sys::MediaStreamTrack>() {
-                t.stop();
-            }
+        if let Some(t) = self.sent_track(video) {
+            t.stop();
         }
+    }
+
+    /// The camera (`video`) or microphone track sent now, if the call sends one.
+    fn sent_track(&self, video: bool) -> Option<web_sys::MediaStreamTrack> {
+        let s = self.manager.stream().get_media_stream()?;
+        let tracks = if video {
+            s.get_video_tracks()
+        } else {
+            s.get_audio_tracks()
+        };
+        tracks.get(0).dyn_into().ok()
     }
 
     /// Sends `track` instead of the camera or microphone sent now (its kind says which), keeping that
     /// device's on/off state. The old track is stopped; on failure `track` is.
     pub async fn replace(&self, track: web_sys::MediaStreamTrack) -> Result<(), OvError> {
-        let stream = self.manager.stream().get_media_stream();
-        let current = stream.and_then(|s| {
-            let tracks = if track.kind() == "video" {
-                s.get_video_tracks()
-            } else {
-                s.get_audio_tracks()
-            };
-            tracks.get(0).dyn_into::<web_sys::MediaStreamTrack>().ok()
-        });
-        let Some(current) = current else {
+        let Some(current) = self.sent_track(track.kind() == "video") else {
             track.stop();
             return Err(OvError {
                 name: "NO_INPUT_SOURCE_SET".into(),

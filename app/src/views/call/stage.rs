@@ -104,9 +104,9 @@ pub fn Stage(state: CallState) -> impl IntoView {
     });
     // (Outside the view: a `>` in an attribute there would end the tag.)
     let on_last_page = move || state.page.get() + 1 >= pages(count());
-    let paged = move || {
-        state.grid.get() && matches!(arrangement.get(), Arrangement::Grid(_)) && count() > PAGE_SIZE
-    };
+    // Whenever the tiles are arranged as a grid, not only in the grid view (a speaker layout with
+    // nobody to show large is a grid too), past one page they need the pager.
+    let paged = move || matches!(arrangement.get(), Arrangement::Grid(_)) && count() > PAGE_SIZE;
     view! {
         <ul
             class="tiles"
