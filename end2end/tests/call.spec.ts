@@ -2,14 +2,15 @@
 // text, leaving, logging out, and a restart of the app.
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, login, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, login, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 10000);
 
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

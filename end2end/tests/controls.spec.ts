@@ -2,14 +2,15 @@
 // others then see and hear, the shortcuts dialog, and no such buttons for a subscriber.
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
-import { expectHearing, expectPlaying, expectSilence, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectHearing, expectPlaying, expectSilence, join, loggedInPage, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 13000);
 
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

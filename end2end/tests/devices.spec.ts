@@ -2,7 +2,7 @@
 // others.
 import { test, expect, Browser } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 import config from '../playwright.config';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 11000);
@@ -10,7 +10,8 @@ const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 11000);
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

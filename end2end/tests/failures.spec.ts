@@ -3,14 +3,15 @@
 // back, Rejoin gets a fresh token and both see each other again.
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 23000);
 
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

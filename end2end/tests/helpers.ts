@@ -15,6 +15,15 @@ export async function loggedInPage(browser: Browser, url: string, user: string, 
   return page;
 }
 
+/**
+ * Closes every context opened on `browser`, for a file's afterAll. Playwright closes only the contexts of
+ * its own `page` fixture: one opened with `browser.newContext()` would otherwise stay, with its camera and
+ * its call, through every file after this one, and the machine slows down file by file.
+ */
+export async function closeContexts(browser: Browser) {
+  await Promise.all(browser.contexts().map((c) => c.close()));
+}
+
 export async function login(page: Page, user: string, password: string) {
   await page.getByLabel('User').fill(user);
   await page.getByLabel('Password').fill(password);

@@ -2,14 +2,15 @@
 // server's WebSocket is on the app's own origin, so the call works with no second certificate.
 import { test, expect } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, login, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, login, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 12000, true);
 
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

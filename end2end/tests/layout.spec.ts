@@ -4,14 +4,15 @@
 // without scrolling, desktop and phone.
 import { test, expect, Page, Locator } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 21000);
 
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

@@ -3,7 +3,7 @@
 // with a way on.
 import { test, expect, Browser, Locator } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf, threeCameras } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, threeCameras, tileOf } from './helpers';
 import config from '../playwright.config';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 24000);
@@ -11,7 +11,8 @@ const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 24000);
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

@@ -3,14 +3,15 @@
 // affected is told in words; acting on someone who already left is harmless.
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, openPanel, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, openPanel, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 18000);
 
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

@@ -5,7 +5,7 @@
 // "You were disconnected" and a Rejoin that brings both back.
 import { test, expect, Browser, Page } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 import { checkCanCut, cut, launchCuttable, restore } from './netcut';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 25000);
@@ -19,10 +19,11 @@ test.beforeAll(async ({ launchOptions }) => {
 });
 test.afterEach(async () => {
   restore();
-  // Playwright closes the contexts of its own browser after a test, not those of this one.
+  // Each test opens its own pages in this browser; none of them is to outlive the test.
   for (const context of cuttable?.contexts() ?? []) await context.close();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   restore();
   await cuttable?.close();
   await server.stop();

@@ -4,7 +4,7 @@
 import { test, expect, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 import { checkCanCut } from './netcut';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 28000);
@@ -38,7 +38,8 @@ test.beforeAll(async () => {
   checkCanCut();
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   clear();
   await server.stop();
 });

@@ -2,14 +2,15 @@
 // shown large at B beside A's camera, gone when A stops, by the button or by the browser's own stop.
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 20000);
 
 test.beforeAll(async () => {
   await server.start();
 });
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await server.stop();
 });
 

@@ -6,7 +6,7 @@ import { test, expect, Browser, Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppServer } from './server';
-import { expectPlaying, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 import config from '../playwright.config';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 27000);
@@ -15,7 +15,8 @@ test.beforeAll(async () => {
   await server.start();
 });
 let speakingBrowser: Browser | undefined;
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await speakingBrowser?.close();
   await server.stop();
 });

@@ -4,7 +4,7 @@
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
 import { Browser } from '@playwright/test';
-import { expectHearing, expectPlaying, join, loggedInPage, tileOf, threeCameras } from './helpers';
+import { closeContexts, expectHearing, expectPlaying, join, loggedInPage, threeCameras, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 26000);
 
@@ -12,7 +12,8 @@ test.beforeAll(async () => {
   await server.start();
 });
 let threeCameraBrowser: Browser | undefined;
-test.afterAll(async () => {
+test.afterAll(async ({ browser }) => {
+  await closeContexts(browser);
   await threeCameraBrowser?.close();
   await server.stop();
 });
