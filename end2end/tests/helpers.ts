@@ -67,38 +67,60 @@ function recordPeerConnections() {
   };
 }
 
-/** The total energy of all sound `page` has received (inbound-rtp audio, from getStats). */
-export async function inboundAudioEnergy(page: Page): Promise<number> {
+/**
+ * All the sound `page` has received so far (inbound-rtp audio, from getStats): its energy (the sum of
+ * level² × seconds) and its duration in seconds.
+ */
+export async function inboundAudio(page: Page): Promise<{ energy: number; seconds: number }> {
   return page.evaluate(async () => {
     const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs ?? [];
-    let total = 0;
+    let energy = 0;
+    let seconds = 0;
     for (const pc of pcs) {
       if (pc.connectionState === 'closed') continue;
       (await pc.getStats()).forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'audio') total += s.totalAudioEnergy ?? 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+          energy += s.totalAudioEnergy ?? 0;
+          seconds += s.totalSamplesDuration ?? 0;
+        }
       });
     }
-    return total;
+    return { energy, seconds };
   });
 }
 
-/** Waits until `page` receives sound (its inbound audio energy grows). */
-export async function expectHearing(page: Page) {
-  const first = await inboundAudioEnergy(page);
-  await expect.poll(() => inboundAudioEnergy(page), { timeout: 20_000 }).toBeGreaterThan(first);
+/**
+ * Below this level (-60 dBFS) a person hears nothing. A muted microphone's silence, once decoded, may
+ * still move by one sample step (-90 dBFS): silent to the ear, though its energy grows.
+ */
+const SILENT_LEVEL = 0.001;
+
+/** The level (RMS, 0 to 1) of what `page` received between `from` and `to`; 0 if no time passed. */
+function levelBetween(from: { energy: number; seconds: number }, to: { energy: number; seconds: number }) {
+  const seconds = to.seconds - from.seconds;
+  return seconds > 0 ? Math.sqrt(Math.max(0, to.energy - from.energy) / seconds) : 0;
 }
 
-/** Waits until `page` receives no sound: its inbound audio energy stays the same over five readings. */
+/** Waits until `page` receives sound a person can hear. */
+export async function expectHearing(page: Page) {
+  const first = await inboundAudio(page);
+  await expect
+    .poll(async () => levelBetween(first, await inboundAudio(page)), { timeout: 20_000 })
+    .toBeGreaterThan(SILENT_LEVEL);
+}
+
+/** Waits until `page` hears nothing: five readings in a row, half a second apart, each below the silent level. */
 export async function expectSilence(page: Page) {
-  let last = -1;
-  let unchanged = 0;
+  let last = await inboundAudio(page);
+  let quiet = 0;
   await expect
     .poll(
       async () => {
-        const e = await inboundAudioEnergy(page);
-        unchanged = e === last ? unchanged + 1 : 0;
-        last = e;
-        return unchanged;
+        const now = await inboundAudio(page);
+        // No time received counts as not quiet: silence is heard, not assumed.
+        quiet = now.seconds > last.seconds && levelBetween(last, now) < SILENT_LEVEL ? quiet + 1 : 0;
+        last = now;
+        return quiet;
       },
       { timeout: 30_000, intervals: [500] },
     )
