@@ -63,7 +63,8 @@ pub fn Preview(
     let speaker = RwSignal::new(Kind::Speaker.chosen());
     let list = RwSignal::new(Devices::default());
     let problem = RwSignal::new(None::<String>);
-    let level = RwSignal::new(0.0f64);
+    // In twentieths (0 to 20): an integer, so that the page needs no formatting of floats.
+    let level = RwSignal::new(0u8);
     let video_ref = NodeRef::<Video>::new();
     // The opening this lobby started last: its cleanup closes only that one, not a newer lobby's
     // (leaving a call can drop the old view after the new one has started its preview).
@@ -101,7 +102,7 @@ pub fn Preview(
     if let Ok(meter) = set_interval_with_handle(
         move || {
             let now = PREVIEW.with(|p| p.borrow().1.as_ref().map_or(0.0, |p| p.level()));
-            level.set((now * 20.0).round() / 20.0);
+            level.set((now * 20.0).round().clamp(0.0, 20.0) as u8);
         },
         Duration::from_millis(100),
     ) {
@@ -132,7 +133,7 @@ pub fn Preview(
             <Show when=can_hear>
                 <label class="level">
                     {move || if mic_off.get() { "Microphone (will be off)" } else { "Microphone level" }}
-                    <meter min="0" max="1" value=move || level.get() data-testid="mic-level"></meter>
+                    <meter min="0" max="20" value=move || level.get() data-testid="mic-level"></meter>
                 </label>
             </Show>
             <Show when=move || problem.get().is_some()>
