@@ -107,6 +107,22 @@ impl Role {
         }
     }
 
+    /// The role named as OpenVidu names it (`PUBLISHER`, …), exactly.
+    pub fn from_wire(s: &str) -> Option<Role> {
+        [Role::Publisher, Role::Subscriber, Role::Moderator]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// The role as a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Publisher => "Publisher",
+            Role::Subscriber => "Subscriber",
+            Role::Moderator => "Moderator",
+        }
+    }
+
     /// Whether a user of this role sends camera and microphone.
     pub fn can_publish(self) -> bool {
         !matches!(self, Role::Subscriber)
@@ -122,14 +138,8 @@ impl fmt::Display for Role {
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Role, String> {
-        match s.to_ascii_uppercase().as_str() {
-            "PUBLISHER" => Ok(Role::Publisher),
-            "SUBSCRIBER" => Ok(Role::Subscriber),
-            "MODERATOR" => Ok(Role::Moderator),
-            _ => Err(format!(
-                "unknown role {s:?} (PUBLISHER, SUBSCRIBER or MODERATOR)"
-            )),
-        }
+        Role::from_wire(&s.to_ascii_uppercase())
+            .ok_or_else(|| format!("unknown role {s:?} (PUBLISHER, SUBSCRIBER or MODERATOR)"))
     }
 }
 
@@ -180,52 +190,69 @@ pub fn valid_call_name(name: &str) -> bool {
 /// openvidu-js-node sample): whose connection it is. The one home of that format, for the server (which
 /// writes it and reads it back from the media server's connection listing) and for the browser (which
 /// reads it from `connection.data`, see [`parse_connection_data`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectionData {
     /// The (normalized) user name.
     pub user: String,
+    /// The role the connection was created with; `None` for a connection of an older server, whose
+    /// data carried only the user name.
+    pub role: Option<Role>,
 }
 
 impl ConnectionData {
     /// The JSON key the user name is kept under.
     pub const KEY: &'static str = "serverData";
+    /// The JSON key of the role, beside [`ConnectionData::KEY`].
+    pub const ROLE_KEY: &'static str = "role";
     /// What openvidu-browser puts between the client's part and the server's part of `connection.data`.
     pub const SEPARATOR: &'static str = "%/%";
 
-    pub fn new(user: impl Into<String>) -> ConnectionData {
-        ConnectionData { user: user.into() }
+    pub fn new(user: impl Into<String>, role: Role) -> ConnectionData {
+        ConnectionData {
+            user: user.into(),
+            role: Some(role),
+        }
     }
 
     /// The `data` of a new connection (the media server returns it as `serverData`).
     pub fn to_json(&self) -> String {
-        serde_json::json!({ Self::KEY: self.user }).to_string()
+        let mut value = serde_json::json!({ Self::KEY: self.user });
+        if let Some(role) = self.role {
+            value[Self::ROLE_KEY] = role.as_str().into();
+        }
+        value.to_string()
     }
 
-    /// Reads a connection's server data back; `None` when it is not one of ours.
+    /// Reads a connection's server data back; `None` when it is not one of ours. An unknown role
+    /// reads as none.
     pub fn parse(server_data: &str) -> Option<ConnectionData> {
         let value: serde_json::Value = serde_json::from_str(server_data).ok()?;
-        Some(ConnectionData::new(value.get(Self::KEY)?.as_str()?))
+        Some(ConnectionData {
+            user: value.get(Self::KEY)?.as_str()?.to_owned(),
+            role: value
+                .get(Self::ROLE_KEY)
+                .and_then(|r| Role::from_wire(r.as_str()?)),
+        })
     }
 }
 
 /// Splits an OpenVidu `connection.data` (`<clientData JSON>%/%<serverData JSON>`, as openvidu-browser
-/// joins them) into the nickname the participant chose and the user name the app server attached.
-/// Anything unreadable comes out empty, never as markup: both are only ever shown as text.
-pub fn parse_connection_data(data: &str) -> (String, String) {
-    fn field(part: Option<&str>, key: &str) -> String {
-        part.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-            .and_then(|v| v.get(key)?.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
+/// joins them) into the nickname the participant chose and what the app server attached (user name and
+/// role). Anything unreadable comes out empty, never as markup: all of it is only ever shown as text.
+pub fn parse_connection_data(data: &str) -> (String, ConnectionData) {
     // Split at the last separator: the server's part (user names have no `%`) comes last, so a nickname
     // containing `%/%` can neither break the split nor pose as server data.
     let (client, server) = match data.rsplit_once(ConnectionData::SEPARATOR) {
-        Some((c, s)) => (Some(c), Some(s)),
-        None => (Some(data), None),
+        Some((c, s)) => (c, Some(s)),
+        None => (data, None),
     };
+    let nickname = serde_json::from_str::<serde_json::Value>(client)
+        .ok()
+        .and_then(|v| v.get("clientData")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
     (
-        field(client, "clientData"),
-        field(server, ConnectionData::KEY),
+        nickname,
+        server.and_then(ConnectionData::parse).unwrap_or_default(),
     )
 }
 
@@ -233,34 +260,56 @@ pub fn parse_connection_data(data: &str) -> (String, String) {
 mod tests {
     use super::*;
 
+    /// What a connection of `user` without a role reads as.
+    fn old(user: &str) -> ConnectionData {
+        ConnectionData {
+            user: user.into(),
+            role: None,
+        }
+    }
+
     #[test]
     fn connection_data() {
-        let data = r#"{"clientData":"<img src=x onerror=alert(1)>"}%/%{"serverData":"publisher1"}"#;
+        let data = r#"{"clientData":"<img src=x onerror=alert(1)>"}%/%{"serverData":"publisher1","role":"MODERATOR"}"#;
         assert_eq!(
             parse_connection_data(data),
-            ("<img src=x onerror=alert(1)>".into(), "publisher1".into())
+            (
+                "<img src=x onerror=alert(1)>".into(),
+                ConnectionData::new("publisher1", Role::Moderator)
+            )
         );
+        // The sample's format, without a role.
         assert_eq!(
             parse_connection_data(r#"{"clientData":"a%/%b"}%/%{"serverData":"u"}"#),
-            ("a%/%b".into(), "u".into())
+            ("a%/%b".into(), old("u"))
         );
-        // A nickname trying to pose as server data.
-        let posing =
-            r#"{"clientData":"x\"}%/%{\"serverData\":\"publisher2"}%/%{"serverData":"evil"}"#;
-        assert_eq!(parse_connection_data(posing).1, "evil");
+        // A nickname trying to pose as server data, role included.
+        let posing = r#"{"clientData":"x\"}%/%{\"serverData\":\"publisher2\",\"role\":\"MODERATOR"}%/%{"serverData":"evil"}"#;
+        assert_eq!(parse_connection_data(posing).1, old("evil"));
+        // A role that is not one: none.
+        assert_eq!(
+            parse_connection_data(r#"{"clientData":"n"}%/%{"serverData":"u","role":"ADMIN"}"#).1,
+            old("u")
+        );
         assert_eq!(
             parse_connection_data("garbage"),
-            (String::new(), String::new())
+            (String::new(), ConnectionData::default())
         );
-        assert_eq!(parse_connection_data(""), (String::new(), String::new()));
+        assert_eq!(
+            parse_connection_data(""),
+            (String::new(), ConnectionData::default())
+        );
     }
 
     #[test]
     fn connection_data_round_trips() {
-        let data = ConnectionData::new("publisher1");
-        assert_eq!(data.to_json(), r#"{"serverData":"publisher1"}"#);
+        let data = ConnectionData::new("publisher1", Role::Publisher);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&data.to_json()).unwrap(),
+            serde_json::json!({ "serverData": "publisher1", "role": "PUBLISHER" })
+        );
         assert_eq!(ConnectionData::parse(&data.to_json()), Some(data));
-        let odd = ConnectionData::new("a\"b");
+        let odd = ConnectionData::new("a\"b", Role::Subscriber);
         assert_eq!(ConnectionData::parse(&odd.to_json()), Some(odd.clone()));
         assert_eq!(ConnectionData::parse("plain"), None);
         assert_eq!(ConnectionData::parse(r#"{"serverData":3}"#), None);
@@ -270,7 +319,7 @@ mod tests {
             ConnectionData::SEPARATOR,
             odd.to_json()
         );
-        assert_eq!(parse_connection_data(&full), ("Nick".into(), odd.user));
+        assert_eq!(parse_connection_data(&full), ("Nick".into(), odd));
     }
 
     #[test]

@@ -153,6 +153,8 @@ pub struct Peer {
     pub nickname: String,
     /// From the server's connection data (`serverData`): the user name the app server vouches for.
     pub user: String,
+    /// From the server's connection data too: the role the connection was created with.
+    pub role: Option<crate::model::Role>,
     pub local: bool,
 }
 
@@ -439,14 +441,15 @@ impl Call {
                 let Some(connection) = connection_at(&event, "connection") else {
                     return;
                 };
-                let (nickname, user) = crate::model::parse_connection_data(&connection.data());
+                let (nickname, server) = crate::model::parse_connection_data(&connection.data());
                 let connection_id = connection.connection_id();
                 let local = connection_id == own();
                 conns.borrow_mut().insert(connection_id.clone(), connection);
                 e(CallEvent::ConnectionCreated(Peer {
                     connection_id,
                     nickname,
-                    user,
+                    user: server.user,
+                    role: server.role,
                     local,
                 }));
             }),
@@ -471,7 +474,8 @@ impl Call {
                     return;
                 };
                 let connection = stream.connection();
-                let (nickname, user) = crate::model::parse_connection_data(&connection.data());
+                let (nickname, server) = crate::model::parse_connection_data(&connection.data());
+                let user = server.user;
                 let stream_id = stream.stream_id();
                 strs.borrow_mut()
                     .insert(stream_id.clone(), stream.clone_ref());
@@ -530,7 +534,8 @@ impl Call {
                 let Some(text) = get(&event, "data").as_string() else {
                     return;
                 };
-                let (nickname, user) = crate::model::parse_connection_data(&from.data());
+                let (nickname, server) = crate::model::parse_connection_data(&from.data());
+                let user = server.user;
                 let connection_id = from.connection_id();
                 let local = connection_id == own();
                 e(CallEvent::Chat(ChatMessage {

@@ -41,7 +41,7 @@ async fn get_token_gives_each_user_their_role() {
     assert_eq!(b.json["role"], "SUBSCRIBER");
     assert_ne!(a.json["connection_id"], b.json["connection_id"]);
 
-    // The media server holds both, each with the user as server data.
+    // The media server holds both, each with the user and the role as server data.
     let session = app
         .running
         .state()
@@ -50,18 +50,18 @@ async fn get_token_gives_each_user_their_role() {
         .await
         .unwrap()
         .expect("session exists");
-    let data: Vec<_> = session
+    let data: Vec<serde_json::Value> = session
         .connections
         .content
         .iter()
-        .filter_map(|c| c.server_data.clone())
+        .filter_map(|c| serde_json::from_str(c.server_data.as_deref()?).ok())
         .collect();
     assert!(
-        data.contains(&r#"{"serverData":"publisher1"}"#.to_owned()),
+        data.contains(&json!({"serverData": "publisher1", "role": "PUBLISHER"})),
         "{data:?}"
     );
     assert!(
-        data.contains(&r#"{"serverData":"subscriber"}"#.to_owned()),
+        data.contains(&json!({"serverData": "subscriber", "role": "SUBSCRIBER"})),
         "{data:?}"
     );
     app.running.shutdown().await;

@@ -179,7 +179,7 @@ impl AppState {
                 retry_after_secs: wait.as_secs().max(1),
             });
         }
-        let data = ConnectionData::new(&me.user).to_json();
+        let data = ConnectionData::new(&me.user, me.role).to_json();
         for _ in 0..2 {
             self.openvidu
                 .create_session(call)

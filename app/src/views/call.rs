@@ -84,6 +84,8 @@ pub struct Person {
     pub connection_id: String,
     pub nickname: String,
     pub user: String,
+    /// As the server set it in the connection's data; unknown for a connection of an older server.
+    pub role: Option<Role>,
     pub local: bool,
 }
 

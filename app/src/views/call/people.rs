@@ -1,4 +1,4 @@
-//! The participants panel: everyone in the call with microphone and camera state (and one's own role).
+//! The participants panel: everyone in the call with role, microphone and camera state.
 //! A MODERATOR also gets "Stop camera" and "Remove" for the others, each after a confirmation; the
 //! server refuses them to anyone else, and acting on someone who already left does nothing.
 
@@ -100,6 +100,7 @@ fn PersonRow(
         connection_id,
         nickname,
         user,
+        role,
         local,
     } = person;
     let cid = connection_id.clone();
@@ -116,13 +117,12 @@ fn PersonRow(
         }
     };
     let name = format!("{nickname} ({user})");
-    let role = local.then(|| {
-        state
-            .role
-            .get_untracked()
-            .map(|r| r.as_str())
-            .unwrap_or_default()
-    });
+    // One's own role as the token said, else the one in the connection's data.
+    let role = if local {
+        state.role.get_untracked().or(role)
+    } else {
+        role
+    };
     let stop_camera = {
         let (camera, name) = (camera.clone(), name.clone());
         move || {
@@ -163,7 +163,7 @@ fn PersonRow(
                 <strong>{nickname.clone()}</strong>
                 " "
                 <span class="user">{if local { format!("{user} (you)") } else { user.clone() }}</span>
-                {role.map(|r| view! { " " <span class="role">{r}</span> })}
+                {role.map(|r| view! { " " <span class="role" data-testid="role">{r.label()}</span> })}
             </div>
             <div class="state" data-testid="person-media">{media_state}</div>
             {actions}

@@ -32,6 +32,7 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
                 connection_id: peer.connection_id,
                 nickname: peer.nickname,
                 user: peer.user,
+                role: peer.role,
                 local: peer.local,
             };
             if person.local {
