@@ -95,9 +95,11 @@ mod js {
         /// `Publisher.publishAudio(enabled)` (a Publisher only).
         #[wasm_bindgen(method, js_name = publishAudio)]
         pub fn publish_audio(this: &StreamManager, enabled: bool);
-        /// `Publisher.publishVideo(enabled)` (a Publisher only): a Promise in 2.32.
+        /// `Publisher.publishVideo(enabled, resource)` (a Publisher only): a Promise in 2.32. Off with
+        /// `resource` true, it stops the camera track (the device is let go); on, it sends the track
+        /// `resource` if the one it had was stopped.
         #[wasm_bindgen(method, js_name = publishVideo)]
-        pub fn publish_video(this: &StreamManager, enabled: bool) -> JsValue;
+        pub fn publish_video(this: &StreamManager, enabled: bool, resource: &JsValue) -> JsValue;
         /// `Publisher.replaceTrack(track)` (a Publisher only): sends `track` instead of the one of its
         /// kind, without renegotiating, and stops the old one.
         #[wasm_bindgen(method, js_name = replaceTrack)]
@@ -286,7 +288,7 @@ impl Publisher {
     }
 
     /// Stops the camera (`video`) or microphone track sent now, so that its device is free; the others
-    /// get nothing from it until [`Publisher::replace`].
+    /// get nothing from it until [`Publisher::replace`] (or, for the camera, [`Publisher::camera_on`]).
     pub fn stop_sent(&self, video: bool) {
         if let Some(t) = self.sent_track(video) {
             t.stop();
@@ -325,9 +327,31 @@ impl Publisher {
         result
     }
 
-    /// Sends or stops the camera (the others get `streamPropertyChanged`).
-    pub async fn set_video(&self, on: bool) -> Result<(), OvError> {
-        let result = self.manager.publish_video(on);
+    /// Turns the camera off for the others (they get `streamPropertyChanged`) and lets go of the
+    /// device, so that its light goes off and another program may use it.
+    pub async fn camera_off(&self) -> Result<(), OvError> {
+        self.publish_video(false, &JsValue::TRUE).await
+    }
+
+    /// Turns the camera on again, sending `track` (a camera just opened). If the camera sent before is
+    /// somehow still running, that one is sent again and `track` is stopped.
+    pub async fn camera_on(&self, track: web_sys::MediaStreamTrack) -> Result<(), OvError> {
+        let stopped = self
+            .sent_track(true)
+            .is_none_or(|t| get_string(&t, "readyState") == "ended");
+        if !stopped {
+            track.stop();
+            return self.publish_video(true, &JsValue::UNDEFINED).await;
+        }
+        let result = self.publish_video(true, &track).await;
+        if result.is_err() {
+            track.stop();
+        }
+        result
+    }
+
+    async fn publish_video(&self, on: bool, resource: &JsValue) -> Result<(), OvError> {
+        let result = self.manager.publish_video(on, resource);
         if let Some(promise) = result.dyn_ref::<Promise>() {
             JsFuture::from(promise.clone())
                 .await

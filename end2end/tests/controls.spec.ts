@@ -2,7 +2,7 @@
 // others then see and hear, the shortcuts dialog, and no such buttons for a subscriber.
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
-import { closeContexts, expectHearing, expectPlaying, expectSilence, join, loggedInPage, tileOf } from './helpers';
+import { closeContexts, expectHearing, expectPlaying, expectSilence, holdsCamera, join, loggedInPage, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 13000);
 
@@ -51,11 +51,14 @@ test.describe.serial('microphone and camera', () => {
     await expect(aAtB.locator('video')).toBeHidden();
     // A's own tile says the same.
     await expect(a.locator('[data-testid="participant"][data-local="true"]').getByTestId('initials')).toHaveText('AL');
+    // And A's camera is let go, not just hidden: its light is off.
+    await expect.poll(() => holdsCamera(a)).toBe(false);
 
     await a.keyboard.press('Control+e');
     await expect(camera).toHaveAttribute('aria-pressed', 'true');
     await expect(aAtB.getByTestId('camera-off')).toHaveCount(0);
     await expect(aAtB.locator('video')).toBeVisible();
+    await expect.poll(() => holdsCamera(a)).toBe(true);
     await expectPlaying(aAtB);
   });
 
@@ -131,9 +134,12 @@ test('joining with microphone and camera off: the others see it from the start; 
   await expect(aAtB.getByTestId('initials')).toHaveText('AL');
   await expect(a.getByRole('button', { name: 'Microphone' })).toHaveAttribute('aria-pressed', 'false');
   await expect(a.getByRole('button', { name: 'Camera' })).toHaveAttribute('aria-pressed', 'false');
+  // Off from the start: A's camera is not held during the call.
+  await expect.poll(() => holdsCamera(a)).toBe(false);
   // Turned on from the call, the camera is seen.
   await a.getByRole('button', { name: 'Camera' }).click();
   await expect(aAtB.getByTestId('camera-off')).toHaveCount(0);
+  await expect.poll(() => holdsCamera(a)).toBe(true);
   await expectPlaying(aAtB);
   await a.getByTestId('leave').click();
   await a.reload();

@@ -68,6 +68,21 @@ function recordPeerConnections() {
 }
 
 /**
+ * Whether `page` holds a running camera for its call: a live video track sent on one of its connections.
+ * A camera turned off is let go (its light goes off), so this reads false then.
+ */
+export async function holdsCamera(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs ?? [];
+    return pcs.some(
+      (pc) =>
+        pc.connectionState !== 'closed' &&
+        pc.getSenders().some((s) => s.track?.kind === 'video' && s.track.readyState === 'live'),
+    );
+  });
+}
+
+/**
  * All the sound `page` has received so far (inbound-rtp audio, from getStats): its energy (the sum of
  * level² × seconds) and its duration in seconds.
  */

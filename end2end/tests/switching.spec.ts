@@ -1,6 +1,6 @@
 // Switching devices during a call (the Devices panel): the camera or microphone chosen is the one sent
 // from then on, without leaving or renegotiating, the others keep seeing and hearing, and the choice is
-// remembered for the next call.
+// remembered for the next call. With the camera off, the choice waits until it is turned on.
 import { test, expect, Page } from '@playwright/test';
 import { AppServer } from './server';
 import { Browser } from '@playwright/test';
@@ -62,6 +62,17 @@ test.describe.serial('switching devices in a call', () => {
     await microphone.selectOption({ label: otherMic! });
     await expect.poll(() => sent(a, 'audio')).toEqual([otherMic]);
     await expectHearing(b);
+
+    // With the camera off (and let go), a camera chosen is only remembered: turned on, that one is sent.
+    const cameraButton = a.getByRole('button', { name: 'Camera', exact: true });
+    await cameraButton.click();
+    await expect(cameraButton).toHaveAttribute('aria-pressed', 'false');
+    await expect.poll(() => sent(a, 'video')).toEqual([]);
+    await camera.selectOption({ label: 'fake_device_0' });
+    await cameraButton.click();
+    await expect(cameraButton).toHaveAttribute('aria-pressed', 'true');
+    await expect.poll(() => sent(a, 'video')).toEqual(['fake_device_0']);
+    await expectPlaying(tileOf(b, 'publisher1'));
     await expect(a.getByTestId('call-notice')).toHaveCount(0);
   });
 

@@ -191,6 +191,11 @@ async fn publish(
     );
     match call.publish_camera(mic, camera, sources).await {
         Ok(publisher) => {
+            if !camera {
+                // Joined with the camera off: let go of the device until it is turned on, as a camera
+                // turned off in the call is.
+                publisher.stop_sent(true);
+            }
             let view = publisher.view();
             let inserted = with_active(generation, |a| {
                 a.views.insert(LOCAL.to_owned(), view);
@@ -250,19 +255,40 @@ pub fn set_camera(state: CallState, on: bool) {
         return;
     };
     leptos::task::spawn_local(async move {
-        match publisher.set_video(on).await {
+        let result = if on {
+            match open_camera().await {
+                Some(track) => publisher.camera_on(track).await.map_err(|e| e.message),
+                None => Err(CANNOT_OPEN.into()),
+            }
+        } else {
+            publisher.camera_off().await.map_err(|e| e.message)
+        };
+        match result {
             Ok(()) => {
                 state.camera.set(on);
                 if let Some(t) = local_tile(state) {
                     t.video.set(on);
                 }
             }
-            Err(e) => state.notice.set(Some(format!(
-                "The camera could not be switched: {}.",
-                e.message
+            Err(why) => state.notice.set(Some(format!(
+                "The camera could not be turned {}: {why}.",
+                if on { "on" } else { "off" }
             ))),
         }
     });
+}
+
+/// Why a device could not be used, in words.
+const CANNOT_OPEN: &str = "it could not be opened (in use by another program, or gone)";
+
+/// Opens the camera chosen last (the lobby's or the Devices panel's), else the browser's default one.
+async fn open_camera() -> Option<web_sys::MediaStreamTrack> {
+    if let Some(id) = Kind::Camera.chosen()
+        && let Ok(track) = devices::open_track(true, &id).await
+    {
+        return Some(track);
+    }
+    devices::open_track(true, "").await.ok()
 }
 
 /// Sends the camera or microphone `id` instead of the one sent now, or plays the others on the speaker
@@ -281,8 +307,13 @@ pub fn switch_device(state: CallState, kind: Kind, id: String, chosen: RwSignal<
     let Some(publisher) = current(|a| a.publisher.clone()).flatten() else {
         return;
     };
+    let video = kind == Kind::Camera;
+    if video && !state.camera.get_untracked() {
+        // The camera is off and its device let go: this one is opened when it is turned on.
+        keep(id);
+        return;
+    }
     leptos::task::spawn_local(async move {
-        let video = kind == Kind::Camera;
         let mut opened = devices::open_track(video, &id).await;
         if opened.is_err() && video {
             // Many phones open one camera at a time: let go of the one sent now and try again (the
@@ -292,7 +323,7 @@ pub fn switch_device(state: CallState, kind: Kind, id: String, chosen: RwSignal<
         }
         let result = match opened {
             Ok(track) => publisher.replace(track).await.map_err(|e| e.message),
-            Err(_) => Err("it could not be opened (in use by another program, or gone)".into()),
+            Err(_) => Err(CANNOT_OPEN.into()),
         };
         let what = if video { "camera" } else { "microphone" };
         let about_switching = |m: &String| m.contains(" could not be switched: ");
