@@ -287,6 +287,13 @@ pub fn is_loopback_url(url: &str) -> bool {
     PublicUrl::parse(url).is_ok_and(|u| u.is_loopback())
 }
 
+/// Whether talking to `url` sends the OpenVidu secret over a network unencrypted: any scheme that is
+/// not TLS (`http://`, and `ws://`, which the OpenVidu client reads as `http://`), to a host that is not
+/// this machine's loopback.
+pub fn in_clear_to_another_machine(url: &PublicUrl) -> bool {
+    !url.is_secure() && !url.is_loopback()
+}
+
 impl ServeArgs {
     pub fn check(self) -> anyhow::Result<Settings> {
         let url = self.url_arg.or(self.openvidu_url).filter(|u| !u.is_empty());
@@ -318,13 +325,15 @@ impl ServeArgs {
                 )?,
             },
             (Some(url), Some(secret)) => {
-                let plain = url
-                    .get(..7)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("http://"));
-                if plain && !is_loopback_url(&url) && !self.openvidu_allow_http {
+                // The messages name the host only: a URL may carry a password.
+                let parsed = PublicUrl::parse(&url)
+                    .map_err(|e| anyhow::anyhow!("the OpenVidu URL is refused: {e}"))?;
+                if in_clear_to_another_machine(&parsed) && !self.openvidu_allow_http {
                     bail!(
-                        "the OpenVidu URL {url} is http:// to another machine: the secret would cross the \
-                         network in clear. Use https://, or pass --openvidu-allow-http to accept that."
+                        "the OpenVidu URL to {} is not encrypted (http:// or ws://) and goes to another \
+                         machine: the secret would cross the network in clear. Use https://, or pass \
+                         --openvidu-allow-http to accept that.",
+                        parsed.authority()
                     );
                 }
                 let ca_pem = match &self.openvidu_ca {
@@ -503,8 +512,23 @@ mod tests {
         assert!(!e.contains("SEKRIT123"), "no secret in the message: {e}");
         let allowed = [&remote[..], &["--openvidu-allow-http"]].concat();
         assert!(parse(&allowed).is_ok());
+        // ws:// is read as http://: the same refusal, whatever the case of the scheme.
+        for plain in [
+            "ws://10.0.0.2:4443",
+            "WS://10.0.0.2:4443",
+            "Http://10.0.0.2",
+        ] {
+            let e = parse(&["--listen", "127.0.0.1:5000", plain, "SEKRIT123"])
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(e.contains("--openvidu-allow-http"), "{plain}: {e}");
+            assert!(!e.contains("SEKRIT123"), "no secret in the message: {e}");
+        }
         for ok in [
             "http://127.0.0.1:4443",
+            "ws://127.0.0.1:4443",
+            "wss://10.0.0.2",
             "http://localhost:4443",
             "http://[::1]:4443",
             "https://10.0.0.2",

@@ -191,12 +191,12 @@ async fn media_server(
                     "!!! --openvidu-insecure-tls: the OpenVidu server's certificate is NOT verified. Development only. !!!"
                 );
             }
-            if !ov.url.to_ascii_lowercase().starts_with("https://")
-                && !config::is_loopback_url(&ov.url)
+            if let Ok(url) = PublicUrl::parse(&ov.url)
+                && config::in_clear_to_another_machine(&url)
             {
                 tracing::warn!(
                     "!!! --openvidu-allow-http: the OpenVidu secret and every token cross the network IN CLEAR to {}. !!!",
-                    ov.url
+                    url.authority()
                 );
             }
             Ok((ov.clone(), None))

@@ -340,6 +340,16 @@ fn unsafe_start_up_settings_are_refused_with_a_clear_message() {
             &["http://10.1.2.3:4443", "S3CRET-VALUE"],
             "--openvidu-allow-http",
         ),
+        // ws:// is no better: the OpenVidu client reads it as http://.
+        (
+            &["ws://10.1.2.3:4443", "S3CRET-VALUE"],
+            "--openvidu-allow-http",
+        ),
+        // A password in the URL is refused, and never echoed.
+        (
+            &["https://admin:S3CRET-VALUE@10.1.2.3", "S3CRET-VALUE"],
+            "must not carry a user name or password",
+        ),
         (
             &["--media-reconnect-grace", "99999999999"],
             "--media-reconnect-grace must be 1 to 600 seconds",

@@ -173,10 +173,12 @@ impl AppState {
             return Err(AppError::InvalidCallName);
         }
         let me = self.me(user).await?;
-        if let Err(wait) = self.tokens.take(&me.user, Instant::now()) {
-            tracing::warn!(user = %me.user, "get-token refused: over the quota");
+        if let Err(refused) = self.tokens.take(&me.user, Instant::now()) {
+            if refused.log {
+                tracing::warn!(user = %me.user, "get-token refused: over the quota (logged at most once a minute per user)");
+            }
             return Err(AppError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
+                retry_after_secs: refused.retry_after.as_secs().max(1),
             });
         }
         let data = ConnectionData::new(&me.user, me.role).to_json();

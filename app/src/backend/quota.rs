@@ -36,6 +36,20 @@ const SWEEP_AT: usize = 10_000;
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// When a refusal of this user was last logged.
+    logged: Option<Instant>,
+}
+
+/// How often refusals of one user are logged: a user who keeps asking fills no log.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// A `get-token` refused by the quota.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Refused {
+    /// When asking again may succeed.
+    pub retry_after: Duration,
+    /// Whether this refusal is to be logged: the first of this user, then at most one a minute.
+    pub log: bool,
 }
 
 #[derive(Debug)]
@@ -60,8 +74,8 @@ impl TokenQuota {
         f64::from(self.policy.per_minute.max(1))
     }
 
-    /// Takes one token for `user`; `Err(retry_after)` when none is left.
-    pub fn take(&self, user: &str, now: Instant) -> Result<(), Duration> {
+    /// Takes one token for `user`; refused when none is left.
+    pub fn take(&self, user: &str, now: Instant) -> Result<(), Refused> {
         let capacity = self.capacity();
         let per_sec = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -73,6 +87,7 @@ impl TokenQuota {
         let bucket = buckets.entry(user.to_owned()).or_insert(Bucket {
             tokens: capacity,
             at: now,
+            logged: None,
         });
         let refilled =
             bucket.tokens + now.saturating_duration_since(bucket.at).as_secs_f64() * per_sec;
@@ -82,7 +97,16 @@ impl TokenQuota {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec))
+            let log = bucket
+                .logged
+                .is_none_or(|t| now.saturating_duration_since(t) >= LOG_EVERY);
+            if log {
+                bucket.logged = Some(now);
+            }
+            Err(Refused {
+                retry_after: Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec),
+                log,
+            })
         }
     }
 }
@@ -101,8 +125,12 @@ mod tests {
         for _ in 0..30 {
             q.take("alice", now).unwrap();
         }
-        let wait = q.take("alice", now).unwrap_err();
-        assert_eq!(wait.as_secs_f64().round(), 2.0, "one token every 2 s");
+        let refused = q.take("alice", now).unwrap_err();
+        assert_eq!(
+            refused.retry_after.as_secs_f64().round(),
+            2.0,
+            "one token every 2 s"
+        );
         // Others are unaffected.
         q.take("bob", now).unwrap();
         // After the wait, one more; not two.
@@ -115,5 +143,26 @@ mod tests {
             q.take("alice", much_later).unwrap();
         }
         assert!(q.take("alice", much_later).is_err());
+    }
+
+    #[test]
+    fn refusals_are_logged_once_a_minute_per_user() {
+        let q = TokenQuota::new(TokenPolicy {
+            per_minute: 2,
+            max_pending_per_call: 3,
+        });
+        let now = Instant::now();
+        let logged = |at: Instant, user: &str| {
+            (0..50)
+                .filter_map(|_| q.take(user, at).err())
+                .filter(|r| r.log)
+                .count()
+        };
+        assert_eq!(logged(now, "alice"), 1, "48 refusals, one logged");
+        assert_eq!(logged(now, "bob"), 1, "each user once");
+        let soon = now + Duration::from_secs(30);
+        assert_eq!(logged(soon, "alice"), 0, "not again within the minute");
+        let later = now + Duration::from_secs(61);
+        assert_eq!(logged(later, "alice"), 1, "again a minute later");
     }
 }
