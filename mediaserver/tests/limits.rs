@@ -541,6 +541,31 @@ async fn offers_of_more_than_one_stream_are_refused_and_subscribers_are_unaffect
         .await
         .expect_err("a subscription offer of five video m-lines");
     assert!(e.message.contains("one audio and one video"), "{e:?}");
+    // One audio and one video m-line, but four simulcast layers, or the video under the audio's mid.
+    let fine = offer_with(1, 1);
+    let mids: Vec<&str> = fine
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("a=mid:"))
+        .collect();
+    assert_eq!(mids.len(), 2, "{fine}");
+    let video_mid = format!("a=mid:{}", mids[1]);
+    let four_layers = fine.replacen(
+        &video_mid,
+        &format!("{video_mid}\r\na=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=rid:x send"),
+        1,
+    );
+    let same_mid = fine.replacen(&video_mid, &format!("a=mid:{}", mids[0]), 1);
+    for (offer, why) in [
+        (four_layers, "at most three simulcast layers"),
+        (same_mid, "the same mid"),
+    ] {
+        let params = json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true });
+        let e = mallory
+            .request("publishVideo", params)
+            .await
+            .expect_err(why);
+        assert!(e.message.contains(why), "{why}: {e:?}");
+    }
 
     assert!(
         !viewer.has_buffered("participantPublished"),
