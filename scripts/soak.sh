@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Soak benchmark (not part of CI): participants join, publish, subscribe and leave against one media
 # server process for SOAK_SECONDS (default 600), in rounds of the load client (loadtest/). The server's
-# RSS, threads, open file descriptors and its own `stats` log line are recorded once it is idle after a
-# warm-up round and once it is idle after the soak; nothing may have grown. Writes
-# target/bench/soak.json and prints it.
+# RSS, threads, open file descriptors and its own `stats` log line (tokio tasks included) are recorded
+# once it is idle after a warm-up round and once it is idle after the soak; nothing may have grown.
+# Writes target/bench/soak.json and prints it.
 #
 #   scripts/soak.sh                  10 minutes
 #   SOAK_SECONDS=120 scripts/soak.sh a short run
@@ -85,7 +85,7 @@ sample() { # label idle-line -> JSON
         --argjson threads "$(awk '/^Threads/ {print $2}' /proc/$PID/status)" \
         --argjson fds "$(ls /proc/$PID/fd | wc -l)" \
         '{"label": $name, rss_kb: $rss, threads: $threads, open_fds: $fds,
-          stats: ($stats | capture("sessions=(?<sessions>[0-9]+) participants=(?<participants>[0-9]+) peers=(?<peers>[0-9]+) sockets=(?<sockets>[0-9]+) addresses=(?<addresses>[0-9]+) dropped_datagrams=(?<dropped_datagrams>[0-9]+)") // {})}'
+          stats: ($stats | capture("sessions=(?<sessions>[0-9]+) participants=(?<participants>[0-9]+) peers=(?<peers>[0-9]+) sockets=(?<sockets>[0-9]+) addresses=(?<addresses>[0-9]+) dropped_datagrams=(?<dropped_datagrams>[0-9]+) tasks=(?<tasks>[0-9]+)") // {})}'
 }
 
 echo "== warm-up round"

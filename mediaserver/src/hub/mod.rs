@@ -52,6 +52,9 @@ pub struct Stats {
     pub addresses: usize,
     /// Datagrams the SFU dropped because no peer could make sense of them.
     pub dropped_datagrams: u64,
+    /// Tokio tasks alive in the runtime (the whole process's, when embedded in the app server): a
+    /// task left behind by a participant shows here.
+    pub tasks: usize,
 }
 
 pub struct HubConfig {
@@ -290,6 +293,7 @@ async fn log_stats(dir: std::sync::Weak<Directory>) {
                 sockets = now.sockets,
                 addresses = now.addresses,
                 dropped_datagrams = now.dropped_datagrams,
+                tasks = now.tasks,
                 "stats"
             );
             last = Some(now);
@@ -474,6 +478,9 @@ impl HubHandle {
             sockets,
             addresses: sfu.addresses,
             dropped_datagrams: sfu.dropped_datagrams,
+            tasks: tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks(),
         }
     }
 
