@@ -31,6 +31,9 @@ pub enum AppError {
     BadRequest,
     #[error("The media server cannot be reached. Try again in a moment.")]
     MediaServerUnavailable,
+    /// The media server refused for one of its quotas (calls at once, people in one call).
+    #[error("This call is full, or the server has as many calls as it takes. Try again later.")]
+    MediaServerFull,
     #[error("Something went wrong on the server. Try again.")]
     Internal,
     /// The request never got an answer (network down, server stopped) or the answer was unreadable.
@@ -50,6 +53,7 @@ impl AppError {
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::InvalidCallName | AppError::BadRequest => 400,
             AppError::MediaServerUnavailable => 502,
+            AppError::MediaServerFull => 503,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }

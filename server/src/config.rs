@@ -156,6 +156,18 @@ pub struct ServeArgs {
     /// Embedded media server: seconds after which a call created but never joined is closed.
     #[arg(long, env = "MEDIA_UNUSED_SESSION_TIMEOUT", default_value_t = 3600)]
     pub media_unused_session_timeout: u64,
+    /// Embedded media server: seconds a token may wait to be joined before it is withdrawn.
+    #[arg(long, env = "MEDIA_PENDING_CONNECTION_TTL", default_value_t = 120)]
+    pub media_pending_connection_ttl: u64,
+    /// Embedded media server: calls at once.
+    #[arg(long, env = "MEDIA_MAX_SESSIONS", default_value_t = mediaserver::Limits::default().max_sessions)]
+    pub media_max_sessions: usize,
+    /// Embedded media server: connections (pending and joined) per call.
+    #[arg(long, env = "MEDIA_MAX_PARTICIPANTS_PER_SESSION", default_value_t = mediaserver::Limits::default().max_participants_per_session)]
+    pub media_max_participants_per_session: usize,
+    /// Embedded media server: open WebSocket connections per client IP address.
+    #[arg(long, env = "MEDIA_MAX_SOCKETS_PER_ADDRESS", default_value_t = mediaserver::Limits::default().max_sockets_per_address)]
+    pub media_max_sockets_per_address: usize,
     /// Embedded media server: the IP address written into ICE candidates [default: the UDP address].
     #[arg(long, env = "MEDIA_PUBLIC_IP")]
     pub media_public_ip: Option<IpAddr>,
@@ -176,6 +188,9 @@ pub enum Media {
         secret: Option<Secret>,
         reconnect_grace: Duration,
         unused_session_timeout: Duration,
+        /// How long a token may wait to be joined.
+        pending_connection_ttl: Duration,
+        limits: mediaserver::Limits,
     },
     /// Use a running OpenVidu 2.x.
     External(OpenViduSettings),
@@ -248,6 +263,9 @@ impl LiveReload {
 pub const USER_WATCH_RANGE: std::ops::RangeInclusive<u64> = 1..=60;
 pub const RECONNECT_GRACE_RANGE: std::ops::RangeInclusive<u64> = 1..=600;
 pub const UNUSED_SESSION_RANGE: std::ops::RangeInclusive<u64> = 10..=7 * 86400;
+pub const PENDING_CONNECTION_TTL_RANGE: std::ops::RangeInclusive<u64> = 1..=7 * 86400;
+/// The embedded media server's quotas (sessions, participants per session, sockets per address).
+pub const MEDIA_LIMIT_RANGE: std::ops::RangeInclusive<usize> = 1..=1_000_000;
 pub const TOKENS_PER_MINUTE_RANGE: std::ops::RangeInclusive<u32> = 1..=10_000;
 pub const MAX_PENDING_RANGE: std::ops::RangeInclusive<usize> = 1..=100;
 
@@ -323,6 +341,28 @@ impl ServeArgs {
                     self.media_unused_session_timeout,
                     UNUSED_SESSION_RANGE,
                 )?,
+                pending_connection_ttl: seconds(
+                    "media-pending-connection-ttl",
+                    self.media_pending_connection_ttl,
+                    PENDING_CONNECTION_TTL_RANGE,
+                )?,
+                limits: mediaserver::Limits {
+                    max_sessions: count(
+                        "media-max-sessions",
+                        self.media_max_sessions,
+                        MEDIA_LIMIT_RANGE,
+                    )?,
+                    max_participants_per_session: count(
+                        "media-max-participants-per-session",
+                        self.media_max_participants_per_session,
+                        MEDIA_LIMIT_RANGE,
+                    )?,
+                    max_sockets_per_address: count(
+                        "media-max-sockets-per-address",
+                        self.media_max_sockets_per_address,
+                        MEDIA_LIMIT_RANGE,
+                    )?,
+                },
             },
             (Some(url), Some(secret)) => {
                 // The messages name the host only: a URL may carry a password.
@@ -559,6 +599,10 @@ mod tests {
             ("--user-watch-interval", "3600"),
             ("--tokens-per-minute", "0"),
             ("--max-pending-per-call", "0"),
+            ("--media-pending-connection-ttl", "0"),
+            ("--media-max-sessions", "0"),
+            ("--media-max-participants-per-session", "0"),
+            ("--media-max-sockets-per-address", "2000000"),
         ] {
             let e = parse(&["--listen", "127.0.0.1:5000", flag, bad])
                 .err()
@@ -595,6 +639,51 @@ mod tests {
         assert_eq!(reconnect_grace, Duration::from_secs(600));
         assert_eq!(s.tokens.per_minute, 30);
         assert_eq!(s.tokens.max_pending_per_call, 3);
+    }
+
+    #[test]
+    fn the_embedded_media_servers_quotas_and_token_lifetime_are_settings() {
+        let defaults = parse(&["--listen", "127.0.0.1:5000"]).unwrap();
+        let Media::Embedded {
+            pending_connection_ttl,
+            limits,
+            ..
+        } = defaults.media
+        else {
+            panic!("embedded")
+        };
+        assert_eq!(pending_connection_ttl, Duration::from_secs(120));
+        assert_eq!(limits, mediaserver::Limits::default());
+        let s = parse(&[
+            "--listen",
+            "127.0.0.1:5000",
+            "--media-pending-connection-ttl",
+            "30",
+            "--media-max-sessions",
+            "5",
+            "--media-max-participants-per-session",
+            "6",
+            "--media-max-sockets-per-address",
+            "7",
+        ])
+        .unwrap();
+        let Media::Embedded {
+            pending_connection_ttl,
+            limits,
+            ..
+        } = s.media
+        else {
+            panic!("embedded")
+        };
+        assert_eq!(pending_connection_ttl, Duration::from_secs(30));
+        assert_eq!(
+            limits,
+            mediaserver::Limits {
+                max_sessions: 5,
+                max_participants_per_session: 6,
+                max_sockets_per_address: 7,
+            }
+        );
     }
 
     #[test]

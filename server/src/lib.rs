@@ -208,6 +208,8 @@ async fn media_server(
             secret,
             reconnect_grace,
             unused_session_timeout,
+            pending_connection_ttl,
+            limits,
         } => {
             let secret = secret
                 .as_ref()
@@ -218,6 +220,8 @@ async fn media_server(
             config.public_ip = *public_ip;
             config.reconnect_grace = *reconnect_grace;
             config.unused_session_timeout = *unused_session_timeout;
+            config.pending_connection_ttl = *pending_connection_ttl;
+            config.limits = *limits;
             let media = mediaserver::MediaServer::bind(config, public_url.origin()).await?;
             let internal = tokio::net::TcpListener::bind(*api_listen)
                 .await

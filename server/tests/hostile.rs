@@ -407,3 +407,33 @@ async fn the_media_rest_api_is_not_on_the_public_listener() {
     assert_eq!(sessions.len(), 1);
     app.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_embedded_media_servers_quotas_are_settings_and_say_full_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::settings(dir.path());
+    if let server::config::Media::Embedded { limits, .. } = &mut settings.media {
+        limits.max_sessions = 1;
+        limits.max_participants_per_session = 2;
+    }
+    let app = TestApp::start_with(settings, common::small_throttle()).await;
+    let p1 = app.login("publisher1", "pass").await;
+    let p2 = app.login("publisher2", "pass").await;
+    let sub = app.login("subscriber", "pass").await;
+    app.token(&p1, "Small").await;
+    app.token(&p2, "Small").await;
+    for (who, call) in [(&sub, "Small"), (&p1, "Another")] {
+        let a = app
+            .post("/api/get-token", json!({ "call": call }), Some(who), &[])
+            .await;
+        assert_eq!(a.status, 503, "{call}: {}", a.text);
+        assert!(
+            a.text.contains("MediaServerFull"),
+            "the reason, for the page to say in words: {}",
+            a.text
+        );
+    }
+    // The call itself is unaffected: both of its connections are there.
+    assert_eq!(app.connections("Small").await.len(), 2);
+    app.running.shutdown().await;
+}

@@ -71,7 +71,11 @@ fn internal(context: &str, e: impl std::fmt::Display) -> AppError {
 
 fn media(context: &str, e: OpenViduError) -> AppError {
     tracing::warn!("{context}: {e}");
-    AppError::MediaServerUnavailable
+    match e {
+        // OpenVidu-shaped quota refusals (sessions at once, participants per session).
+        OpenViduError::Status(429) => AppError::MediaServerFull,
+        _ => AppError::MediaServerUnavailable,
+    }
 }
 
 /// A connection id as the media server makes them; anything else is refused before any REST call.

@@ -49,6 +49,8 @@ pub fn settings(data_dir: &Path) -> Settings {
             secret: Some(app::backend::openvidu::Secret::new(MEDIA_SECRET)),
             reconnect_grace: Duration::from_secs(15),
             unused_session_timeout: Duration::from_secs(3600),
+            pending_connection_ttl: Duration::from_secs(120),
+            limits: mediaserver::Limits::default(),
         },
         site_root: data_dir.join("site"),
         tokens: app::backend::quota::TokenPolicy::default(),

@@ -72,6 +72,7 @@ fn retryable(error: &AppError) -> bool {
         error,
         AppError::Transport(_)
             | AppError::MediaServerUnavailable
+            | AppError::MediaServerFull
             | AppError::TooManyRequests { .. }
             | AppError::Internal
     )
