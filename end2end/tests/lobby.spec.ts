@@ -69,6 +69,25 @@ test('after leaving a call the lobby shows the camera again', async ({ browser }
   await expect(page.getByRole('status').filter({ hasText: 'Starting camera' })).toHaveCount(0);
 });
 
+test('"Join with camera off" lets go of the camera in the lobby too; unticked, the preview plays again', async ({ browser }) => {
+  const page = await loggedInPage(browser, server.url, 'publisher1');
+  const preview = page.getByTestId('preview');
+  await expectLive(preview);
+  const liveCameras = () =>
+    preview.evaluate((v: HTMLVideoElement) =>
+      ((v.srcObject as MediaStream | null)?.getVideoTracks() ?? []).filter((t) => t.readyState === 'live').length,
+    );
+  const off = page.getByLabel('Join with camera off');
+  await off.check();
+  await expect(page.getByText('Your camera will be off')).toBeVisible();
+  await expect.poll(liveCameras).toBe(0);
+  // The microphone stays, with its level.
+  await expect.poll(() => page.getByTestId('mic-level').evaluate((m: HTMLMeterElement) => m.value)).toBeGreaterThan(0);
+  await off.uncheck();
+  await expect.poll(liveCameras).toBe(1);
+  await expectLive(preview);
+});
+
 test('a subscriber gets no lobby and is never asked for a camera', async ({ browser }) => {
   const page = await loggedInPage(browser, server.url, 'subscriber');
   await expect(page.getByRole('button', { name: 'Join', exact: true })).toBeVisible();

@@ -167,6 +167,16 @@ impl Preview {
         (f64::from(rms) * 4.0).min(1.0)
     }
 
+    /// Releases the camera only (its light goes off), keeping the microphone and its meter.
+    pub fn stop_camera(&self) {
+        for track in self.stream.get_video_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<MediaStreamTrack>() {
+                track.stop();
+                self.stream.remove_track(&track);
+            }
+        }
+    }
+
     /// Releases the devices (the camera light goes off).
     pub fn stop(&self) {
         for track in self.stream.get_tracks().iter() {

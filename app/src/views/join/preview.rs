@@ -73,6 +73,8 @@ pub fn Preview(
     let started = mine.clone();
     Effect::new(move |_| {
         let (cam, mic) = (camera.get(), microphone.get());
+        // With "Join with camera off" the camera is opened only to learn that it works, then let go.
+        let off = camera_off.get();
         // Released before the next one opens: some cameras open only once.
         let generation = close();
         started.store(generation, Ordering::Relaxed);
@@ -85,6 +87,9 @@ pub fn Preview(
                     p.stop();
                 }
                 return;
+            }
+            if let Some(p) = opened.preview.as_ref().filter(|_| off) {
+                p.stop_camera();
             }
             if let (Some(p), Some(video)) = (&opened.preview, video_ref.get_untracked()) {
                 p.attach(&video);
