@@ -384,3 +384,26 @@ async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
     );
     secrets.assert_absent_from(&logs);
 }
+
+/// A client hammering a quota fills no log: the refusals of one cause are logged once (then at most
+/// once a minute, with their count), while each request is still refused.
+#[tokio::test]
+async fn refusals_over_a_quota_are_logged_once_not_per_request() {
+    let capture = capture();
+    let server = spawn_server_with(|c| c.limits.max_sessions = 1).await;
+    server.create_session().await;
+    for _ in 0..20 {
+        let r = server
+            .rest("POST", "/openvidu/api/sessions", Some(json!({})))
+            .await;
+        assert_eq!(r.status, 429, "past the quota: {}", r.text());
+    }
+    let logs = capture.text();
+    let lines = logs
+        .lines()
+        .filter(|l| {
+            l.contains("refusing requests over a quota") && l.contains("cause=\"sessions\"")
+        })
+        .count();
+    assert_eq!(lines, 1, "20 refusals, one line:\n{logs}");
+}
