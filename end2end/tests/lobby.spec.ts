@@ -38,6 +38,10 @@ test('the lobby shows a playing preview and a moving level; the chosen camera is
 
     const camera = page.getByRole('combobox', { name: 'Camera', exact: true });
     await expect(camera.locator('option')).toHaveCount(3);
+    // Nothing chosen yet: each list shows the device in use (the browser's default), not a blank.
+    await expect(camera).toHaveValue(/./);
+    expect(await camera.locator('option:checked').textContent()).toBe(await cameraOf(preview));
+    await expect(page.getByRole('combobox', { name: 'Microphone', exact: true })).toHaveValue(/./);
     await expect(page.getByRole('combobox', { name: 'Microphone', exact: true })).toBeVisible();
     await camera.selectOption({ label: 'fake_device_2' });
     await expect.poll(() => cameraOf(preview)).toBe('fake_device_2');

@@ -90,14 +90,26 @@ pub fn DeviceSelect(
             }
         }
     };
+    // The device in use: the one chosen if the browser lists it, else the browser's default, which it
+    // lists first (a select showing nothing would leave the person guessing).
+    let shown = move || {
+        list.with(|l| {
+            let devices = kind.of(l);
+            chosen
+                .get()
+                .filter(|id| devices.iter().any(|d| &d.id == id))
+                .or_else(|| devices.first().map(|d| d.id.clone()))
+                .unwrap_or_default()
+        })
+    };
     view! {
         <Show when=move || list.with(|l| !kind.of(l).is_empty())>
             <label>
                 {kind.label()}
                 <select name=kind.name() data-testid=format!("device-{}", kind.name()) on:change=change
-                    prop:value=move || chosen.get().unwrap_or_default()>
+                    prop:value=shown>
                     <For each=move || list.with(|l| kind.of(l).to_vec()) key=|d| d.id.clone() let:d>
-                        <option value=d.id.clone() selected=move || chosen.get().as_deref() == Some(d.id.as_str())>
+                        <option value=d.id.clone() selected=move || shown() == d.id>
                             {d.label.clone()}
                         </option>
                     </For>
