@@ -263,12 +263,23 @@ async fn removing_a_user_or_changing_a_role_ends_their_connections() {
     ws_watch
         .notification("participantLeft", |p| p["connectionId"] == gone_id)
         .await;
-    // No reconnecting, with either token, and no new token.
+    // No reconnecting: not with either token, not with the old socket's RPC session (what
+    // openvidu-browser presents after a lost socket), and no new token.
     for ticket in [&t_gone, &spare] {
         let mut again = app.ws().await;
         let token = ticket["token"].as_str().unwrap();
         assert!(again.join(token, "Gone").await.is_err());
     }
+    let rpc_session = ws_gone
+        .rpc_session
+        .clone()
+        .expect("joinRoom named its RPC session");
+    let mut again = app.ws().await;
+    let e = again
+        .request("connect", json!({ "sessionId": rpc_session }))
+        .await
+        .expect_err("the evicted participant cannot come back");
+    assert_eq!(e["code"], 40007, "{e}");
     let a = app
         .post("/api/get-token", json!({"call": "Room"}), Some(&gone), &[])
         .await;

@@ -274,6 +274,9 @@ pub struct Ws {
     next_id: u64,
     pub notifications: Vec<Value>,
     pub closed: bool,
+    /// The `sessionId` of the `joinRoom` result: what openvidu-browser's `connect` presents after a
+    /// lost socket.
+    pub rpc_session: Option<String>,
 }
 
 impl Ws {
@@ -286,6 +289,7 @@ impl Ws {
             next_id: 0,
             notifications: Vec::new(),
             closed: false,
+            rpc_session: None,
         }
     }
 
@@ -343,14 +347,17 @@ impl Ws {
             .unwrap_or_default()
             .to_owned();
         let metadata = serde_json::json!({ "clientData": nickname }).to_string();
-        self.request(
-            "joinRoom",
-            serde_json::json!({
-                "token": token, "session": session, "platform": "server tests", "sdkVersion": "2.32.2",
-                "metadata": metadata, "secret": "", "recorder": false,
-            }),
-        )
-        .await
+        let result = self
+            .request(
+                "joinRoom",
+                serde_json::json!({
+                    "token": token, "session": session, "platform": "server tests", "sdkVersion": "2.32.2",
+                    "metadata": metadata, "secret": "", "recorder": false,
+                }),
+            )
+            .await?;
+        self.rpc_session = result["sessionId"].as_str().map(str::to_owned);
+        Ok(result)
     }
 
     /// Waits for a notification `method` whose params satisfy `matches` (kept ones first).
