@@ -39,6 +39,8 @@ pub struct Config {
     pub reconnect_grace: Duration,
     /// A connection created over REST (a token) but never joined is removed after this long.
     pub pending_connection_ttl: Duration,
+    /// A WebSocket that has not joined (or rejoined) a session within this long is closed with 1008.
+    pub join_deadline: Duration,
     /// Quotas that keep one client from exhausting the server for everyone.
     pub limits: Limits,
 }
@@ -67,10 +69,11 @@ impl Default for Limits {
 
 /// The range each duration setting must fall in. Outside it, start-up fails with a message that names
 /// the setting: a zero grace would evict everyone at once, an absurd one overflows the clock.
-pub const DURATION_LIMITS: [(&str, u64, u64); 3] = [
+pub const DURATION_LIMITS: [(&str, u64, u64); 4] = [
     ("unused-session-timeout", 1, 30 * 24 * 3600),
     ("reconnect-grace", 1, 3600),
     ("pending-connection-ttl", 1, 7 * 24 * 3600),
+    ("join-deadline", 1, 3600),
 ];
 
 impl Config {
@@ -87,6 +90,7 @@ impl Config {
             unused_session_timeout: Duration::from_secs(3600),
             reconnect_grace: Duration::from_secs(20),
             pending_connection_ttl: Duration::from_secs(120),
+            join_deadline: Duration::from_secs(30),
             limits: Limits::default(),
         }
     }
@@ -105,6 +109,7 @@ impl Config {
             self.unused_session_timeout,
             self.reconnect_grace,
             self.pending_connection_ttl,
+            self.join_deadline,
         ];
         for ((name, min, max), value) in DURATION_LIMITS.iter().zip(values) {
             if value < Duration::from_secs(*min) || value > Duration::from_secs(*max) {
@@ -152,6 +157,9 @@ mod tests {
                 .unwrap_err()
                 .contains("--pending-connection-ttl")
         );
+        let mut c = ok.clone();
+        c.join_deadline = Duration::ZERO;
+        assert!(c.validate().unwrap_err().contains("--join-deadline"));
         let mut c = ok;
         c.limits.max_sessions = 0;
         assert!(c.validate().unwrap_err().contains("--max-sessions"));

@@ -91,6 +91,7 @@ impl MediaServer {
                 unused_session_timeout: config.unused_session_timeout,
                 reconnect_grace: config.reconnect_grace,
                 pending_connection_ttl: config.pending_connection_ttl,
+                join_deadline: config.join_deadline,
                 limits: config.limits,
             },
             sfu,

@@ -55,6 +55,9 @@ struct Args {
         default_value_t = 120
     )]
     pending_connection_ttl: u64,
+    /// Seconds a WebSocket may stay open without joining a session before it is closed.
+    #[arg(long, env = "MEDIASERVER_JOIN_DEADLINE", default_value_t = 30)]
+    join_deadline: u64,
     /// Sessions at once.
     #[arg(long, env = "MEDIASERVER_MAX_SESSIONS", default_value_t = Limits::default().max_sessions)]
     max_sessions: usize,
@@ -92,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
     config.unused_session_timeout = Duration::from_secs(args.unused_session_timeout);
     config.reconnect_grace = Duration::from_secs(args.reconnect_grace);
     config.pending_connection_ttl = Duration::from_secs(args.pending_connection_ttl);
+    config.join_deadline = Duration::from_secs(args.join_deadline);
     config.limits = Limits {
         max_sessions: args.max_sessions,
         max_participants_per_session: args.max_participants_per_session,

@@ -7,17 +7,27 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use str0m::Rtc;
 use str0m::media::{Direction, MediaKind};
 
-/// A well-behaved participant is still served: it pings, and it hears a marker sent by `from` after
-/// everything else, with no notification it should have had missing before it.
-async fn still_served(me: &mut Rpc, from: &mut Rpc) {
+/// A well-behaved participant is still served: its socket is open, it pings, it hears a marker sent
+/// by `from` after everything else, and before that marker it had heard every notification in
+/// `expected` (a method and the connection it is about): nothing meant for it was skipped.
+async fn still_served(me: &mut Rpc, from: &mut Rpc, expected: &[(&str, &Value)]) {
     me.ping().await;
     let data = broadcast_marker(from).await;
     me.next_notification_where("sendMessage", |p| p["data"] == data)
         .await;
+    assert!(me.closed.is_none(), "the well-behaved socket stays open");
+    for (method, cid) in expected {
+        let cid = cid.as_str().expect("a connection id");
+        assert!(
+            me.has_heard(method, cid),
+            "{method} about {cid} never arrived; heard: {:?}",
+            me.buffered()
+        );
+    }
 }
 
 /// Polls `check` until it holds, for at most [`WAIT`].
@@ -67,9 +77,8 @@ async fn a_token_nobody_uses_expires() {
         .json();
     assert_eq!(connections["numberOfElements"], 1, "{connections}");
     assert_eq!(connections["content"][0]["status"], "active");
-    let (mut bob, _) = server.join(&session, "PUBLISHER", "bob").await;
-    alice.next_notification("participantJoined").await;
-    still_served(&mut alice, &mut bob).await;
+    let (mut bob, b) = server.join(&session, "PUBLISHER", "bob").await;
+    still_served(&mut alice, &mut bob, &[("participantJoined", &b["id"])]).await;
 }
 
 #[tokio::test]
@@ -115,7 +124,7 @@ async fn sessions_past_the_quota_are_refused_and_existing_ones_still_answer_409(
     let r = server
         .rest("POST", "/openvidu/api/sessions", Some(json!({})))
         .await;
-    assert_eq!(r.status, 429, "{}", r.text());
+    assert_error_body(&r, 429);
     assert!(
         r.text().contains("sessions"),
         "a clear message: {}",
@@ -157,16 +166,16 @@ async fn a_full_session_refuses_more_connections_and_its_members_carry_on() {
     let server = spawn_server_with(|c| c.limits.max_participants_per_session = 2).await;
     let session = server.create_session().await;
     let (mut alice, _) = server.join(&session, "PUBLISHER", "alice").await;
-    let (mut bob, _) = server.join(&session, "PUBLISHER", "bob").await;
-    alice.next_notification("participantJoined").await;
+    let (mut bob, b) = server.join(&session, "PUBLISHER", "bob").await;
 
     let path = format!("/openvidu/api/sessions/{session}/connection");
     let r = server
         .rest("POST", &path, Some(json!({ "role": "PUBLISHER" })))
         .await;
     assert_eq!(r.status, 429, "{}", r.text());
+    assert_error_body(&r, 429);
     assert!(r.text().contains("full"), "{}", r.text());
-    still_served(&mut alice, &mut bob).await;
+    still_served(&mut alice, &mut bob, &[("participantJoined", &b["id"])]).await;
 
     // Room again once someone leaves.
     bob.request("leaveRoom", json!({})).await.unwrap();
@@ -235,14 +244,41 @@ async fn a_socket_that_has_not_joined_may_only_join_reconnect_or_ping() {
 }
 
 #[tokio::test]
+async fn a_socket_that_does_not_join_in_time_is_closed_and_one_that_left_too() {
+    let server = spawn_server_with(|c| c.join_deadline = Duration::from_secs(1)).await;
+    let session = server.create_session().await;
+    let (mut alice, _) = server.join(&session, "PUBLISHER", "alice").await;
+    let (mut bob, b) = server.join(&session, "PUBLISHER", "bob").await;
+    let (mut leaver, l) = server.join(&session, "PUBLISHER", "leaver").await;
+    // Pings alone do not keep a socket that speaks for nobody.
+    let mut idle = server.open_socket(&session).await;
+    idle.ping().await;
+    assert_eq!(close_code(idle.wait_closed().await), Some(1008));
+    // Nor does having been a participant once.
+    leaver.request("leaveRoom", json!({})).await.unwrap();
+    assert_eq!(close_code(leaver.wait_closed().await), Some(1008));
+
+    // Those who joined stay past the deadline.
+    alice.ping().await;
+    still_served(
+        &mut alice,
+        &mut bob,
+        &[
+            ("participantJoined", &b["id"]),
+            ("participantJoined", &l["id"]),
+            ("participantLeft", &l["id"]),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_request_flood_closes_the_flooder_only() {
     let server = spawn_server().await;
     let session = server.create_session().await;
     let (mut alice, _) = server.join(&session, "PUBLISHER", "alice").await;
-    let (mut carol, _) = server.join(&session, "PUBLISHER", "carol").await;
-    let (mut mallory, _) = server.join(&session, "PUBLISHER", "mallory").await;
-    alice.next_notification("participantJoined").await;
-    alice.next_notification("participantJoined").await;
+    let (mut carol, c) = server.join(&session, "PUBLISHER", "carol").await;
+    let (mut mallory, m) = server.join(&session, "PUBLISHER", "mallory").await;
 
     // Far more than a browser ever sends at once; the server stops reading at its limit.
     for _ in 0..1500 {
@@ -255,7 +291,16 @@ async fn a_request_flood_closes_the_flooder_only() {
     // Alice hears Mallory leave (after the reconnection grace) and is served as before.
     let left = alice.next_notification("participantLeft").await;
     assert_eq!(left["reason"], "networkDisconnect");
-    still_served(&mut alice, &mut carol).await;
+    assert_eq!(left["connectionId"], m["id"]);
+    still_served(
+        &mut alice,
+        &mut carol,
+        &[
+            ("participantJoined", &c["id"]),
+            ("participantJoined", &m["id"]),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -263,6 +308,7 @@ async fn a_flood_of_frames_that_do_not_parse_closes_the_sender_too() {
     let server = spawn_server().await;
     let session = server.create_session().await;
     let (mut alice, _) = server.join(&session, "PUBLISHER", "alice").await;
+    let (mut bob, b) = server.join(&session, "PUBLISHER", "bob").await;
     let mut mallory = server.open_socket(&session).await;
     for i in 0..1500 {
         if mallory.closed.is_some() || !mallory.try_send_request("", json!(i)).await {
@@ -271,7 +317,7 @@ async fn a_flood_of_frames_that_do_not_parse_closes_the_sender_too() {
         mallory.read_ready();
     }
     assert_eq!(close_code(mallory.wait_closed().await), Some(1008));
-    alice.ping().await;
+    still_served(&mut alice, &mut bob, &[("participantJoined", &b["id"])]).await;
 }
 
 #[tokio::test]
@@ -279,8 +325,7 @@ async fn a_negotiation_flood_is_cut_short_before_it_costs_peer_after_peer() {
     let server = spawn_server().await;
     let session = server.create_session().await;
     let (mut alice, _) = server.join(&session, "PUBLISHER", "alice").await;
-    let (mut mallory, _) = server.join(&session, "PUBLISHER", "mallory").await;
-    alice.next_notification("participantJoined").await;
+    let (mut mallory, m) = server.join(&session, "PUBLISHER", "mallory").await;
     let stream = publish(&mut mallory).await["id"]
         .as_str()
         .unwrap()
@@ -316,20 +361,22 @@ async fn a_negotiation_flood_is_cut_short_before_it_costs_peer_after_peer() {
         stats.peers <= 1,
         "each renegotiation replaced the peer before it, none piled up: {stats:?}"
     );
-    let mut carol = alice_marker_sender(&server, &session, &mut alice).await;
-    still_served(&mut alice, &mut carol).await;
+    let (mut carol, c) = server.join(&session, "PUBLISHER", "carol").await;
+    still_served(
+        &mut alice,
+        &mut carol,
+        &[
+            ("participantJoined", &m["id"]),
+            ("participantPublished", &m["id"]),
+            ("participantJoined", &c["id"]),
+        ],
+    )
+    .await;
     let stats = server.handle.as_ref().unwrap().stats().await;
     assert!(
         stats.peers <= 1,
         "each renegotiation replaced the peer before it, none piled up: {stats:?}"
     );
-}
-
-/// A new participant whose markers `alice` then hears (once she has heard it join).
-async fn alice_marker_sender(server: &TestServer, session: &str, alice: &mut Rpc) -> Rpc {
-    let (carol, _) = server.join(session, "PUBLISHER", "carol").await;
-    alice.next_notification("participantJoined").await;
-    carol
 }
 
 #[tokio::test]
@@ -494,8 +541,13 @@ async fn a_reader_that_falls_behind_is_closed_rather_than_skipped_and_may_reconn
         .await
         .expect("reconnects within the grace");
     back.ping().await;
-    still_served(&mut alice, &mut senders[0]).await;
-    assert!(!alice.has_buffered("participantLeft"));
+    still_served(
+        &mut alice,
+        &mut senders[0],
+        &[("participantJoined", &s["id"])],
+    )
+    .await;
+    assert!(!alice.has_heard("participantLeft", s["id"].as_str().unwrap()));
 }
 
 /// A publisher's offer with `audio` audio and `video` video m-lines, from a real WebRTC stack.
@@ -519,8 +571,7 @@ async fn offers_of_more_than_one_stream_are_refused_and_subscribers_are_unaffect
     let stream = publish(&mut alice).await["id"].as_str().unwrap().to_owned();
     let (mut viewer, _) = server.join(&session, "SUBSCRIBER", "viewer").await;
     let _rtc = subscribe(&mut viewer, &stream).await;
-    let (mut mallory, _) = server.join(&session, "PUBLISHER", "mallory").await;
-    viewer.next_notification("participantJoined").await;
+    let (mut mallory, m) = server.join(&session, "PUBLISHER", "mallory").await;
 
     for (audio, video) in [(0, 8), (2, 1), (1, 4)] {
         let params = json!({ "sdpOffer": offer_with(audio, video), "hasAudio": audio > 0, "hasVideo": true });
@@ -571,7 +622,7 @@ async fn offers_of_more_than_one_stream_are_refused_and_subscribers_are_unaffect
         !viewer.has_buffered("participantPublished"),
         "nothing was published"
     );
-    still_served(&mut viewer, &mut alice).await;
+    still_served(&mut viewer, &mut alice, &[("participantJoined", &m["id"])]).await;
     assert_eq!(
         server.handle.as_ref().unwrap().stats().await.peers,
         2,
@@ -584,6 +635,7 @@ async fn oversized_ice_candidates_are_refused() {
     let server = spawn_server().await;
     let session = server.create_session().await;
     let (mut alice, a) = server.join(&session, "PUBLISHER", "alice").await;
+    let (mut bob, _) = server.join(&session, "SUBSCRIBER", "bob").await;
     publish(&mut alice).await;
     let me = a["id"].as_str().unwrap();
     let long = format!(
@@ -615,7 +667,7 @@ async fn oversized_ice_candidates_are_refused() {
             "extra candidates are accepted and dropped quietly"
         );
     }
-    alice.ping().await;
+    still_served(&mut bob, &mut alice, &[("participantPublished", &a["id"])]).await;
 }
 
 #[tokio::test]
@@ -643,8 +695,7 @@ async fn a_session_whose_owner_fails_is_contained_and_the_others_carry_on() {
         .await
         .expect("the victim publishes");
     let (mut alice, _) = server.join(&healthy, "PUBLISHER", "alice").await;
-    let (mut bob, _) = server.join(&healthy, "PUBLISHER", "bob").await;
-    alice.next_notification("participantJoined").await;
+    let (mut bob, b) = server.join(&healthy, "PUBLISHER", "bob").await;
 
     assert!(handle.crash_session_for_tests(&broken).await);
 
@@ -658,8 +709,8 @@ async fn a_session_whose_owner_fails_is_contained_and_the_others_carry_on() {
     })
     .await;
     // The healthy session notices nothing, and new sessions work.
-    still_served(&mut alice, &mut bob).await;
-    still_served(&mut bob, &mut alice).await;
+    still_served(&mut alice, &mut bob, &[("participantJoined", &b["id"])]).await;
+    still_served(&mut bob, &mut alice, &[]).await;
     let later = server.create_session().await;
     let (mut carol, _) = server.join(&later, "PUBLISHER", "carol").await;
     carol.ping().await;
@@ -672,8 +723,7 @@ async fn a_negotiation_flood_in_one_session_does_not_hold_up_another() {
     let quiet = server.create_session().await;
     let (mut mallory, _) = server.join(&flooded, "PUBLISHER", "mallory").await;
     let (mut alice, _) = server.join(&quiet, "PUBLISHER", "alice").await;
-    let (mut bob, _) = server.join(&quiet, "PUBLISHER", "bob").await;
-    alice.next_notification("participantJoined").await;
+    let (mut bob, b) = server.join(&quiet, "PUBLISHER", "bob").await;
 
     // A burst of negotiations within the rate limit, each one making the SFU build a new publisher
     // peer connection (a `reconnectStream` of her own stream): all sent before Bob speaks, none
@@ -698,7 +748,7 @@ async fn a_negotiation_flood_in_one_session_does_not_hold_up_another() {
     }
     // Bob's message reaches Alice while Mallory's session still works through its queue: the quiet
     // session did not wait behind the flooded one (with one owner for all, it did).
-    still_served(&mut alice, &mut bob).await;
+    still_served(&mut alice, &mut bob, &[("participantJoined", &b["id"])]).await;
     mallory.read_ready();
     let answered = mallory.buffered_replies();
     assert!(

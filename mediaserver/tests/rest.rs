@@ -7,23 +7,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-/// An error body in the reference server's shape, with a message a person can act on.
-fn assert_error_body(r: &HttpResponse, status: u16) {
-    assert_eq!(r.status, status, "{}", r.text());
-    let body = r.json();
-    assert_eq!(body["status"], status, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "a message says what is wrong: {body}"
-    );
-    assert!(
-        body["path"]
-            .as_str()
-            .is_some_and(|p| p.starts_with("/openvidu/api")),
-        "{body}"
-    );
-}
-
 #[tokio::test]
 async fn every_call_needs_the_secret() {
     let server = spawn_server().await;

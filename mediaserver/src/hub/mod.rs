@@ -63,6 +63,7 @@ pub struct HubConfig {
     pub unused_session_timeout: Duration,
     pub reconnect_grace: Duration,
     pub pending_connection_ttl: Duration,
+    pub join_deadline: Duration,
     pub limits: Limits,
 }
 
@@ -302,6 +303,11 @@ async fn log_stats(dir: std::sync::Weak<Directory>) {
 }
 
 impl HubHandle {
+    /// How long a socket may stay open without speaking for a participant.
+    pub fn join_deadline(&self) -> Duration {
+        self.dir.config.join_deadline
+    }
+
     /// Counts a new socket from `ip`, or refuses it over the per-address quota.
     pub fn socket_opened(&self, ip: &str) -> Result<SocketSlot, CloseReason> {
         let mut state = self.dir.lock();

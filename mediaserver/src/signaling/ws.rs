@@ -127,9 +127,6 @@ pub async fn handler(
 
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
-/// How long a socket may stay open without speaking for a participant.
-const JOIN_DEADLINE: Duration = Duration::from_secs(30);
-
 async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
     let _slot = match hub.socket_opened(&ip) {
         Ok(slot) => slot,
@@ -141,16 +138,17 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
     };
     let (link, mut out_rx) = SocketLink::new();
     let limits = Limits::new();
+    let join_deadline = hub.join_deadline();
     debug!(socket = id.0, "socket opened");
     let mut last_seen = Instant::now();
     let mut ping_interval = DEFAULT_PING_INTERVAL;
     // The owner of the session this socket joined last; it speaks for a participant there while
     // `link.joined()`.
     let mut session: Option<SessionHandle> = None;
-    let mut join_by = Some(Instant::now() + JOIN_DEADLINE);
+    let mut join_by = Some(Instant::now() + join_deadline);
     // Two timers for the socket's life, moved at each turn rather than made anew per frame.
     let watchdog = tokio::time::sleep_until(last_seen + ping_interval * MISSED_PINGS);
-    let join_timer = tokio::time::sleep_until(Instant::now() + JOIN_DEADLINE);
+    let join_timer = tokio::time::sleep_until(Instant::now() + join_deadline);
     tokio::pin!(watchdog, join_timer);
     loop {
         // Joined or not is decided by the session's owner; a socket that stops speaking for a
@@ -158,7 +156,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
         if link.joined() {
             join_by = None;
         } else if join_by.is_none() {
-            join_by = Some(Instant::now() + JOIN_DEADLINE);
+            join_by = Some(Instant::now() + join_deadline);
         }
         let watched = session.clone().filter(|_| link.joined());
         let deadline = last_seen + ping_interval * MISSED_PINGS;

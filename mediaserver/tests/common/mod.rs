@@ -188,6 +188,23 @@ pub fn basic_auth(secret: &str) -> String {
     )
 }
 
+/// An error body in the reference server's shape, with a message a person can act on.
+pub fn assert_error_body(r: &HttpResponse, status: u16) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "a message says what is wrong: {body}"
+    );
+    assert!(
+        body["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/openvidu/api")),
+        "{body}"
+    );
+}
+
 /// A query parameter of a token URL.
 pub fn token_param(token: &str, key: &str) -> Option<String> {
     let query = token.split_once('?')?.1;
@@ -337,6 +354,8 @@ pub struct Rpc {
     pub closed: Option<Option<CloseFrame>>,
     /// The `sessionId` of the `joinRoom` result, for `connect` after a socket loss.
     pub rpc_session: Option<String>,
+    /// Every notification received, consumed or not, in order: what the participant has heard.
+    heard: Vec<Value>,
 }
 
 impl Rpc {
@@ -355,6 +374,7 @@ impl Rpc {
             stray_replies: VecDeque::new(),
             closed: None,
             rpc_session: None,
+            heard: Vec::new(),
         }
     }
 
@@ -379,6 +399,7 @@ impl Rpc {
             stray_replies: VecDeque::new(),
             closed: None,
             rpc_session: None,
+            heard: Vec::new(),
         }
     }
 
@@ -476,6 +497,9 @@ impl Rpc {
                         v["jsonrpc"], "2.0",
                         "every server message carries jsonrpc 2.0: {v}"
                     );
+                    if v.get("method").is_some() {
+                        self.heard.push(v.clone());
+                    }
                     return Some(v);
                 }
                 Some(Ok(Message::Close(frame))) => {
@@ -576,6 +600,15 @@ impl Rpc {
     /// Notifications received so far and not consumed, in order.
     pub fn buffered(&self) -> &VecDeque<Value> {
         &self.notifications
+    }
+
+    /// Whether a `method` notification about connection `cid` (its `id` or `connectionId`) has been
+    /// received, consumed or not.
+    pub fn has_heard(&self, method: &str, cid: &str) -> bool {
+        self.heard.iter().any(|n| {
+            n["method"] == method
+                && (n["params"]["id"] == cid || n["params"]["connectionId"] == cid)
+        })
     }
 
     /// Whether a `method` notification has been received and not consumed.
