@@ -1,13 +1,16 @@
-//! A meeting keeps every one of its streams while one of its own participants attacks the server over
-//! the real protocol: an SDP of sixty m-lines, forged and garbage datagrams at every SFU worker's
-//! port, a signal flood, a negotiation flood. The attacker is refused or closed; the others' media is
-//! checked for delivery (every subscription gets video and audio), never for speed.
+//! A meeting keeps every one of its streams while its own participants, strangers and other clients
+//! attack the server over the real protocol: SDP of sixty m-lines, four simulcast layers or a reused
+//! mid, forged and garbage datagrams at every SFU worker's port, signal and negotiation floods, ICE
+//! candidate floods, oversized signals, requests before joining, frames that do not parse, and every
+//! quota (sessions, connections per session, sockets per address). Each attack is refused or its
+//! sender closed; the others' media is checked for delivery (every subscription gets video and
+//! audio), never for speed.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{assert_delivered, config, server};
+use common::{assert_delivered, config, server, server_with};
 use loadtest::Target;
 use loadtest::http::OpenViduRest;
 use loadtest::signal::JsonSocket;
@@ -17,6 +20,11 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Joins `session` with a fresh token over a raw socket; returns the socket.
 async fn join_raw(rest: &OpenViduRest, session: &str) -> JsonSocket {
+    join_raw_with_result(rest, session).await.0
+}
+
+/// [`join_raw`], with the `joinRoom` result (who is there, with which streams).
+async fn join_raw_with_result(rest: &OpenViduRest, session: &str) -> (JsonSocket, Value) {
     let token = rest.create_token(session, "PUBLISHER").await.unwrap();
     let (base, _) = token.split_once('?').unwrap();
     let mut socket = JsonSocket::open(&format!("{base}/openvidu?sessionId={session}"), None)
@@ -33,7 +41,27 @@ async fn join_raw(rest: &OpenViduRest, session: &str) -> JsonSocket {
         .unwrap();
     let reply = reply_to(&mut socket, 0).await;
     assert!(reply.get("result").is_some(), "joinRoom: {reply}");
+    (socket, reply["result"].clone())
+}
+
+/// Sends request `id` and returns its reply.
+async fn request(socket: &mut JsonSocket, id: u64, method: &str, params: Value) -> Value {
     socket
+        .send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+        .await
+        .unwrap();
+    reply_to(socket, id).await
+}
+
+/// A publishing browser's offer (one audio and one video m-line) from a real WebRTC stack.
+fn publisher_offer() -> String {
+    use str0m::media::{Direction, MediaKind};
+    let mut rtc = str0m::Rtc::builder().build(std::time::Instant::now());
+    let mut change = rtc.sdp_api();
+    change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, _) = change.apply().expect("an offer with two m-lines");
+    offer.to_sdp_string()
 }
 
 /// Reads until the reply to request `id`.
@@ -165,5 +193,190 @@ async fn a_meeting_keeps_every_stream_while_one_of_its_participants_attacks() {
         handle.stats().await.dropped_datagrams > 0,
         "the garbage reached the SFU and was counted"
     );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_keeps_every_stream_while_strangers_floods_and_quotas_are_refused() {
+    // Quotas small enough to reach, with room for the meeting and its attacker.
+    let (handle, secret) = server_with(|c| {
+        c.limits.max_sessions = 3;
+        c.limits.max_participants_per_session = 6;
+        c.limits.max_sockets_per_address = 8;
+    })
+    .await;
+    let rest = OpenViduRest::new(handle.http_addr(), &secret);
+    let mut run = config("meeting:3", Target::OpenVidu(rest.clone()));
+    run.window = Duration::from_secs(6);
+    let meeting = tokio::spawn(loadtest::scenario::run(run));
+    let session = meeting_in_full_swing(&rest, 3).await;
+    let (mut mallory, there) = join_raw_with_result(&rest, &session).await;
+
+    // Offers of the right m-lines but four simulcast layers, or the video under the audio's mid.
+    let fine = publisher_offer();
+    let mids: Vec<&str> = fine
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("a=mid:"))
+        .collect();
+    let video_mid = format!("a=mid:{}", mids[1]);
+    let four_layers = fine.replacen(
+        &video_mid,
+        &format!("{video_mid}\r\na=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=rid:x send"),
+        1,
+    );
+    let same_mid = fine.replacen(&video_mid, &format!("a=mid:{}", mids[0]), 1);
+    for (id, offer) in [(1, four_layers), (2, same_mid)] {
+        let params =
+            json!({ "sdpOffer": offer, "hasAudio": true, "hasVideo": true, "doLoopback": false });
+        let r = request(&mut mallory, id, "publishVideo", params).await;
+        assert!(r.get("error").is_some(), "a bad offer: {r}");
+    }
+
+    // A subscription of Mallory's, then candidates for it: one far too long, then far more than any
+    // browser sends. The long one is refused, the rest dropped past the cap.
+    let other = &there["value"][0];
+    let (publisher, stream) = (&other["id"], &other["streams"][0]["id"]);
+    let offer = request(
+        &mut mallory,
+        3,
+        "prepareReceiveVideoFrom",
+        json!({ "sender": stream }),
+    )
+    .await;
+    let offer =
+        str0m::change::SdpOffer::from_sdp_string(offer["result"]["sdpOffer"].as_str().unwrap())
+            .expect("the server's offer parses");
+    let mut rtc = str0m::Rtc::builder().build(std::time::Instant::now());
+    let answer = rtc.sdp_api().accept_offer(offer).unwrap().to_sdp_string();
+    let r = request(
+        &mut mallory,
+        4,
+        "receiveVideoFrom",
+        json!({ "sender": stream, "sdpAnswer": answer }),
+    )
+    .await;
+    assert!(r.get("result").is_some(), "receiveVideoFrom: {r}");
+    let long = format!(
+        "candidate:1 1 udp 1 127.0.0.1 9 typ host {}",
+        "x".repeat(2000)
+    );
+    let r = request(
+        &mut mallory,
+        5,
+        "onIceCandidate",
+        json!({ "endpointName": publisher, "candidate": long }),
+    )
+    .await;
+    assert!(r.get("error").is_some(), "an oversized candidate: {r}");
+    for port in 0..100u64 {
+        let c = format!(
+            "candidate:1 1 udp 2122260223 127.0.0.1 {} typ host",
+            40000 + port
+        );
+        let params =
+            json!({ "endpointName": publisher, "candidate": c, "sdpMid": "0", "sdpMLineIndex": 0 });
+        let r = request(&mut mallory, 6 + port, "onIceCandidate", params).await;
+        assert!(
+            r.get("result").is_some(),
+            "extra candidates are dropped quietly: {r}"
+        );
+    }
+
+    // A signal over 8 KiB is refused.
+    let big =
+        json!({ "to": [], "data": "x".repeat(8 * 1024 + 1), "type": "signal:chat" }).to_string();
+    let r = request(&mut mallory, 200, "sendMessage", json!({ "message": big })).await;
+    assert!(r.get("error").is_some(), "an oversized signal: {r}");
+
+    // A stranger's socket may do nothing before joining, and frames that do not parse close it.
+    let mut stranger = JsonSocket::open(
+        &format!("ws://{}/openvidu?sessionId={session}", handle.http_addr()),
+        None,
+    )
+    .await
+    .unwrap();
+    for (id, method) in [
+        (1, "publishVideo"),
+        (2, "sendMessage"),
+        (3, "forceDisconnect"),
+    ] {
+        let r = request(
+            &mut stranger,
+            id,
+            method,
+            json!({ "sdpOffer": fine, "message": "{}", "connectionId": publisher }),
+        )
+        .await;
+        assert_eq!(r["error"]["code"], 803, "{method} before joining: {r}");
+    }
+    for i in 0..1500 {
+        if stranger.send(&json!(i)).await.is_err() {
+            break;
+        }
+    }
+    wait_closed(&mut stranger).await;
+
+    // Sockets from another client address, past its quota: the extra ones are closed at once.
+    let url = format!("ws://{}/openvidu?sessionId={session}", handle.http_addr());
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..12 {
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let stream = tcp.connect(handle.http_addr()).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(url.as_str(), stream)
+            .await
+            .expect("the handshake completes, then the quota speaks");
+        let mut ws = ws;
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        // A ping tells the two apart: an admitted socket answers it, a refused one is closed.
+        let ping =
+            json!({ "jsonrpc": "2.0", "id": 1, "method": "ping", "params": { "interval": 5000 } });
+        let _ = ws.send(Message::text(ping.to_string())).await;
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("an answer or a close in time")
+        {
+            Some(Ok(Message::Text(_))) => {}
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(u16::from(f.code), 1013, "{f:?}");
+                refused += 1;
+            }
+            other => panic!("neither an answer nor a close: {other:?}"),
+        }
+        held.push(ws);
+    }
+    assert_eq!(
+        refused, 4,
+        "twelve sockets from one address, eight admitted"
+    );
+
+    // More sessions than the quota, and more connections than the meeting's session holds.
+    let mut sessions_refused = false;
+    for _ in 0..5 {
+        if let Err(e) = rest.create_session().await {
+            assert!(e.to_string().contains("429"), "{e:#}");
+            sessions_refused = true;
+            break;
+        }
+    }
+    assert!(sessions_refused, "the sessions quota was reached");
+    let mut connections_refused = false;
+    for _ in 0..5 {
+        if let Err(e) = rest.create_token(&session, "PUBLISHER").await {
+            assert!(e.to_string().contains("429"), "{e:#}");
+            connections_refused = true;
+            break;
+        }
+    }
+    assert!(connections_refused, "the session's quota was reached");
+
+    let report = meeting
+        .await
+        .expect("the run does not panic")
+        .expect("the run completes");
+    assert_delivered(&report);
+    drop(held);
     handle.shutdown().await;
 }

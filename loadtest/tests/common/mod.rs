@@ -8,12 +8,18 @@ use loadtest::{PublishSettings, RunConfig, RunReport, Target};
 use mediaserver::{Config, Secret};
 
 pub async fn server() -> (mediaserver::Handle, String) {
+    server_with(|_| {}).await
+}
+
+/// [`server`] with some settings changed.
+pub async fn server_with(adjust: impl FnOnce(&mut Config)) -> (mediaserver::Handle, String) {
     let secret = format!("smoke-{}", std::process::id());
     let mut config = Config::new(Secret::new(secret.clone()));
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.udp = "127.0.0.1:0".parse().unwrap();
     // Two SFU workers whatever the machine, so that the sessions scenario crosses workers.
     config.workers = 2;
+    adjust(&mut config);
     (
         mediaserver::start(config)
             .await
