@@ -7,119 +7,30 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use common::*;
 use serde_json::json;
-use tracing_subscriber::fmt::MakeWriter;
+use testkit::{LogCapture, Secrets};
 
-/// Everything the subscriber writes, shared with the test.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-/// The process-wide subscriber: everything at TRACE, with span fields, into one buffer.
-fn capture() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(capture.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("the only subscriber of this test binary");
-        capture
-    })
-}
-
-/// What must never appear, with a name for the failure message.
-#[derive(Default)]
-struct Secrets(Vec<(String, String)>);
-
-impl Secrets {
-    fn add(&mut self, what: impl Into<String>, value: impl Into<String>) {
-        let value = value.into();
-        assert!(
-            value.len() >= 8,
-            "too short to search for meaningfully: {value:?}"
-        );
-        self.0.push((what.into(), value));
-    }
-
-    fn add_token(&mut self, token: &str) {
-        self.add("a token URL", token);
-        let key = token_param(token, "token").expect("the token has a token= part");
-        assert!(key.starts_with("tok_"), "{token}");
-        self.add("a token key", key);
-    }
-
-    fn add_secret(&mut self, secret: &str) {
-        self.add("the secret", secret);
-        let header = basic_auth(secret);
-        self.add(
-            "the Basic credentials",
-            header.trim_start_matches("Basic ").to_owned(),
-        );
-        self.add("the Authorization header", header);
-    }
-
-    fn assert_absent_from(&self, logs: &str) {
-        let leaks: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(_, v)| logs.contains(v.as_str()))
-            .map(|(what, v)| {
-                let line = logs
-                    .lines()
-                    .find(|l| l.contains(v.as_str()))
-                    .unwrap_or_default();
-                format!("{what} ({v}) appears in: {line}")
-            })
-            .collect();
-        assert!(
-            leaks.is_empty(),
-            "secrets in the logs:\n{}",
-            leaks.join("\n")
-        );
-    }
+/// A token must not be logged: neither its URL nor its key.
+fn add_token(secrets: &mut Secrets, token: &str) {
+    secrets.add("a token URL", token);
+    let key = token_param(token, "token").expect("the token has a token= part");
+    assert!(key.starts_with("tok_"), "{token}");
+    secrets.add("a token key", key);
 }
 
 /// Runs the flows that handle every kind of credential, good and bad, and returns what must not be
 /// logged.
 async fn exercise(server: &TestServer) -> Secrets {
     let mut secrets = Secrets::default();
-    secrets.add_secret(&server.secret);
+    secrets.add_openvidu_secret(&server.secret);
 
     // REST with the right secret, and with wrong ones (a mistyped password is still a password).
     let session = server.create_session().await;
     let wrong = format!("{}-typo", server.secret);
-    secrets.add_secret(&wrong);
+    secrets.add_openvidu_secret(&wrong);
     let r = http(
         server.addr,
         "GET",
@@ -162,7 +73,7 @@ async fn exercise(server: &TestServer) -> Secrets {
         &unused_token,
         &api_token,
     ] {
-        secrets.add_token(token);
+        add_token(&mut secrets, token);
     }
 
     let mut alice = server.connect(&alice_token).await;
@@ -287,7 +198,7 @@ async fn exercise(server: &TestServer) -> Secrets {
 
 #[tokio::test]
 async fn the_servers_own_trace_logs_hold_no_secrets_or_tokens() {
-    let capture = capture();
+    let capture = LogCapture::global();
     let server = spawn_server().await;
     let secrets = exercise(&server).await;
     if let Some(handle) = server.handle {
@@ -389,7 +300,7 @@ async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
 /// once a minute, with their count), while each request is still refused.
 #[tokio::test]
 async fn refusals_over_a_quota_are_logged_once_not_per_request() {
-    let capture = capture();
+    let capture = LogCapture::global();
     let server = spawn_server_with(|c| c.limits.max_sessions = 1).await;
     server.create_session().await;
     for _ in 0..20 {

@@ -4,9 +4,10 @@
 
 mod common;
 
-use common::{TestApp, basic_auth};
+use common::TestApp;
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr};
+use testkit::basic_auth;
 
 fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use loadtest::{PublishSettings, RunConfig, RunReport, Target};
-use mediaserver::{Config, Secret};
+use mediaserver::Config;
 
 pub async fn server() -> (mediaserver::Handle, String) {
     server_with(|_| {}).await
@@ -14,9 +14,7 @@ pub async fn server() -> (mediaserver::Handle, String) {
 /// [`server`] with some settings changed.
 pub async fn server_with(adjust: impl FnOnce(&mut Config)) -> (mediaserver::Handle, String) {
     let secret = format!("smoke-{}", std::process::id());
-    let mut config = Config::new(Secret::new(secret.clone()));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.udp = "127.0.0.1:0".parse().unwrap();
+    let mut config = testkit::loopback_media_config(&secret);
     // Two SFU workers whatever the machine, so that the sessions scenario crosses workers.
     config.workers = 2;
     adjust(&mut config);

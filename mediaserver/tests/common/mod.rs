@@ -11,9 +11,8 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use mediaserver::{Config, Handle, Secret};
+use mediaserver::{Config, Handle};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
@@ -59,9 +58,7 @@ pub async fn spawn_server() -> TestServer {
 /// Like [`spawn_server`], with a chance to change the configuration first.
 pub async fn spawn_server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
     let secret = format!("sec-{}", random_string(24));
-    let mut config = Config::new(Secret::new(secret.clone()));
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.udp = "127.0.0.1:0".parse().unwrap();
+    let mut config = testkit::loopback_media_config(&secret);
     config.reconnect_grace = Duration::from_secs(1);
     adjust(&mut config);
     let handle = mediaserver::start(config).await.expect("the server starts");
@@ -181,12 +178,7 @@ impl TestServer {
     }
 }
 
-pub fn basic_auth(secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("OPENVIDUAPP:{secret}"))
-    )
-}
+pub use testkit::basic_auth;
 
 /// An error body in the reference server's shape, with a message a person can act on.
 pub fn assert_error_body(r: &HttpResponse, status: u16) {

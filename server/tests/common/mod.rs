@@ -19,16 +19,6 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// The embedded media server's REST secret in tests (to call its API directly, as a tool would).
 pub const MEDIA_SECRET: &str = "test-media-secret";
 
-/// `Authorization: Basic` for the OpenVidu REST API.
-pub fn basic_auth(secret: &str) -> String {
-    use base64::Engine;
-    let credentials = format!("OPENVIDUAPP:{secret}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    )
-}
-
 pub struct TestApp {
     pub running: server::Running,
     pub base: String,
