@@ -20,6 +20,7 @@ use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::crypto::dtls::DtlsCert;
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Receive, Transmit};
+use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
@@ -77,6 +78,12 @@ const LAYER_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// How long a keyframe request is given before another one is sent.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
+
+/// How long a forwarded video packet is kept for the subscriber's retransmission requests (NACK),
+/// and at most how many. str0m keeps 3 s by default; a NACK comes within a round trip or two, and
+/// past a second a keyframe request is the better repair anyway.
+const RESEND_AGE: Duration = Duration::from_millis(1000);
+const RESEND_PACKETS: usize = 1000;
 
 /// An incoming track of a publisher.
 #[derive(Debug, Clone)]
@@ -262,7 +269,9 @@ pub struct Sfu {
     /// One DTLS certificate for every peer: generating a key per peer would cost the media task
     /// (and every participant) a key generation at each subscription.
     dtls_cert: Option<DtlsCert>,
-    peers: HashMap<PeerId, Peer>,
+    /// Boxed: a peer (its `Rtc`) is kilobytes inline, and a map of them would grow by copying them all
+    /// into twice the space.
+    peers: HashMap<PeerId, Box<Peer>>,
     /// Remote address → peer, learnt from the first datagram a peer accepted.
     by_addr: HashMap<SocketAddr, PeerId>,
     transmits: VecDeque<Transmit>,
@@ -298,7 +307,7 @@ impl Sfu {
     fn insert_peer(&mut self, id: PeerId, mut peer: Peer) {
         peer.scheduled = Some(peer.next_timeout);
         self.timers.push(Reverse((peer.next_timeout, id)));
-        self.peers.insert(id, peer);
+        self.peers.insert(id, Box::new(peer));
     }
 
     /// Every peer connection the core holds.
@@ -318,9 +327,24 @@ impl Sfu {
         }
     }
 
-    /// A peer with Opus and VP8 + H.264 (VP8 preferred), or only the forced video codec.
-    fn new_rtc(&self, now: Instant, codec: Option<VideoCodec>) -> Result<Rtc, SfuError> {
+    /// A peer with Opus and VP8 + H.264 (VP8 preferred), or only the forced video codec. A
+    /// subscription (`sends_only`) goes without transport-wide sequence numbers: they feed a send-side
+    /// bandwidth estimate this server does not make, and str0m keeps a record of the last thousand
+    /// packets sent for it, the largest part of a subscription's memory.
+    fn new_rtc(
+        &self,
+        now: Instant,
+        codec: Option<VideoCodec>,
+        sends_only: bool,
+    ) -> Result<Rtc, SfuError> {
+        let mut extensions = ExtensionMap::empty();
+        for (id, ext) in ExtensionMap::standard().iter() {
+            if !(sends_only && *ext == Extension::TransportSequenceNumber) {
+                extensions.set(id, ext.clone());
+            }
+        }
         let mut builder = Rtc::builder()
+            .set_extension_map(extensions)
             .set_ice_lite(true)
             .clear_codecs()
             .enable_opus(true, false);
@@ -360,7 +384,7 @@ impl Sfu {
             .map(|s| TrackIn::new(s.mid, s.kind, &s.send_rids))
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
-        let mut rtc = self.new_rtc(now, codec)?;
+        let mut rtc = self.new_rtc(now, codec, false)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -391,18 +415,19 @@ impl Sfu {
         source: PeerId,
         stream_id: &str,
     ) -> Result<String, SfuError> {
-        let (source_tracks, codec): (Vec<(Mid, MediaKind)>, _) = match self.peers.get(&source) {
-            Some(Peer {
-                role: Role::Publisher { tracks, .. },
-                codec,
-                ..
-            }) => (tracks.iter().map(|t| (t.mid, t.kind)).collect(), *codec),
-            _ => return Err(SfuError::NoSuchPeer),
-        };
+        let (source_tracks, codec): (Vec<(Mid, MediaKind)>, _) =
+            match self.peers.get(&source).map(Box::as_ref) {
+                Some(Peer {
+                    role: Role::Publisher { tracks, .. },
+                    codec,
+                    ..
+                }) => (tracks.iter().map(|t| (t.mid, t.kind)).collect(), *codec),
+                _ => return Err(SfuError::NoSuchPeer),
+            };
         if source_tracks.is_empty() {
             return Err(SfuError::NoMedia);
         }
-        let mut rtc = self.new_rtc(now, codec)?;
+        let mut rtc = self.new_rtc(now, codec, true)?;
         let mut change = rtc.sdp_api();
         let mut tracks = Vec::with_capacity(source_tracks.len());
         for (source_mid, kind) in source_tracks {
@@ -420,6 +445,7 @@ impl Sfu {
             });
         }
         let (offer, pending) = change.apply().ok_or(SfuError::NoMedia)?;
+        limit_resend_buffers(&mut rtc, &tracks);
         self.close(peer);
         self.insert_peer(
             peer,
@@ -457,6 +483,9 @@ impl Sfu {
             .sdp_api()
             .accept_answer(pending, answer)
             .map_err(|e| refused("negotiation", e))?;
+        if let Role::Subscriber { tracks, .. } = &p.role {
+            limit_resend_buffers(&mut p.rtc, tracks);
+        }
         self.drive(now, peer);
         Ok(())
     }
@@ -470,7 +499,7 @@ impl Sfu {
         offer: &str,
     ) -> Result<String, SfuError> {
         sdp::check_shape(offer).map_err(SfuError::BadShape)?;
-        let codec = match self.peers.get(&source) {
+        let codec = match self.peers.get(&source).map(Box::as_ref) {
             Some(Peer {
                 role: Role::Publisher { .. },
                 codec,
@@ -488,11 +517,12 @@ impl Sfu {
             })
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
-        let mut rtc = self.new_rtc(now, codec)?;
+        let mut rtc = self.new_rtc(now, codec, true)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| refused("negotiation", e))?;
+        limit_resend_buffers(&mut rtc, &tracks);
         self.close(peer);
         self.insert_peer(
             peer,
@@ -525,7 +555,7 @@ impl Sfu {
         if let Some(Peer {
             role: Role::Publisher { subscribers, .. },
             ..
-        }) = self.peers.get_mut(&from)
+        }) = self.peers.get_mut(&from).map(Box::as_mut)
         {
             subscribers.clear();
         }
@@ -533,7 +563,7 @@ impl Sfu {
             if let Some(Peer {
                 role: Role::Subscriber { source, tracks, .. },
                 ..
-            }) = self.peers.get_mut(&sub)
+            }) = self.peers.get_mut(&sub).map(Box::as_mut)
             {
                 *source = to;
                 for t in tracks.iter_mut() {
@@ -580,7 +610,7 @@ impl Sfu {
                 if let Some(Peer {
                     role: Role::Publisher { subscribers, .. },
                     ..
-                }) = self.peers.get_mut(&source)
+                }) = self.peers.get_mut(&source).map(Box::as_mut)
                 {
                     subscribers.retain(|s| *s != peer);
                 }
@@ -725,7 +755,7 @@ impl Sfu {
         if let Some(Peer {
             role: Role::Publisher { subscribers, .. },
             ..
-        }) = self.peers.get_mut(&source)
+        }) = self.peers.get_mut(&source).map(Box::as_mut)
             && !subscribers.contains(&subscriber)
         {
             subscribers.push(subscriber);
@@ -736,7 +766,7 @@ impl Sfu {
     /// Matches subscriber tracks without a source to the publisher's tracks of the same kind, in order.
     /// Doing it twice changes nothing.
     fn resolve_source_mids(&mut self, source: PeerId) {
-        let (source_tracks, subs) = match self.peers.get(&source) {
+        let (source_tracks, subs) = match self.peers.get(&source).map(Box::as_ref) {
             Some(Peer {
                 role:
                     Role::Publisher {
@@ -754,7 +784,7 @@ impl Sfu {
             let Some(Peer {
                 role: Role::Subscriber { tracks, .. },
                 ..
-            }) = self.peers.get_mut(&sub)
+            }) = self.peers.get_mut(&sub).map(Box::as_mut)
             else {
                 continue;
             };
@@ -779,7 +809,7 @@ impl Sfu {
             rtc,
             role: Role::Publisher { tracks, .. },
             ..
-        }) = self.peers.get_mut(&source)
+        }) = self.peers.get_mut(&source).map(Box::as_mut)
         else {
             return;
         };
@@ -830,7 +860,7 @@ impl Sfu {
                         rtc,
                         role: Role::Publisher { tracks, .. },
                         ..
-                    }) = self.peers.get_mut(&source)
+                    }) = self.peers.get_mut(&source).map(Box::as_mut)
                         && let Some(t) = tracks.iter_mut().find(|t| t.mid == source_mid)
                     {
                         let rid = rid.or_else(|| t.keyframe_rid(now));
@@ -847,7 +877,7 @@ impl Sfu {
     }
 
     fn forward_media(&mut self, now: Instant, from: PeerId, data: MediaData) {
-        let subscribers = match self.peers.get_mut(&from) {
+        let subscribers = match self.peers.get_mut(&from).map(Box::as_mut) {
             Some(Peer {
                 rtc,
                 role:
@@ -880,7 +910,7 @@ impl Sfu {
                 role: Role::Subscriber { tracks, .. },
                 connected: true,
                 ..
-            }) = self.peers.get_mut(sub)
+            }) = self.peers.get_mut(sub).map(Box::as_mut)
             else {
                 continue;
             };
@@ -913,7 +943,7 @@ impl Sfu {
                 subscribers: slot, ..
             },
             ..
-        }) = self.peers.get_mut(&from)
+        }) = self.peers.get_mut(&from).map(Box::as_mut)
         {
             *slot = subscribers;
         }
@@ -949,6 +979,17 @@ fn select_layer(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, data: &MediaDa
 }
 
 /// Logs str0m's reason, which stays out of what the client is told.
+/// Sizes the retransmission buffers of a subscriber's outgoing video ([`RESEND_AGE`]); str0m sets
+/// them anew at each negotiation, so this follows every one.
+fn limit_resend_buffers(rtc: &mut Rtc, tracks: &[TrackOut]) {
+    let mut api = rtc.direct_api();
+    for track in tracks.iter().filter(|t| t.kind == MediaKind::Video) {
+        if let Some(tx) = api.stream_tx_by_mid(track.mid, None) {
+            tx.set_rtx_cache(RESEND_PACKETS, RESEND_AGE, Some(0.15));
+        }
+    }
+}
+
 fn refused(what: &str, e: impl std::fmt::Display) -> SfuError {
     debug!("{what} refused: {e}");
     SfuError::Refused

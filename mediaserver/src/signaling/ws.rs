@@ -27,6 +27,8 @@ use crate::hub::{
 
 /// Frames above this are refused with close code 1009; SDP offers are a few kilobytes.
 pub const MAX_FRAME: usize = 64 * 1024;
+/// How much of a socket is read at a time.
+const READ_BUFFER: usize = 8 * 1024;
 /// The browser pings every 5 s; three missed pings and the socket is considered dead.
 const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(5);
 const MISSED_PINGS: u32 = 3;
@@ -116,9 +118,12 @@ pub async fn handler(
     let ip = peer
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    // tungstenite's own limit is a backstop above ours, so that we can answer with 1009.
+    // tungstenite's own limit is a backstop above ours, so that we can answer with 1009. Its read
+    // buffer (128 KiB by default, allocated up front) would be a participant's largest allocation:
+    // requests are small, and the rare large one (an SDP) is read in a few turns.
     ws.max_message_size(MAX_FRAME * 4)
         .max_frame_size(MAX_FRAME * 4)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| {
             let id = SocketId(NEXT_SOCKET.fetch_add(1, Ordering::Relaxed));
             run(socket, id, state.hub, ip).instrument(info_span!("socket", id = id.0))
