@@ -301,20 +301,58 @@ async fn the_binary_at_trace_level_logs_no_secrets_or_tokens() {
 #[tokio::test]
 async fn refusals_over_a_quota_are_logged_once_not_per_request() {
     let capture = LogCapture::global();
-    let server = spawn_server_with(|c| c.limits.max_sessions = 1).await;
-    server.create_session().await;
+    let server = spawn_server_with(|c| {
+        c.limits.max_sessions = 1;
+        c.limits.max_participants_per_session = 1;
+    })
+    .await;
+    let session = server.create_session().await;
+    let path = format!("/openvidu/api/sessions/{session}/connection");
+    server.create_connection(&session, "PUBLISHER").await;
     for _ in 0..20 {
         let r = server
             .rest("POST", "/openvidu/api/sessions", Some(json!({})))
             .await;
         assert_eq!(r.status, 429, "past the quota: {}", r.text());
+        let r = server.rest("POST", &path, Some(json!({}))).await;
+        assert_eq!(r.status, 429, "past the quota: {}", r.text());
     }
+    // Anyone may open sockets and abuse them: floods and oversized frames are counted, not logged
+    // one by one either.
+    for _ in 0..5 {
+        let mut flooder = server.open_socket(&session).await;
+        for _ in 0..1500 {
+            if !flooder.try_send_request("echo", json!({})).await {
+                break;
+            }
+        }
+        flooder.wait_closed().await;
+        let mut big = server.open_socket(&session).await;
+        big.send_raw("x".repeat(65 * 1024)).await;
+        big.wait_closed().await;
+    }
+    let crowded = spawn_server_with(|c| c.limits.max_sockets_per_address = 1).await;
+    let _held = crowded.open_socket("any").await;
+    for _ in 0..20 {
+        let mut refused = crowded.open_socket("any").await;
+        refused.wait_closed().await;
+    }
+
     let logs = capture.text();
-    let lines = logs
-        .lines()
-        .filter(|l| {
-            l.contains("refusing requests over a quota") && l.contains("cause=\"sessions\"")
-        })
-        .count();
-    assert_eq!(lines, 1, "20 refusals, one line:\n{logs}");
+    for cause in [
+        "sessions",
+        "participants per session",
+        "request rate",
+        "oversized frames",
+        "sockets per address",
+    ] {
+        let lines = logs
+            .lines()
+            .filter(|l| {
+                l.contains("refusing requests over a quota")
+                    && l.contains(&format!("cause=\"{cause}\""))
+            })
+            .count();
+        assert_eq!(lines, 1, "many refusals for {cause}, one line:\n{logs}");
+    }
 }

@@ -176,6 +176,20 @@ async fn unused_tokens_are_bounded_per_user_and_call() {
     let _theirs = app.join(&theirs, "Other").await;
     ws.notification("participantJoined", |p| p["id"] == theirs["connection_id"])
         .await;
+
+    // Asking many times at once leaves no more either: every request gets a token, the 3 newest
+    // stay.
+    let at_once: Vec<Value> =
+        futures_util::future::join_all((0..8).map(|_| app.token(&hoarder, "Room"))).await;
+    let now = app.connections("Room").await;
+    let pending = ids(&now, "publisher1", true);
+    assert_eq!(pending.len(), 3, "{pending:?}");
+    assert!(
+        pending
+            .iter()
+            .all(|id| at_once.iter().any(|t| t["connection_id"] == id.as_str())),
+        "the kept ones are among the last asked for: {pending:?}"
+    );
     app.running.shutdown().await;
 }
 

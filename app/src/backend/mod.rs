@@ -185,6 +185,7 @@ impl AppState {
                 retry_after_secs: refused.retry_after.as_secs().max(1),
             });
         }
+        let _one_at_a_time = self.tokens.one_at_a_time(&me.user).await;
         let data = ConnectionData::new(&me.user, me.role).to_json();
         for _ in 0..2 {
             self.openvidu

@@ -6,7 +6,7 @@
 //! so it holds at most one small entry per user, and full buckets are dropped when it grows.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -56,6 +56,8 @@ pub struct Refused {
 pub struct TokenQuota {
     policy: TokenPolicy,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// The `get-token` under way for each user, if any (see [`TokenQuota::one_at_a_time`]).
+    in_progress: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl TokenQuota {
@@ -63,7 +65,30 @@ impl TokenQuota {
         TokenQuota {
             policy,
             buckets: Mutex::new(HashMap::new()),
+            in_progress: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Waits until no other `get-token` of `user` is under way, and holds that place until the guard
+    /// is dropped. Creating a connection and withdrawing the user's older pending ones must not
+    /// interleave: concurrent requests withdraw each other's fresh tokens (a double-clicked Join
+    /// would fail) or each keep their own (more than the limit).
+    pub async fn one_at_a_time(&self, user: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.in_progress.lock().unwrap_or_else(|e| e.into_inner());
+            if locks.len() >= SWEEP_AT {
+                locks.retain(|_, l| l.strong_count() > 0);
+            }
+            match locks.get(user).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(user.to_owned(), Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
     }
 
     pub fn policy(&self) -> &TokenPolicy {

@@ -303,6 +303,11 @@ async fn log_stats(dir: std::sync::Weak<Directory>) {
 }
 
 impl HubHandle {
+    /// Counts a refusal of `cause` in the log (once per cause, then once a minute with a count).
+    pub(crate) fn refused(&self, cause: &'static str) {
+        self.dir.refused(cause);
+    }
+
     /// How long a socket may stay open without speaking for a participant.
     pub fn join_deadline(&self) -> Duration {
         self.dir.config.join_deadline

@@ -196,6 +196,7 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Binary(_))) => {
                         if !limits.admit(None) {
+                            hub.refused("request rate");
                             close(&mut socket, 1008, "too many requests").await;
                             break;
                         }
@@ -221,7 +222,10 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                 };
                 last_seen = Instant::now();
                 if text.len() > MAX_FRAME {
-                    info!(socket = id.0, len = text.len(), "closing a socket that sent an oversized frame");
+                    // Logged once per cause (then once a minute with a count): anyone may open
+                    // sockets and send this.
+                    debug!(socket = id.0, len = text.len(), "closing a socket that sent an oversized frame");
+                    hub.refused("oversized frames");
                     close(&mut socket, 1009, "message too big").await;
                     drain(&mut socket).await;
                     break;
@@ -232,7 +236,8 @@ async fn run(mut socket: WebSocket, id: SocketId, hub: HubHandle, ip: String) {
                     _ => None,
                 };
                 if !limits.admit(request) {
-                    info!(socket = id.0, method = request.map_or("-", Request::method), "closing a socket over its request rate");
+                    debug!(socket = id.0, method = request.map_or("-", Request::method), "closing a socket over its request rate");
+                    hub.refused("request rate");
                     close(&mut socket, 1008, "too many requests").await;
                     drain(&mut socket).await;
                     break;
