@@ -3,10 +3,12 @@
 //! nothing panics, that bad input gets a client error, and that a well-behaved participant is still
 //! served afterwards.
 //!
-//! CI runs a few hundred cases per target (about a minute in all). A longer run is one command:
+//! Each target runs for a time budget, not a case count: 12 s by default (the four run side by
+//! side, well under a minute in all), in rounds of cases from fresh random seeds. A longer run is
+//! one command, here ten minutes per target:
 //!
 //! ```sh
-//! FUZZ_CASES=20000 cargo test --release -p mediaserver --test fuzz
+//! FUZZ_SECONDS=600 cargo test --release -p mediaserver --test fuzz -- --nocapture
 //! ```
 //!
 //! A failing case is printed (minimised) by proptest; it becomes a regression test in `limits.rs` or
@@ -16,29 +18,51 @@ mod common;
 mod sfu_support;
 
 use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
 
 use common::*;
 use mediaserver::sfu::{PeerId, Sfu};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use sfu_support::{Publish, World};
 use str0m::media::MediaKind;
 
-/// Cases per target: `FUZZ_CASES`, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("FUZZ_CASES")
+/// How long each target runs: `FUZZ_SECONDS`, else 12 s.
+fn budget() -> Duration {
+    let seconds = std::env::var("FUZZ_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .unwrap_or(12);
+    Duration::from_secs(seconds)
 }
 
-fn runner(default_cases: u32) -> TestRunner {
-    TestRunner::new(RunnerConfig {
-        cases: cases(default_cases),
-        failure_persistence: None,
-        ..RunnerConfig::default()
-    })
+/// Runs `test` on cases of `strategy` until the [`budget`] is spent, in rounds of `round` cases,
+/// each from a fresh random seed. At least one round runs, however slow the machine. A failing case
+/// is minimised by proptest and the target fails with it.
+fn fuzz<S: Strategy>(
+    target: &str,
+    round: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
+    let deadline = Instant::now() + budget();
+    let mut cases = 0u64;
+    loop {
+        let mut runner = TestRunner::new(RunnerConfig {
+            cases: round,
+            failure_persistence: None,
+            ..RunnerConfig::default()
+        });
+        if let Err(e) = runner.run(&strategy, &test) {
+            panic!("{target}: {e}");
+        }
+        cases += u64::from(round);
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    eprintln!("{target}: {cases} cases");
 }
 
 /// Any JSON value, nested a few levels, with strings that look like ids, SDP and tokens now and then.
@@ -159,30 +183,28 @@ fn json_rpc_frames_get_replies_and_break_nothing() {
         rpc
     };
 
-    runner(400)
-        .run(&rpc_frame(), |frame| {
-            rt.block_on(async {
-                let mut slot = fuzzer.borrow_mut();
-                // A fresh participant now and then: a frame may have been leaveRoom, or a forced
-                // disconnect of itself.
-                frames.set(frames.get() + 1);
-                if frames.get() % 20 == 0 {
-                    assert!(
-                        witness.borrow_mut().try_ping().await,
-                        "the witness is served"
-                    );
-                }
-                if frames.get() % 50 == 0 || slot.as_ref().is_none_or(|r| r.closed.is_some()) {
-                    *slot = Some(join_fuzzer().await);
-                }
-                let rpc = slot.as_mut().unwrap();
-                rpc.send_raw(frame).await;
-                // The server still serves the socket (or closed it in an orderly way).
-                rpc.try_ping().await;
-            });
-            Ok(())
-        })
-        .unwrap();
+    fuzz("JSON-RPC frames", 20, rpc_frame(), |frame| {
+        rt.block_on(async {
+            let mut slot = fuzzer.borrow_mut();
+            // A fresh participant now and then: a frame may have been leaveRoom, or a forced
+            // disconnect of itself.
+            frames.set(frames.get() + 1);
+            if frames.get() % 20 == 0 {
+                assert!(
+                    witness.borrow_mut().try_ping().await,
+                    "the witness is served"
+                );
+            }
+            if frames.get() % 50 == 0 || slot.as_ref().is_none_or(|r| r.closed.is_some()) {
+                *slot = Some(join_fuzzer().await);
+            }
+            let rpc = slot.as_mut().unwrap();
+            rpc.send_raw(frame).await;
+            // The server still serves the socket (or closed it in an orderly way).
+            rpc.try_ping().await;
+        });
+        Ok(())
+    });
 
     let mut witness = witness.into_inner();
     rt.block_on(async {
@@ -249,33 +271,31 @@ fn rest_bodies_get_client_errors_and_break_nothing() {
     let auth = server.basic_auth();
     let calls = Cell::new(0u32);
 
-    runner(400)
-        .run(&rest_call(), |(method, path, body)| {
-            calls.set(calls.get() + 1);
-            if calls.get() % 20 == 0 {
-                assert!(
-                    rt.block_on(witness.borrow_mut().try_ping()),
-                    "the witness is served"
-                );
-            }
-            let path = path.replace("{s}", &session);
-            let r = rt.block_on(http(
-                server.addr,
-                method,
-                &path,
-                Some(&auth),
-                Some("application/json"),
-                &body,
-            ));
-            prop_assert!(
-                r.status < 500,
-                "{method} {path} answered {}: {}",
-                r.status,
-                r.text()
+    fuzz("REST bodies", 50, rest_call(), |(method, path, body)| {
+        calls.set(calls.get() + 1);
+        if calls.get() % 20 == 0 {
+            assert!(
+                rt.block_on(witness.borrow_mut().try_ping()),
+                "the witness is served"
             );
-            Ok(())
-        })
-        .unwrap();
+        }
+        let path = path.replace("{s}", &session);
+        let r = rt.block_on(http(
+            server.addr,
+            method,
+            &path,
+            Some(&auth),
+            Some("application/json"),
+            &body,
+        ));
+        prop_assert!(
+            r.status < 500,
+            "{method} {path} answered {}: {}",
+            r.status,
+            r.text()
+        );
+        Ok(())
+    });
 
     let mut witness = witness.into_inner();
     rt.block_on(async {
@@ -367,38 +387,38 @@ fn sdp_offers_and_answers_never_break_the_core() {
 
     let w = RefCell::new(w);
     let next_peer = Cell::new(100u64);
-    runner(300)
-        .run(
-            &(mutated(offer), mutated(answer), any::<u8>()),
-            |(offer, answer, which)| {
-                let mut w = w.borrow_mut();
-                let now = w.now;
-                next_peer.set(next_peer.get() + 1);
-                let peer = PeerId(next_peer.get());
-                let sfu: &mut Sfu = &mut w.sfu;
-                match which % 3 {
-                    0 => {
-                        if let Ok(answer) = sfu.publish(now, peer, &offer) {
-                            prop_assert!(
-                                str0m::change::SdpAnswer::from_sdp_string(&answer).is_ok(),
-                                "an answer that does not parse"
-                            );
-                        }
-                    }
-                    1 => {
-                        let _ = sfu.accept_subscription_offer(now, peer, PeerId(1), &offer);
-                    }
-                    _ => {
-                        if sfu.offer_subscription(now, peer, PeerId(1), "s").is_ok() {
-                            let _ = sfu.accept_answer(now, peer, &answer);
-                        }
+    fuzz(
+        "SDP offers and answers",
+        30,
+        (mutated(offer), mutated(answer), any::<u8>()),
+        |(offer, answer, which)| {
+            let mut w = w.borrow_mut();
+            let now = w.now;
+            next_peer.set(next_peer.get() + 1);
+            let peer = PeerId(next_peer.get());
+            let sfu: &mut Sfu = &mut w.sfu;
+            match which % 3 {
+                0 => {
+                    if let Ok(answer) = sfu.publish(now, peer, &offer) {
+                        prop_assert!(
+                            str0m::change::SdpAnswer::from_sdp_string(&answer).is_ok(),
+                            "an answer that does not parse"
+                        );
                     }
                 }
-                sfu.close(peer);
-                Ok(())
-            },
-        )
-        .unwrap();
+                1 => {
+                    let _ = sfu.accept_subscription_offer(now, peer, PeerId(1), &offer);
+                }
+                _ => {
+                    if sfu.offer_subscription(now, peer, PeerId(1), "s").is_ok() {
+                        let _ = sfu.accept_answer(now, peer, &answer);
+                    }
+                }
+            }
+            sfu.close(peer);
+            Ok(())
+        },
+    );
 
     // The publisher is untouched: a new subscriber still gets its media.
     let mut w = w.into_inner();
@@ -466,8 +486,11 @@ fn mutated_datagrams_into_a_live_core_break_no_call() {
     ];
     let w = RefCell::new(w);
     let case = Cell::new(0usize);
-    runner(3000)
-        .run(&(datagram_mutation(), 0usize..3), |(m, from)| {
+    fuzz(
+        "datagrams",
+        300,
+        (datagram_mutation(), 0usize..3),
+        |(m, from)| {
             let mut w = w.borrow_mut();
             let d = apply_mutation(&real, m);
             let now = w.now;
@@ -478,8 +501,8 @@ fn mutated_datagrams_into_a_live_core_break_no_call() {
                 w.step();
             }
             Ok(())
-        })
-        .unwrap();
+        },
+    );
 
     let mut w = w.into_inner();
     assert_eq!(w.sfu.peer_count(), 2, "no peer was ended by bad input");
