@@ -631,7 +631,7 @@ async fn offers_of_more_than_one_stream_are_refused_and_subscribers_are_unaffect
 }
 
 #[tokio::test]
-async fn oversized_ice_candidates_are_refused() {
+async fn oversized_ice_candidates_are_refused_and_a_flood_of_them_stops_at_the_cap() {
     let server = spawn_server().await;
     let session = server.create_session().await;
     let (mut alice, a) = server.join(&session, "PUBLISHER", "alice").await;
@@ -650,6 +650,8 @@ async fn oversized_ice_candidates_are_refused() {
         .await
         .expect_err("too long");
     assert_eq!(e.code, -32602, "{e:?}");
+    let handle = server.handle.as_ref().unwrap();
+    let before = handle.stats().await.candidates;
     for port in 0..40 {
         let c = format!(
             "candidate:1 1 udp 2122260223 127.0.0.1 {} typ host",
@@ -667,6 +669,13 @@ async fn oversized_ice_candidates_are_refused() {
             "extra candidates are accepted and dropped quietly"
         );
     }
+    // The SFU hears of the first 32, as many as any browser sends; signaling drops the rest before
+    // they cost it anything. (Its queue is in order: stats() is answered after every one of them.)
+    assert_eq!(
+        handle.stats().await.candidates - before,
+        32,
+        "candidates past the cap reached the SFU"
+    );
     still_served(&mut bob, &mut alice, &[("participantPublished", &a["id"])]).await;
 }
 

@@ -52,6 +52,8 @@ pub struct Stats {
     pub addresses: usize,
     /// Datagrams the SFU dropped because no peer could make sense of them.
     pub dropped_datagrams: u64,
+    /// Trickled ICE candidates the SFU was given, since start.
+    pub candidates: u64,
     /// Tokio tasks alive in the runtime (the whole process's, when embedded in the app server): a
     /// task left behind by a participant shows here.
     pub tasks: usize,
@@ -295,6 +297,7 @@ async fn log_stats(dir: std::sync::Weak<Directory>) {
                 addresses = now.addresses,
                 dropped_datagrams = now.dropped_datagrams,
                 tasks = now.tasks,
+                candidates = now.candidates,
                 "stats"
             );
             last = Some(now);
@@ -489,6 +492,7 @@ impl HubHandle {
             sockets,
             addresses: sfu.addresses,
             dropped_datagrams: sfu.dropped_datagrams,
+            candidates: sfu.candidates,
             tasks: tokio::runtime::Handle::current()
                 .metrics()
                 .num_alive_tasks(),

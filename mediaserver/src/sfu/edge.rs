@@ -221,6 +221,7 @@ impl SfuPool {
             total.peers += s.peers;
             total.addresses += s.addresses;
             total.dropped_datagrams += s.dropped_datagrams;
+            total.candidates += s.candidates;
         }
         total
     }

@@ -245,6 +245,9 @@ pub struct SfuStats {
     pub addresses: usize,
     /// Datagrams dropped because no peer could make sense of them.
     pub dropped_datagrams: u64,
+    /// Trickled ICE candidates that signaling passed on, since start (signaling drops a peer's
+    /// candidates past what any browser sends before they get here).
+    pub candidates: u64,
 }
 
 /// Everything a frame needs on its way from a publisher to its subscribers. `Media` is large, but
@@ -283,6 +286,8 @@ pub struct Sfu {
     /// Reused by `handle_timeout`, so that a timer tick allocates nothing.
     scratch: Vec<PeerId>,
     dropped_datagrams: u64,
+    /// Trickled candidates received, for [`SfuStats::candidates`].
+    candidates: u64,
 }
 
 impl Sfu {
@@ -301,6 +306,7 @@ impl Sfu {
             timers: BinaryHeap::new(),
             scratch: Vec::new(),
             dropped_datagrams: 0,
+            candidates: 0,
         }
     }
 
@@ -324,6 +330,7 @@ impl Sfu {
             peers: self.peers.len(),
             addresses: self.by_addr.len(),
             dropped_datagrams: self.dropped_datagrams,
+            candidates: self.candidates,
         }
     }
 
@@ -579,6 +586,7 @@ impl Sfu {
     /// A trickled candidate from the browser. ICE-lite learns the browser's address from its checks
     /// anyway, so this only helps; mDNS (`.local`) candidates cannot be resolved here and are ignored.
     pub fn add_remote_candidate(&mut self, peer: PeerId, candidate: &str) {
+        self.candidates += 1;
         let line = candidate.trim().trim_start_matches("a=");
         if line.is_empty() || line.contains(".local") {
             return;
