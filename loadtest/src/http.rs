@@ -61,6 +61,11 @@ impl OpenViduRest {
         self.request("GET", path, None).await
     }
 
+    /// `DELETE` of any API path (e.g. a connection, to revoke it).
+    pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        self.request("DELETE", path, None).await.map(drop)
+    }
+
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.request("POST", path, Some(body)).await
     }
@@ -96,6 +101,9 @@ impl OpenViduRest {
             .with_context(|| format!("{method} {path}"))?;
         let (status, body) =
             parse_response(&raw).with_context(|| format!("{method} {path}: unparseable reply"))?;
+        if status == 204 {
+            return Ok(Value::Null);
+        }
         if status != 200 {
             // The body of an error reply names no secret; it is short and says what went wrong.
             bail!(

@@ -1,11 +1,12 @@
 //! A meeting keeps every one of its streams while its own participants, strangers and other clients
 //! attack the server over the real protocol: SDP of sixty m-lines, four simulcast layers or a reused
 //! mid, forged and garbage datagrams at every SFU worker's port, signal and negotiation floods, ICE
-//! candidate floods, oversized signals, requests before joining, frames that do not parse, and every
-//! quota (sessions, connections per session, sockets per address). Each attack is refused or its
-//! sender closed; the others' media is checked for delivery (every subscription gets video and
-//! audio), never for speed.
-
+//! candidate floods, oversized signals, requests before joining, frames that do not parse, every
+//! quota (sessions, connections per session, sockets per address), a token left to expire, a socket
+//! that never joins, a request flood, a revoked participant, a reader that falls behind, and a
+//! participant's own STUN checks replayed from ever new ports at the real UDP socket. Each attack is
+//! refused or its sender closed; the others' media is checked for delivery (every subscription gets
+//! video and audio), never for speed.
 mod common;
 
 use std::time::Duration;
@@ -378,5 +379,286 @@ async fn a_meeting_keeps_every_stream_while_strangers_floods_and_quotas_are_refu
         .expect("the run completes");
     assert_delivered(&report);
     drop(held);
+    handle.shutdown().await;
+}
+
+/// A socket on a TCP connection with a tiny receive buffer, joined to `session`: a participant whose
+/// reading falls behind. Returns it and its connection id.
+async fn join_slow_reader(
+    rest: &OpenViduRest,
+    addr: std::net::SocketAddr,
+    session: &str,
+) -> (
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    String,
+) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let token = rest.create_token(session, "PUBLISHER").await.unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/openvidu?sessionId={session}");
+    let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), stream)
+        .await
+        .unwrap();
+    let join = json!({ "jsonrpc": "2.0", "id": 0, "method": "joinRoom", "params": {
+        "token": token, "session": session, "platform": "slow", "metadata": "{}",
+        "secret": "", "recorder": false,
+    }});
+    ws.send(Message::text(join.to_string())).await.unwrap();
+    loop {
+        let frame = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a joinRoom reply in time")
+            .expect("the socket stays open")
+            .unwrap();
+        if let Message::Text(t) = frame {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["id"] == json!(0) {
+                let id = v["result"]["id"].as_str().expect("joined").to_owned();
+                return (ws, id);
+            }
+        }
+    }
+}
+
+/// Subscribes Mallory to `stream` with a real WebRTC peer on a UDP socket and runs it until ICE
+/// and DTLS connect; returns the STUN checks it sent, each with the server address it went to.
+async fn connected_subscription(
+    socket: &mut JsonSocket,
+    stream: &Value,
+) -> Vec<(std::net::SocketAddr, Vec<u8>)> {
+    use str0m::net::{Protocol, Receive};
+    use str0m::{Candidate, Event, Input, Output};
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = udp.local_addr().unwrap();
+    let mut rtc = str0m::Rtc::builder().build(std::time::Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, Protocol::Udp).unwrap());
+    let offer = request(
+        socket,
+        1000,
+        "prepareReceiveVideoFrom",
+        json!({ "sender": stream }),
+    )
+    .await;
+    let offer =
+        str0m::change::SdpOffer::from_sdp_string(offer["result"]["sdpOffer"].as_str().unwrap())
+            .expect("the server's offer parses");
+    let answer = rtc.sdp_api().accept_offer(offer).unwrap().to_sdp_string();
+    let r = request(
+        socket,
+        1001,
+        "receiveVideoFrom",
+        json!({ "sender": stream, "sdpAnswer": answer }),
+    )
+    .await;
+    assert!(r.get("result").is_some(), "receiveVideoFrom: {r}");
+
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut checks = Vec::new();
+    let mut connected = false;
+    let mut buf = vec![0u8; 2000];
+    while !(connected && !checks.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Mallory's subscription never connected"
+        );
+        match rtc.poll_output().unwrap() {
+            Output::Transmit(t) => {
+                // RFC 7983: a first byte of 0 to 3 is STUN.
+                if t.contents[0] <= 3 {
+                    checks.push((t.destination, t.contents.to_vec()));
+                }
+                udp.send_to(&t.contents, t.destination).await.unwrap();
+            }
+            // DTLS is up: ICE passed, and the SFU knows this address.
+            Output::Event(Event::Connected) => connected = true,
+            Output::Event(_) => {}
+            Output::Timeout(at) => {
+                let wait = at
+                    .saturating_duration_since(std::time::Instant::now())
+                    .min(Duration::from_millis(100));
+                let input = match tokio::time::timeout(wait, udp.recv_from(&mut buf)).await {
+                    Ok(Ok((n, source))) => Input::Receive(
+                        std::time::Instant::now(),
+                        Receive {
+                            proto: Protocol::Udp,
+                            source,
+                            destination: local,
+                            contents: buf[..n].try_into().unwrap(),
+                        },
+                    ),
+                    _ => Input::Timeout(std::time::Instant::now()),
+                };
+                rtc.handle_input(input).unwrap();
+            }
+        }
+    }
+    checks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_keeps_every_stream_while_stale_tokens_idlers_slow_readers_and_roamers_are_dealt_with()
+ {
+    let (handle, secret) = server_with(|c| {
+        c.pending_connection_ttl = Duration::from_secs(3);
+        c.join_deadline = Duration::from_secs(3);
+    })
+    .await;
+    let rest = OpenViduRest::new(handle.http_addr(), &secret);
+    let mut run = config("meeting:3", Target::OpenVidu(rest.clone()));
+    // Long enough for every attack, the waits for expiry included, to land inside the window.
+    run.window = Duration::from_secs(15);
+    let meeting = tokio::spawn(loadtest::scenario::run(run));
+    let session = meeting_in_full_swing(&rest, 3).await;
+    let url = format!("ws://{}/openvidu?sessionId={session}", handle.http_addr());
+
+    // A socket that never joins, and a token nobody uses: the one is closed, the other expires.
+    let mut idler = JsonSocket::open(&url, None).await.unwrap();
+    let stale = rest.create_token(&session, "MODERATOR").await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut listed = false;
+    loop {
+        let s = rest
+            .get(&format!(
+                "/openvidu/api/sessions/{session}?pendingConnections=true"
+            ))
+            .await
+            .unwrap();
+        let pending = s["connections"]["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["token"] == stale);
+        if !pending {
+            assert!(listed, "the token was listed as pending before it expired");
+            break;
+        }
+        listed = true;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the unused token did not expire"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await; // polling interval, not a synchronisation
+    }
+    let mut late = JsonSocket::open(&url, None).await.unwrap();
+    let r = request(
+        &mut late,
+        0,
+        "joinRoom",
+        json!({ "token": stale, "session": session, "platform": "mallory", "metadata": "{}",
+                "secret": "", "recorder": false }),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], 401, "an expired token: {r}");
+    wait_closed(&mut idler).await;
+
+    // A request flood from a participant: closed at the rate limit.
+    let mut mallory = join_raw(&rest, &session).await;
+    for id in 1..1500u64 {
+        let echo = json!({ "jsonrpc": "2.0", "id": id, "method": "echo", "params": {} });
+        if mallory.send(&echo).await.is_err() {
+            break;
+        }
+    }
+    wait_closed(&mut mallory).await;
+
+    // A participant revoked over REST (as the app does when a user is removed): evicted, and its RPC
+    // session cannot be resumed.
+    let (mut revoked, joined) = join_raw_with_result(&rest, &session).await;
+    let rpc_session = joined["sessionId"].as_str().unwrap().to_owned();
+    rest.delete(&format!(
+        "/openvidu/api/sessions/{session}/connection/{}",
+        joined["id"].as_str().unwrap()
+    ))
+    .await
+    .expect("the connection is revoked");
+    wait_closed(&mut revoked).await;
+    let mut back = JsonSocket::open(&url, None).await.unwrap();
+    let r = request(
+        &mut back,
+        0,
+        "connect",
+        json!({ "sessionId": rpc_session, "reconnect": true }),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], 40007, "a revoked participant: {r}");
+
+    // A slow reader: senders within their own rate, together more than its queue and socket
+    // buffers hold. It is closed, not skipped.
+    let (mut slow, slow_id) = join_slow_reader(&rest, handle.http_addr(), &session).await;
+    const SENDERS: usize = 20;
+    const EACH: u64 = 90;
+    let mut senders = Vec::new();
+    for _ in 0..SENDERS {
+        senders.push(join_raw(&rest, &session).await);
+    }
+    let padding = "z".repeat(8 * 1024 - 8);
+    for k in 0..SENDERS {
+        // Everyone keeps pinging, as browsers do, or a socket is taken for dead.
+        for (n, other) in senders[..=k].iter_mut().enumerate() {
+            let id = 10_000 + (k * SENDERS + n) as u64;
+            let pong = request(other, id, "ping", json!({ "interval": 10_000 })).await;
+            assert!(
+                pong.get("result").is_some(),
+                "a sender lost its socket: {pong}"
+            );
+        }
+        for i in 0..EACH {
+            let message =
+                json!({ "to": [slow_id], "data": padding, "type": "signal:flood" }).to_string();
+            let flood = json!({ "jsonrpc": "2.0", "id": 100 + i, "method": "sendMessage",
+                "params": { "message": message } });
+            senders[k].send(&flood).await.unwrap();
+        }
+    }
+    {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, slow.next()).await {
+                Err(_) => panic!("the slow reader was not closed"),
+                Ok(Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_)))) => {}
+                Ok(_) => break,
+            }
+        }
+    }
+
+    // A participant's own STUN checks replayed from 200 new source ports, as a roaming browser or a
+    // forger would: each is answered, and the SFU keeps a bounded number of addresses per peer.
+    let mut roamer = join_raw_with_result(&rest, &session).await;
+    let stream = roamer.1["value"][0]["streams"][0]["id"].clone();
+    let checks = connected_subscription(&mut roamer.0, &stream).await;
+    let mut answered = 0;
+    for port in 0..200usize {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (to, check) = &checks[port % checks.len()];
+        udp.send_to(check, to).await.unwrap();
+        let mut buf = [0u8; 1500];
+        if let Ok(Ok(_)) =
+            tokio::time::timeout(Duration::from_secs(2), udp.recv_from(&mut buf)).await
+        {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 200, "each replayed check passes and is answered");
+    let stats = handle.stats().await;
+    assert!(
+        stats.addresses <= 4 * stats.peers,
+        "at most four addresses per peer: {stats:?}"
+    );
+
+    assert!(
+        !meeting.is_finished(),
+        "every attack landed while the meeting was measured"
+    );
+    let report = meeting
+        .await
+        .expect("the run does not panic")
+        .expect("the run completes");
+    assert_delivered(&report);
+    drop(senders);
     handle.shutdown().await;
 }
