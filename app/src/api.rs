@@ -16,10 +16,13 @@
 pub use crate::model::AppError;
 use crate::model::{CallTicket, Me as MeInfo};
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::{Json, Post};
+
+/// The answers: JSON, read in the browser without serde ([`crate::wire`]).
+type Answer = Post<crate::wire::AppJson>;
 
 /// Logs in; a new login session id is issued.
-#[server(prefix = "/api", endpoint = "login", input = Json)]
+#[server(prefix = "/api", endpoint = "login", input = Json, output = Answer)]
 pub async fn login(username: String, password: String) -> Result<MeInfo, AppError> {
     use crate::backend::{AppState, http, sessions};
     let state = expect_context::<AppState>();
@@ -31,7 +34,7 @@ pub async fn login(username: String, password: String) -> Result<MeInfo, AppErro
 }
 
 /// Logs out: the login session is destroyed and its cookie removed. Harmless when not logged in.
-#[server(prefix = "/api", endpoint = "logout", input = Json)]
+#[server(prefix = "/api", endpoint = "logout", input = Json, output = Answer)]
 pub async fn logout() -> Result<(), AppError> {
     use crate::backend::{http, sessions};
     let session = http::session().await?;
@@ -39,7 +42,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The logged-in user and their role (taken from the database, so a role change applies at once).
-#[server(prefix = "/api", endpoint = "me", input = Json)]
+#[server(prefix = "/api", endpoint = "me", input = Json, output = Answer)]
 pub async fn me() -> Result<MeInfo, AppError> {
     use crate::backend::{AppState, http};
     let state = expect_context::<AppState>();
@@ -48,7 +51,7 @@ pub async fn me() -> Result<MeInfo, AppError> {
 }
 
 /// A token for the call `call`, with the caller's role.
-#[server(prefix = "/api", endpoint = "get-token", input = Json)]
+#[server(prefix = "/api", endpoint = "get-token", input = Json, output = Answer)]
 pub async fn get_token(call: String) -> Result<CallTicket, AppError> {
     use crate::backend::{AppState, http};
     let state = expect_context::<AppState>();
@@ -58,7 +61,7 @@ pub async fn get_token(call: String) -> Result<CallTicket, AppError> {
 
 /// Removes the caller's own connection `connection_id` from the call `call`; nothing happens when it is
 /// already gone.
-#[server(prefix = "/api", endpoint = "remove-user", input = Json)]
+#[server(prefix = "/api", endpoint = "remove-user", input = Json, output = Answer)]
 pub async fn remove_user(call: String, connection_id: String) -> Result<(), AppError> {
     use crate::backend::{AppState, http};
     let state = expect_context::<AppState>();

@@ -10,6 +10,7 @@ pub mod model;
 pub mod quality;
 pub mod shell;
 pub mod views;
+pub mod wire;
 
 #[cfg(feature = "ssr")]
 pub mod backend;

@@ -2,7 +2,7 @@
 //! errors ([`AppError`]) and the connection data the app attaches to OpenVidu connections
 //! ([`ConnectionData`]). It depends on nothing else of the crate: `api` and `backend` depend on it.
 
-use leptos::server_fn::codec::JsonEncoding;
+use crate::wire::{AppJson, Json};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -69,7 +69,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = AppJson;
 
     /// On the server these are failures to read the request: a client error, answered with a short
     /// message of ours (never the framework's text). In the browser they are failures to reach the
@@ -230,7 +230,7 @@ impl ConnectionData {
     /// Reads a connection's server data back; `None` when it is not one of ours. An unknown role
     /// reads as none.
     pub fn parse(server_data: &str) -> Option<ConnectionData> {
-        let value: serde_json::Value = serde_json::from_str(server_data).ok()?;
+        let value = Json::parse(server_data)?;
         Some(ConnectionData {
             user: value.get(Self::KEY)?.as_str()?.to_owned(),
             role: value
@@ -250,8 +250,7 @@ pub fn parse_connection_data(data: &str) -> (String, ConnectionData) {
         Some((c, s)) => (c, Some(s)),
         None => (data, None),
     };
-    let nickname = serde_json::from_str::<serde_json::Value>(client)
-        .ok()
+    let nickname = Json::parse(client)
         .and_then(|v| v.get("clientData")?.as_str().map(str::to_owned))
         .unwrap_or_default();
     (

@@ -517,8 +517,12 @@ fn pagehide_handler(
 ) -> Closure<dyn FnMut(JsValue)> {
     let closure = Closure::<dyn FnMut(JsValue)>::new(move |_| {
         call.disconnect();
-        let body =
-            serde_json::json!({ "call": call_name, "connection_id": connection_id }).to_string();
+        // The server function's own arguments, so the body is what it takes.
+        let body = serde_json::to_string(&crate::api::RemoveUser {
+            call: call_name.clone(),
+            connection_id: connection_id.clone(),
+        })
+        .unwrap_or_default();
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         // keepalive: the request outlives the page (web-sys only has the setter as an unstable API).
