@@ -835,6 +835,34 @@ fn loss_on_both_legs_is_repaired_in_order() {
 }
 
 #[test]
+fn loss_to_a_subscriber_a_long_round_trip_away_is_repaired() {
+    // bob is 300 ms away (150 ms each way): a NACK reaches the SFU about 300 ms after the packet
+    // left, so the retransmission buffer, which follows the measured round trip, must keep that long.
+    let mut w = World::new();
+    let alice = live_publisher(&mut w);
+    let bob = w.browser("bob");
+    w.b_mut(bob).delay = Duration::from_millis(150);
+    w.subscribe(bob, SUB, PUB).unwrap();
+    w.connect(&[bob]);
+    receives(&mut w, bob, MediaKind::Video, 3);
+    // Long enough for the round trip to be measured and the buffer sized by it.
+    w.run_for(Duration::from_secs(3));
+    w.b_mut(bob).loss_percent = 5;
+    let sent_before = w.sent(alice, MediaKind::Video).len();
+    let received_before = w.received(bob, MediaKind::Video).len();
+    w.run_for(Duration::from_secs(5));
+    w.b_mut(bob).loss_percent = 0;
+    w.run_for(Duration::from_secs(1));
+    assert_faithful(&w, alice, bob, MediaKind::Video);
+    let sent = w.sent(alice, MediaKind::Video).len() - sent_before;
+    let got = w.received(bob, MediaKind::Video).len() - received_before;
+    assert!(
+        got * 10 >= sent * 8,
+        "bob got {got} of {sent} video frames through the loss"
+    );
+}
+
+#[test]
 fn after_a_gap_in_the_publishers_video_it_is_asked_for_a_keyframe() {
     // Frames lost for good leave the subscribers' decoders without a reference: only a new
     // keyframe brings the picture back.

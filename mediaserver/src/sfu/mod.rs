@@ -79,11 +79,32 @@ const LAYER_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long a keyframe request is given before another one is sent.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
-/// How long a forwarded video packet is kept for the subscriber's retransmission requests (NACK),
-/// and at most how many. str0m keeps 3 s by default; a NACK comes within a round trip or two, and
-/// past a second a keyframe request is the better repair anyway.
-const RESEND_AGE: Duration = Duration::from_millis(1000);
+/// How long a forwarded video packet is kept for the subscriber's retransmission requests (NACK).
+/// str0m keeps 3 s by default. A NACK comes within a round trip of the loss and a browser repeats it
+/// about once per round trip, so the buffer follows the subscriber's measured round-trip time
+/// ([`resend_age`]): room for the first request and two repeats, plus the time a browser takes to
+/// notice a gap, at least [`RESEND_AGE_MIN`] and at most [`RESEND_AGE_MAX`] (past a second a keyframe
+/// request is the better repair anyway). Memory is what this buys: the buffer is the largest part of a
+/// subscription, and a buffer that once held a second keeps its memory after shrinking, so a
+/// subscription starts at the minimum and grows once its first round trip is measured (about a
+/// second in): until then a loss on a link slower than about 150 ms round trip is repaired with a
+/// keyframe instead.
+const RESEND_AGE_MIN: Duration = Duration::from_millis(200);
+const RESEND_AGE_MAX: Duration = Duration::from_millis(1000);
 const RESEND_PACKETS: usize = 1000;
+/// How often str0m reports a subscription's statistics, the round-trip time among them.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The retransmission buffer's age for a subscriber whose round trip takes `rtt`.
+fn resend_age(rtt: Duration) -> Duration {
+    (rtt * 3 + Duration::from_millis(100)).clamp(RESEND_AGE_MIN, RESEND_AGE_MAX)
+}
+
+/// Whether a buffer kept for `current` should be remade for `wanted`: only on a clear change, as
+/// remaking it drops what it holds.
+fn resend_age_changed(current: Duration, wanted: Duration) -> bool {
+    wanted * 4 < current * 3 || wanted * 3 > current * 4
+}
 
 /// An incoming track of a publisher.
 #[derive(Debug, Clone)]
@@ -178,6 +199,19 @@ struct TrackOut {
     kind: MediaKind,
     /// The publisher's mid this track carries, once known.
     source_mid: Option<Mid>,
+    /// How long its retransmission buffer keeps a packet ([`resend_age`]).
+    resend_age: Duration,
+}
+
+impl TrackOut {
+    fn new(mid: Mid, kind: MediaKind, source_mid: Option<Mid>) -> TrackOut {
+        TrackOut {
+            mid,
+            kind,
+            source_mid,
+            resend_age: RESEND_AGE_MIN,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -351,6 +385,8 @@ impl Sfu {
             }
         }
         let mut builder = Rtc::builder()
+            // A subscription's round trip sizes its retransmission buffer (`follow_round_trip`).
+            .set_stats_interval(sends_only.then_some(STATS_INTERVAL))
             .set_extension_map(extensions)
             .set_ice_lite(true)
             .clear_codecs()
@@ -445,11 +481,7 @@ impl Sfu {
                 None,
                 None,
             );
-            tracks.push(TrackOut {
-                mid,
-                kind,
-                source_mid: Some(source_mid),
-            });
+            tracks.push(TrackOut::new(mid, kind, Some(source_mid)));
         }
         let (offer, pending) = change.apply().ok_or(SfuError::NoMedia)?;
         limit_resend_buffers(&mut rtc, &tracks);
@@ -517,11 +549,7 @@ impl Sfu {
         let tracks: Vec<TrackOut> = sdp::sections(offer)
             .into_iter()
             .filter(|s| s.browser_receives)
-            .map(|s| TrackOut {
-                mid: s.mid,
-                kind: s.kind,
-                source_mid: None,
-            })
+            .map(|s| TrackOut::new(s.mid, s.kind, None))
             .collect();
         let offer = SdpOffer::from_sdp_string(offer).map_err(|_| SfuError::BadSdp)?;
         let mut rtc = self.new_rtc(now, codec, true)?;
@@ -986,18 +1014,39 @@ fn select_layer(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, data: &MediaDa
     false
 }
 
-/// Logs str0m's reason, which stays out of what the client is told.
-/// Sizes the retransmission buffers of a subscriber's outgoing video ([`RESEND_AGE`]); str0m sets
-/// them anew at each negotiation, so this follows every one.
+/// Sizes the retransmission buffers of a subscriber's outgoing video (each track's
+/// [`TrackOut::resend_age`]); str0m sets them anew at each negotiation, so this follows every one.
 fn limit_resend_buffers(rtc: &mut Rtc, tracks: &[TrackOut]) {
-    let mut api = rtc.direct_api();
     for track in tracks.iter().filter(|t| t.kind == MediaKind::Video) {
-        if let Some(tx) = api.stream_tx_by_mid(track.mid, None) {
-            tx.set_rtx_cache(RESEND_PACKETS, RESEND_AGE, Some(0.15));
-        }
+        size_resend_buffer(rtc, track);
     }
 }
 
+fn size_resend_buffer(rtc: &mut Rtc, track: &TrackOut) {
+    if let Some(tx) = rtc.direct_api().stream_tx_by_mid(track.mid, None) {
+        tx.set_rtx_cache(RESEND_PACKETS, track.resend_age, Some(0.15));
+    }
+}
+
+/// A subscription's round trip was measured: its video's retransmission buffer follows it.
+fn follow_round_trip(p: &mut Peer, mid: Mid, rtt: Duration) {
+    let Role::Subscriber { tracks, .. } = &mut p.role else {
+        return;
+    };
+    let Some(track) = tracks
+        .iter_mut()
+        .find(|t| t.mid == mid && t.kind == MediaKind::Video)
+    else {
+        return;
+    };
+    let wanted = resend_age(rtt);
+    if resend_age_changed(track.resend_age, wanted) {
+        track.resend_age = wanted;
+        size_resend_buffer(&mut p.rtc, track);
+    }
+}
+
+/// Logs str0m's reason, which stays out of what the client is told.
 fn refused(what: &str, e: impl std::fmt::Display) -> SfuError {
     debug!("{what} refused: {e}");
     SfuError::Refused
@@ -1090,17 +1139,18 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
             }
             Role::Subscriber { tracks, .. } => {
                 if added.direction.is_sending() && !tracks.iter().any(|t| t.mid == added.mid) {
-                    tracks.push(TrackOut {
-                        mid: added.mid,
-                        kind: added.kind,
-                        source_mid: None,
-                    });
+                    tracks.push(TrackOut::new(added.mid, added.kind, None));
                 }
             }
         },
         Event::MediaData(data) => {
             if matches!(p.role, Role::Publisher { .. }) {
                 forwards.push_back((peer, Forward::Media(data)));
+            }
+        }
+        Event::MediaEgressStats(stats) => {
+            if let Some(rtt) = stats.rtt {
+                follow_round_trip(p, stats.mid, rtt);
             }
         }
         Event::KeyframeRequest(req) => {
@@ -1131,6 +1181,21 @@ mod tests {
 
     fn video_track() -> TrackIn {
         TrackIn::new(Mid::from("1"), MediaKind::Video, &[])
+    }
+
+    #[test]
+    fn the_resend_buffer_follows_the_round_trip_within_bounds_and_only_on_a_clear_change() {
+        let ms = Duration::from_millis;
+        // Loopback: the floor. A slow link: three round trips and a margin. Past that: a second.
+        assert_eq!(resend_age(ms(1)), RESEND_AGE_MIN);
+        assert_eq!(resend_age(ms(100)), ms(400));
+        assert_eq!(resend_age(ms(2000)), RESEND_AGE_MAX);
+        // From the minimum a subscription starts with up to what a slow link needs: remade.
+        assert!(resend_age_changed(RESEND_AGE_MIN, resend_age(ms(300))));
+        // A round trip that wobbles by a few milliseconds leaves the buffer as it is.
+        assert!(!resend_age_changed(ms(400), resend_age(ms(110))));
+        assert!(!resend_age_changed(ms(400), resend_age(ms(90))));
+        assert!(resend_age_changed(ms(400), resend_age(ms(200))));
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct Browser {
     pub offline: bool,
     /// Percentage of RTP and RTCP datagrams lost each way (ICE and DTLS get through).
     pub loss_percent: u64,
+    /// How long a datagram takes each way between this browser and the SFU (half its round trip).
+    pub delay: Duration,
     /// The first datagrams it sent (STUN, DTLS, RTP, RTCP), up to [`SENT_LOG`], for replaying and
     /// mutating real traffic.
     pub sent_log: Vec<Vec<u8>>,
@@ -122,6 +124,19 @@ pub struct World {
     pub undeliverable: usize,
     /// Drives simulated packet loss; fixed seed, so that a run replays exactly.
     loss_rng: u64,
+    /// Datagrams on a delayed link ([`Browser::delay`]), in the order sent.
+    in_flight: Vec<InFlight>,
+}
+
+/// A datagram on its way over a delayed link.
+struct InFlight {
+    due: Instant,
+    /// To the SFU, else from it to a browser.
+    to_sfu: bool,
+    proto: Protocol,
+    source: SocketAddr,
+    destination: SocketAddr,
+    contents: Vec<u8>,
 }
 
 impl Default for World {
@@ -141,6 +156,7 @@ impl World {
             browsers: Vec::new(),
             undeliverable: 0,
             loss_rng: 0x853c_49e6_748f_ea9b,
+            in_flight: Vec::new(),
         }
     }
 
@@ -170,6 +186,7 @@ impl World {
             gone: false,
             offline: false,
             loss_percent: 0,
+            delay: Duration::ZERO,
             sent_log: Vec::new(),
         });
         B(self.browsers.len() - 1)
@@ -387,6 +404,9 @@ impl World {
     pub fn step(&mut self) {
         self.exchange();
         let mut next = self.sfu.next_timeout(self.now);
+        if let Some(first) = self.in_flight.iter().map(|d| d.due).min() {
+            next = next.min(first);
+        }
         for b in self.browsers.iter().filter(|b| !b.gone) {
             next = next.min(b.next_timeout);
             if let Some(c) = b.camera.as_ref().filter(|c| c.on && b.connected) {
@@ -460,18 +480,27 @@ impl World {
             }
             let mut moved = to_sfu.len();
             for (source, destination, bytes) in to_sfu {
-                let loss = self
-                    .browsers
-                    .iter()
-                    .find(|b| b.addr == source)
-                    .map_or(0, |b| b.loss_percent);
+                let sender = self.browsers.iter().find(|b| b.addr == source);
+                let (loss, delay, offline) = sender.map_or((0, Duration::ZERO, false), |b| {
+                    (b.loss_percent, b.delay, b.offline)
+                });
                 if is_rtp(&bytes) && chance(&mut self.loss_rng, loss) {
                     continue;
                 }
-                if destination == SFU_ADDR
-                    && !self.browsers.iter().any(|b| b.addr == source && b.offline)
-                {
+                if destination != SFU_ADDR || offline {
+                    continue;
+                }
+                if delay.is_zero() {
                     self.sfu.handle_receive(now, source, &bytes);
+                } else {
+                    self.in_flight.push(InFlight {
+                        due: now + delay,
+                        to_sfu: true,
+                        proto: Protocol::Udp,
+                        source,
+                        destination,
+                        contents: bytes,
+                    });
                 }
             }
             while let Some(t) = self.sfu.poll_transmit() {
@@ -488,26 +517,66 @@ impl World {
                 {
                     continue;
                 }
-                let input = Input::Receive(
-                    now,
-                    Receive {
+                if b.delay.is_zero() {
+                    deliver(b, now, t.proto, t.source, t.destination, &t.contents);
+                } else {
+                    self.in_flight.push(InFlight {
+                        due: now + b.delay,
+                        to_sfu: false,
                         proto: t.proto,
                         source: t.source,
                         destination: t.destination,
-                        contents: (&t.contents[..])
-                            .try_into()
-                            .expect("the SFU sends parseable datagrams"),
-                    },
-                );
-                b.rtc.handle_input(input).unwrap_or_else(|e| {
-                    panic!("{} failed on a datagram from the SFU: {e}", b.name)
-                });
+                        contents: t.contents.to_vec(),
+                    });
+                }
+            }
+            // What arrives over a delayed link now.
+            let (arrived, later) = std::mem::take(&mut self.in_flight)
+                .into_iter()
+                .partition::<Vec<_>, _>(|d| d.due <= now);
+            self.in_flight = later;
+            moved += arrived.len();
+            for d in arrived {
+                if d.to_sfu {
+                    self.sfu.handle_receive(now, d.source, &d.contents);
+                } else if let Some(b) = self
+                    .browsers
+                    .iter_mut()
+                    .find(|b| b.addr == d.destination && !b.gone)
+                {
+                    deliver(b, now, d.proto, d.source, d.destination, &d.contents);
+                }
             }
             if moved == 0 {
                 return;
             }
         }
     }
+}
+
+/// A datagram from the SFU, into browser `b`.
+fn deliver(
+    b: &mut Browser,
+    now: Instant,
+    proto: Protocol,
+    source: SocketAddr,
+    destination: SocketAddr,
+    contents: &[u8],
+) {
+    let input = Input::Receive(
+        now,
+        Receive {
+            proto,
+            source,
+            destination,
+            contents: contents
+                .try_into()
+                .expect("the SFU sends parseable datagrams"),
+        },
+    );
+    b.rtc
+        .handle_input(input)
+        .unwrap_or_else(|e| panic!("{} failed on a datagram from the SFU: {e}", b.name));
 }
 
 /// RTP and RTCP (RFC 7983: first byte 128..=191), as opposed to STUN and DTLS.
