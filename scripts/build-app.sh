@@ -21,21 +21,9 @@ site=target/site
 # wasm-bindgen's output before it is named, outside the served site.
 stage=target/app-pkg/$profile
 echo "build-app: WASM ($profile)"
-if [ "$profile" = release ]; then
-  # The wasm-release profile (Cargo.toml): optimised for size, the server's release build is not.
-  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
-  wasm=target/wasm32-unknown-unknown/wasm-release/frontend.wasm
-else
-  cargo build -p frontend --lib --target wasm32-unknown-unknown
-  wasm=target/wasm32-unknown-unknown/debug/frontend.wasm
-fi
-rm -rf "$stage"
-mkdir -p "$stage" "$site/pkg" "$site/js"
-wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name app "$wasm"
-if [ "$profile" = release ]; then
-  frontend/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$stage/app_bg.wasm" -o "$stage/app_bg.wasm"
-fi
+. scripts/wasm.sh
+build_wasm "$profile" "$stage"
+mkdir -p "$site/pkg" "$site/js"
 
 # Content-hashed names, cached for good by browsers (server/src/assets.rs); the page links them from
 # assets.json. The JS loader and its WASM share one hash (the page passes the WASM's URL to the loader,
