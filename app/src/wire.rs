@@ -72,35 +72,49 @@ impl Json {
     }
 }
 
+/// How deeply arrays and objects may nest, as serde_json allows on the server. Connection data comes
+/// from other participants: a modified client could nest thousands deep, and reading that recursively
+/// would overflow the WASM's stack in everyone else's page. (serde_json's own limit is the same.)
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const MAX_DEPTH: usize = 128;
+
 /// In the browser: the browser's own parser.
 #[cfg(feature = "hydrate")]
 fn parse(text: &str) -> Option<Json> {
-    Some(from_js(&js_sys::JSON::parse(text).ok()?))
+    from_js(&js_sys::JSON::parse(text).ok()?, MAX_DEPTH)
 }
 
+/// The value, or `None` when it nests deeper than `depth` more levels.
 #[cfg(feature = "hydrate")]
-fn from_js(value: &wasm_bindgen::JsValue) -> Json {
+fn from_js(value: &wasm_bindgen::JsValue, depth: usize) -> Option<Json> {
     use wasm_bindgen::JsCast;
-    if let Some(s) = value.as_string() {
+    Some(if let Some(s) = value.as_string() {
         Json::String(s)
     } else if let Some(n) = value.as_f64() {
         Json::Number(n)
     } else if let Some(b) = value.as_bool() {
         Json::Bool(b)
     } else if let Some(array) = value.dyn_ref::<js_sys::Array>() {
-        Json::Array(array.iter().map(|v| from_js(&v)).collect())
+        let depth = depth.checked_sub(1)?;
+        Json::Array(
+            array
+                .iter()
+                .map(|v| from_js(&v, depth))
+                .collect::<Option<_>>()?,
+        )
     } else if value.is_object() {
-        let members = js_sys::Object::entries(value.unchecked_ref())
-            .iter()
-            .filter_map(|entry| {
-                let entry: js_sys::Array = entry.unchecked_into();
-                Some((entry.get(0).as_string()?, from_js(&entry.get(1))))
-            })
-            .collect();
+        let depth = depth.checked_sub(1)?;
+        let mut members = Vec::new();
+        for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
+            let entry: js_sys::Array = entry.unchecked_into();
+            if let Some(key) = entry.get(0).as_string() {
+                members.push((key, from_js(&entry.get(1), depth)?));
+            }
+        }
         Json::Object(members)
     } else {
         Json::Null
-    }
+    })
 }
 
 /// On the server (and in the host's tests): serde_json, which the server has anyway.
@@ -287,6 +301,17 @@ mod tests {
         for error in errors {
             assert_eq!(round_trip(&error), Some(error));
         }
+    }
+
+    #[test]
+    fn json_nested_past_the_limit_is_refused_not_recursed_into() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(Json::parse(&nested(MAX_DEPTH - 1)).is_some());
+        assert_eq!(Json::parse(&nested(20_000)), None);
+        // As connection data from a modified client: no nickname, and nothing else breaks.
+        let data = format!("{}%/%{{\"serverData\":\"u\"}}", nested(20_000));
+        let (nickname, server) = crate::model::parse_connection_data(&data);
+        assert_eq!((nickname.as_str(), server.user.as_str()), ("", "u"));
     }
 
     #[test]

@@ -105,6 +105,32 @@ test.describe.serial('chat', () => {
     await a.evaluate(() => (window as unknown as { mallory: { disconnect(): void } }).mallory.disconnect());
   });
 
+  test('a connection whose data nests 20,000 levels deep breaks nobody\'s page', async () => {
+    // Everyone's page reads each new connection's data; read recursively, this would overflow the stack.
+    await a.evaluate(async (call) => {
+      const res = await fetch('/api/get-token', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ call }),
+      });
+      const ticket = await res.json();
+      const OV = (window as unknown as { OpenVidu: new () => any }).OpenVidu;
+      const session = new OV().initSession();
+      await session.connect(ticket.token, '['.repeat(20000) + ']'.repeat(20000));
+      await session.signal({ type: 'chat', data: 'deep' });
+      (window as unknown as { deep: unknown }).deep = session;
+    }, call);
+    // B read the connection (its message arrives, with the server's user name and no nickname) and
+    // goes on working.
+    const last = messages(b).last();
+    await expect(last.getByTestId('chat-text')).toHaveText('deep');
+    await expect(last.getByTestId('chat-user')).toHaveText('publisher1');
+    await send(b, 'unharmed');
+    await expect(messages(a).last().getByTestId('chat-text')).toHaveText('unharmed');
+    await expectPlaying(tileOf(b, 'publisher1'));
+    await a.evaluate(() => (window as unknown as { deep: { disconnect(): void } }).deep.disconnect());
+  });
+
   test('screenshots of the call with the chat open, desktop and phone', async () => {
     await b.setViewportSize({ width: 1280, height: 800 });
     await b.screenshot({ path: test.info().outputPath('call-desktop-chat.png') });
