@@ -4,11 +4,14 @@
 //! the command channel live in [`edge`]. The core knows nothing of OpenVidu sessions or participants:
 //! signaling names peers by [`PeerId`] and says which publisher a subscriber receives from.
 //!
-//! Forwarding is keyed by (publisher peer, incoming mid). Each subscriber's outgoing tracks remember
-//! the incoming mid they carry, so one media frame costs one lookup per subscriber and a reference
-//! count increment on its payload, no copy.
+//! Forwarding is keyed by (publisher peer, incoming mid), in str0m's RTP mode: packets go out as they
+//! came in, renumbered ([`rewrite`]), never depacketised into frames and packetised again. Each
+//! subscriber's outgoing tracks remember the incoming mid they carry, so one packet costs one lookup
+//! per subscriber and a reference count increment on its payload, no copy. What a batch of
+//! datagrams wrote to a subscriber goes out together, at the next [`Sfu::poll_transmit`].
 
 pub mod edge;
+mod rewrite;
 mod sdp;
 
 use std::cmp::Reverse;
@@ -18,11 +21,14 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::crypto::dtls::DtlsCert;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive, Transmit};
-use str0m::rtp::{Extension, ExtensionMap};
+use str0m::rtp::{Extension, ExtensionMap, ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tracing::{debug, info, warn};
+
+use rewrite::{Sequencer, SubscriberSeq, starts_keyframe};
 
 /// A peer connection, named by signaling: the session's serial number in the high 32 bits, a count
 /// within the session in the low 32.
@@ -126,6 +132,10 @@ struct TrackIn {
     /// keyframe comes first): a subscriber that joins just after another must not wait for the
     /// publisher's next periodic keyframe.
     deferred_keyframe: Option<(Option<Rid>, KeyframeRequestKind)>,
+    /// The codec of the payload type last seen, looked up once per change of payload type.
+    params: Option<PayloadParams>,
+    /// The numbering of the stream forwarded to subscribers, across layer switches.
+    sequencer: Sequencer,
 }
 
 impl TrackIn {
@@ -138,6 +148,8 @@ impl TrackIn {
             first_frame: None,
             last_keyframe_request: None,
             deferred_keyframe: None,
+            params: None,
+            sequencer: Sequencer::default(),
         }
     }
 
@@ -201,6 +213,9 @@ struct TrackOut {
     source_mid: Option<Mid>,
     /// How long its retransmission buffer keeps a packet ([`resend_age`]).
     resend_age: Duration,
+    /// The publisher's payload type last forwarded and this subscriber's for the same codec.
+    pt: Option<(Pt, Pt)>,
+    seq: SubscriberSeq,
 }
 
 impl TrackOut {
@@ -210,7 +225,16 @@ impl TrackOut {
             kind,
             source_mid,
             resend_age: RESEND_AGE_MIN,
+            pt: None,
+            seq: SubscriberSeq::default(),
         }
+    }
+
+    /// The track now carries another publisher track (or the same one renegotiated).
+    fn change_source(&mut self, source_mid: Option<Mid>) {
+        self.source_mid = source_mid;
+        self.pt = None;
+        self.seq.rebase();
     }
 }
 
@@ -244,6 +268,8 @@ struct Peer {
     /// The remote addresses this peer was reached from, oldest first (at most [`MAX_ADDRS`]), each
     /// also a key of [`Sfu::by_addr`].
     addrs: Vec<SocketAddr>,
+    /// Packets were written to it that wait for its next timeout: it is in [`Sfu::unflushed`].
+    unflushed: bool,
 }
 
 impl Peer {
@@ -258,6 +284,7 @@ impl Peer {
             connected: false,
             dtls_done: false,
             addrs: Vec::new(),
+            unflushed: false,
         }
     }
 }
@@ -284,11 +311,11 @@ pub struct SfuStats {
     pub candidates: u64,
 }
 
-/// Everything a frame needs on its way from a publisher to its subscribers. `Media` is large, but
+/// Everything a packet needs on its way from a publisher to its subscribers. `Media` is large, but
 /// boxing it would cost an allocation per frame; the queue's slots are reused.
 #[allow(clippy::large_enum_variant)]
 enum Forward {
-    Media(MediaData),
+    Rtp(RtpPacket),
     KeyframeRequest {
         source: PeerId,
         source_mid: Mid,
@@ -322,6 +349,11 @@ pub struct Sfu {
     dropped_datagrams: u64,
     /// Trickled candidates received, for [`SfuStats::candidates`].
     candidates: u64,
+    /// Subscribers written to since the last flush: str0m sends what was written at a peer's
+    /// timeout, so one timeout per subscriber serves a whole batch of datagrams.
+    unflushed: Vec<PeerId>,
+    /// The latest time given to the core, for the flush in [`Sfu::poll_transmit`].
+    now: Option<Instant>,
 }
 
 impl Sfu {
@@ -341,6 +373,8 @@ impl Sfu {
             scratch: Vec::new(),
             dropped_datagrams: 0,
             candidates: 0,
+            unflushed: Vec::new(),
+            now: None,
         }
     }
 
@@ -385,6 +419,8 @@ impl Sfu {
             }
         }
         let mut builder = Rtc::builder()
+            // Packets are forwarded as they come, not depacketised into frames.
+            .set_rtp_mode(true)
             // A subscription's round trip sizes its retransmission buffer (`follow_round_trip`).
             .set_stats_interval(sends_only.then_some(STATS_INTERVAL))
             .set_extension_map(extensions)
@@ -602,7 +638,7 @@ impl Sfu {
             {
                 *source = to;
                 for t in tracks.iter_mut() {
-                    t.source_mid = None;
+                    t.change_source(None);
                 }
                 self.link(to, sub);
             }
@@ -706,8 +742,38 @@ impl Sfu {
             debug!(%peer, "dropping a datagram the peer refused: {e}");
             self.dropped_datagrams += 1;
         }
+        self.advance(now);
         self.drive(now, peer);
         self.run_forwards(now);
+    }
+
+    fn advance(&mut self, now: Instant) {
+        self.now = Some(self.now.map_or(now, |t| t.max(now)));
+    }
+
+    /// Sends what was written to subscribers: one timeout each, which packetises nothing (the
+    /// packets are whole) but hands them to str0m's send queue, then their datagrams.
+    fn flush(&mut self, now: Instant) {
+        while !self.unflushed.is_empty() {
+            let batch = std::mem::take(&mut self.unflushed);
+            for &peer in &batch {
+                let Some(p) = self.peers.get_mut(&peer) else {
+                    continue;
+                };
+                p.unflushed = false;
+                if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
+                    warn!(%peer, "peer failed on timeout: {e}");
+                    p.rtc.disconnect();
+                }
+                self.drive(now, peer);
+            }
+            // Keep the allocation; what the drives asked for (keyframe requests) may refill it.
+            if self.unflushed.is_empty() {
+                self.unflushed = batch;
+                self.unflushed.clear();
+            }
+            self.run_forwards(now);
+        }
     }
 
     /// Maps `addr` to `peer`, forgetting the peer's oldest address past [`MAX_ADDRS`].
@@ -733,6 +799,7 @@ impl Sfu {
 
     /// Advances time for every peer that asked to be woken by now.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
         let mut due = std::mem::take(&mut self.scratch);
         due.clear();
         while let Some(&Reverse((at, id))) = self.timers.peek() {
@@ -766,6 +833,7 @@ impl Sfu {
             self.drive(now, peer);
         }
         self.run_forwards(now);
+        self.flush(now);
         for &peer in &due {
             if self.peers.get(&peer).is_some_and(|p| !p.rtc.is_alive()) {
                 info!(%peer, "peer connection ended");
@@ -783,7 +851,13 @@ impl Sfu {
             .unwrap_or(now + Duration::from_secs(1))
     }
 
+    /// The next datagram to send. Packets forwarded since the last call are sent first.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if !self.unflushed.is_empty()
+            && let Some(now) = self.now
+        {
+            self.flush(now);
+        }
         self.transmits.pop_front()
     }
 
@@ -834,7 +908,7 @@ impl Sfu {
                     .iter_mut()
                     .filter(|t| t.kind == kind && t.source_mid.is_none())
                 {
-                    t.source_mid = free_sources.next();
+                    t.change_source(free_sources.next());
                 }
             }
         }
@@ -885,7 +959,7 @@ impl Sfu {
     fn run_forwards(&mut self, now: Instant) {
         while let Some((from, fwd)) = self.forwards.pop_front() {
             match fwd {
-                Forward::Media(data) => self.forward_media(now, from, data),
+                Forward::Rtp(packet) => self.forward_rtp(now, from, packet),
                 Forward::KeyframeRequest {
                     source,
                     source_mid,
@@ -912,67 +986,117 @@ impl Sfu {
         }
     }
 
-    fn forward_media(&mut self, now: Instant, from: PeerId, data: MediaData) {
-        let subscribers = match self.peers.get_mut(&from).map(Box::as_mut) {
-            Some(Peer {
-                rtc,
-                role:
-                    Role::Publisher {
-                        tracks,
-                        subscribers,
-                    },
-                ..
-            }) => {
-                let Some(track) = tracks.iter_mut().find(|t| t.mid == data.mid) else {
-                    return;
-                };
-                if !select_layer(rtc, track, now, &data) {
-                    return;
-                }
-                if track.kind == MediaKind::Video && data.is_keyframe() {
-                    track.keyframe_forwarded();
-                }
-                if !data.contiguous && track.kind == MediaKind::Video {
-                    request_keyframe(rtc, track, now, data.rid, KeyframeRequestKind::Fir);
-                }
-                // Taken out while the subscribers are written to, put back after: no copy per frame.
-                std::mem::take(subscribers)
-            }
-            _ => return,
+    fn forward_rtp(&mut self, now: Instant, from: PeerId, packet: RtpPacket) {
+        let Some(Peer {
+            rtc,
+            role:
+                Role::Publisher {
+                    tracks,
+                    subscribers,
+                },
+            unflushed,
+            ..
+        }) = self.peers.get_mut(&from).map(Box::as_mut)
+        else {
+            return;
         };
+        let ssrc = packet.header.ssrc;
+        let Some((mid, rid)) = rtc
+            .direct_api()
+            .stream_rx(&ssrc)
+            .map(|s| (s.mid(), s.rid()))
+        else {
+            return;
+        };
+        let Some(track) = tracks.iter_mut().find(|t| t.mid == mid) else {
+            return;
+        };
+        let pt = packet.header.payload_type;
+        let params = match track.params {
+            Some(params) if params.pt() == pt => params,
+            _ => match rtc.codec_config().find(|p| p.pt() == pt) {
+                Some(params) => *track.params.insert(*params),
+                None => return,
+            },
+        };
+        let spec = params.spec();
+        let video = track.kind == MediaKind::Video;
+        let keyframe = video && starts_keyframe(spec.codec, &packet.payload);
+        let asked = track.last_keyframe_request;
+        let forward = select_layer(rtc, track, now, rid, keyframe);
+        if track.last_keyframe_request != asked && !*unflushed {
+            // A keyframe request goes out with the publisher's next timeout.
+            *unflushed = true;
+            self.unflushed.push(from);
+        }
+        if !forward {
+            return;
+        }
+        if keyframe {
+            track.keyframe_forwarded();
+        }
+        let vp8 = (spec.codec == str0m::format::Codec::Vp8).then_some(&packet.payload[..]);
+        let Some(out) = track.sequencer.forward(
+            ssrc,
+            *packet.seq_no,
+            packet.header.timestamp,
+            now,
+            spec.clock_rate.get(),
+            vp8,
+        ) else {
+            return;
+        };
+        // Taken out while the subscribers are written to, put back after: no copy per packet.
+        let subscribers = std::mem::take(subscribers);
+        let extensions = forwarded_extensions(&packet.header.ext_vals);
         for sub in &subscribers {
             let Some(Peer {
                 rtc,
                 role: Role::Subscriber { tracks, .. },
                 connected: true,
+                unflushed,
                 ..
             }) = self.peers.get_mut(sub).map(Box::as_mut)
             else {
                 continue;
             };
-            let Some(out) = tracks.iter().find(|t| t.source_mid == Some(data.mid)) else {
+            let Some(track) = tracks.iter_mut().find(|t| t.source_mid == Some(mid)) else {
                 continue;
             };
-            let Some(writer) = rtc.writer(out.mid) else {
+            let out_pt = match track.pt {
+                Some((from_pt, to_pt)) if from_pt == pt => to_pt,
+                _ => match rtc.codec_config().match_params(params) {
+                    Some(p) => track.pt.insert((pt, p.pt())).1,
+                    None => continue,
+                },
+            };
+            let Some(seq) = track.seq.number(out.seq) else {
                 continue;
             };
-            let Some(pt) = writer.match_params(data.params) else {
+            let mut direct = rtc.direct_api();
+            let Some(tx) = direct.stream_tx_by_mid(track.mid, None) else {
                 continue;
             };
-            // The wallclock must not go backwards: str0m queues by it, and a frame repaired by
+            // The wallclock must not go backwards: str0m queues by it, and a packet repaired by
             // retransmission arrives later than the one after it.
-            if let Err(e) = writer.write(pt, now, data.time, data.data.clone()) {
-                debug!(peer = %sub, "write failed: {e}");
+            let mut write = RtpWrite::new(
+                out_pt,
+                seq.into(),
+                out.timestamp,
+                now,
+                packet.payload.clone(),
+            )
+            .marker(packet.header.marker)
+            .ext_vals(extensions.clone())
+            .nackable(video);
+            if let Some(patch) = out.vp8_patch {
+                write = write.vp8_patch(patch);
             }
-            // str0m packetises one written frame per media at each timeout: without one here, a
-            // subscriber that receives more frames in one batch of datagrams than its timer fires
-            // falls behind, and past 512 frames queued every write fails (the frame is dropped,
-            // keyframes too, and its video stops decoding).
-            if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
-                warn!(peer = %sub, "peer failed on timeout: {e}");
-                rtc.disconnect();
+            tx.write_rtp(write);
+            if !*unflushed {
+                *unflushed = true;
+                self.unflushed.push(*sub);
             }
-            self.drive(now, *sub);
         }
         if let Some(Peer {
             role: Role::Publisher {
@@ -983,14 +1107,32 @@ impl Sfu {
         {
             *slot = subscribers;
         }
-        self.drive(now, from);
     }
 }
 
-/// Whether a frame of a simulcast layer is forwarded. The best layer heard from lately is wanted; the
-/// switch to it happens on one of its keyframes (asked for), so that subscribers can decode on.
-fn select_layer(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, data: &MediaData) -> bool {
-    let Some(rid) = data.rid else { return true };
+/// The header extensions a forwarded packet keeps: what describes the media. Those of the
+/// transport (mid, rid, sequence numbers, send times) are the subscriber connection's own.
+fn forwarded_extensions(incoming: &ExtensionValues) -> ExtensionValues {
+    ExtensionValues {
+        audio_level: incoming.audio_level,
+        voice_activity: incoming.voice_activity,
+        video_orientation: incoming.video_orientation,
+        video_content_type: incoming.video_content_type,
+        ..ExtensionValues::default()
+    }
+}
+
+/// Whether a packet of a simulcast layer (`rid`) is forwarded. The best layer heard from lately is
+/// wanted; the switch to it happens on one of its keyframes (asked for), so that subscribers can
+/// decode on. `keyframe`: the packet starts one.
+fn select_layer(
+    rtc: &mut Rtc,
+    track: &mut TrackIn,
+    now: Instant,
+    rid: Option<Rid>,
+    keyframe: bool,
+) -> bool {
+    let Some(rid) = rid else { return true };
     let Some(slot) = track.layers.iter_mut().find(|(r, _)| *r == rid) else {
         return track.layers.is_empty();
     };
@@ -1004,7 +1146,7 @@ fn select_layer(rtc: &mut Rtc, track: &mut TrackIn, now: Instant, data: &MediaDa
         return true;
     }
     if wanted == Some(rid) {
-        if data.is_keyframe() {
+        if keyframe {
             debug!(mid = %track.mid, %rid, "switching simulcast layer");
             track.active_rid = Some(rid);
             return true;
@@ -1062,9 +1204,8 @@ fn request_keyframe(
     if !track.admit_keyframe_request(now, rid, kind) {
         return;
     }
-    if let Some(mut writer) = rtc.writer(track.mid)
-        && writer.request_keyframe(rid, kind).is_ok()
-    {
+    if let Some(stream) = rtc.direct_api().stream_rx_by_mid(track.mid, rid) {
+        stream.request_keyframe(kind);
         track.last_keyframe_request = Some(now);
         track.deferred_keyframe = None;
     }
@@ -1143,9 +1284,30 @@ fn on_event(peer: PeerId, p: &mut Peer, event: Event, forwards: &mut VecDeque<(P
                 }
             }
         },
-        Event::MediaData(data) => {
+        // Video back after a pause (a network cut, a publisher that froze): what was lost cannot be
+        // retransmitted any more, and only a keyframe brings the subscribers' picture back.
+        Event::StreamPaused(paused) if !paused.paused => {
+            if let Role::Publisher { tracks, .. } = &p.role
+                && tracks.iter().any(|t| {
+                    t.mid == paused.mid
+                        && t.kind == MediaKind::Video
+                        && (t.layers.is_empty() || t.active_rid == paused.rid)
+                })
+            {
+                forwards.push_back((
+                    peer,
+                    Forward::KeyframeRequest {
+                        source: peer,
+                        source_mid: paused.mid,
+                        rid: paused.rid,
+                        kind: KeyframeRequestKind::Fir,
+                    },
+                ));
+            }
+        }
+        Event::RtpPacket(packet) => {
             if matches!(p.role, Role::Publisher { .. }) {
-                forwards.push_back((peer, Forward::Media(data)));
+                forwards.push_back((peer, Forward::Rtp(packet)));
             }
         }
         Event::MediaEgressStats(stats) => {

@@ -102,6 +102,7 @@ export async function openParticipant(browser, pageServer, version, name) {
     rawRequest: (method, params) => h('rawRequest', method, params),
     chatter: (on) => h('chatter', on),
     publisherStats: () => h('publisherStats'),
+    setLayerActive: (index, active) => h('setLayerActive', index, active),
     stats: (streamId) => h('stats', streamId),
     setAutoSubscribe: (on) => page.evaluate((v) => { window.H.autoSubscribe = v; }, on),
     async events(filter = {}) {

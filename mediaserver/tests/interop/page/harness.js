@@ -237,5 +237,17 @@
     return { layers: layers };
   };
 
+  // Turns the publisher's simulcast layer `index` (in the order it sends them, lowest first) off or
+  // on, as a browser does by itself when bandwidth or CPU runs short.
+  H.setLayerActive = async function (index, active) {
+    const pc = H.publisher.stream.getRTCPeerConnection();
+    const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings[index]) return { ok: false, error: 'no such layer' };
+    params.encodings[index].active = active;
+    await sender.setParameters(params);
+    return { ok: true, rids: params.encodings.map((e) => e.rid || null) };
+  };
+
   H.ready = true;
 })();

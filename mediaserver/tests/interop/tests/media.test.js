@@ -81,6 +81,38 @@ describe(`media variants (openvidu-browser ${VERSION})`, () => {
     assert.ok(sent.length >= 2, JSON.stringify(sent));
   }));
 
+  it('a simulcast layer that stops and comes back: the subscriber switches down and up, decoding on', step(async () => {
+    // The SFU forwards RTP packets as they come and renumbers each layer to follow on from the one
+    // before it (sequence numbers, timestamps, VP8 picture ids): a browser whose stream jumped would
+    // stall until its next keyframe, or show nothing.
+    const { pub, sub, streamId } = await pair({}, { videoSimulcast: true, resolution: '640x480', frameRate: 15 });
+    await waitForMedia(sub, streamId);
+    const sending = await waitFor(async () => {
+      const { layers } = await pub.publisherStats();
+      const on = layers.filter((l) => l.rid && l.framesEncoded > 0 && l.width > 0);
+      return on.length >= 2 ? on : null;
+    }, { timeoutMs: 20000, intervalMs: 250, what: 'the publisher to send at least two simulcast layers' });
+    const top = sending.reduce((a, b) => (b.width > a.width ? b : a));
+    const { rids } = await pub.setLayerActive(0, true);
+    const index = rids.indexOf(top.rid);
+    assert.ok(index >= 0, `layer ${top.rid} among ${JSON.stringify(rids)}`);
+    const shows = (what, test) => async () => {
+      const first = await waitFor(async () => {
+        const s = await sub.stats(streamId);
+        return test(s.videoWidth) ? s : null;
+      }, { timeoutMs: 30000, intervalMs: 250, what: `the subscriber to show ${what}` });
+      return waitFor(async () => {
+        const s = await sub.stats(streamId);
+        return test(s.videoWidth) && s.framesDecoded >= first.framesDecoded + 15 ? s : null;
+      }, { timeoutMs: 30000, intervalMs: 250, what: `the subscriber to keep decoding ${what}` });
+    };
+    await shows(`the top layer (${top.width} wide)`, (w) => w === top.width)();
+    assert.ok((await pub.setLayerActive(index, false)).ok);
+    await shows('a lower layer', (w) => w > 0 && w < top.width)();
+    assert.ok((await pub.setLayerActive(index, true)).ok);
+    await shows('the top layer again', (w) => w === top.width)();
+  }));
+
   it('an audio-only publisher: audio arrives, the node client sees hasVideo false', step(async () => {
     const { session, sub, streamId } = await pair({}, { videoSource: false, publishVideo: false });
     const stats = await waitForRising(sub, streamId, ['audioPackets']);
