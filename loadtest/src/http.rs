@@ -168,25 +168,39 @@ pub struct RestRate {
     pub per_second: f64,
 }
 
-/// Creates `count` connections (tokens) in one new session, `concurrency` requests at a time, and
-/// measures how many the server creates per second. Bounded by `count` and by `limit` in time.
+/// Connections per session in [`connection_rate`]: within the participants a session may have (100 by
+/// default on ours), so that the rate measured is of connections created, not of quota refusals.
+const RATE_CONNECTIONS_PER_SESSION: usize = 50;
+
+/// Creates `count` connections (tokens), [`RATE_CONNECTIONS_PER_SESSION`] per new session,
+/// `concurrency` requests at a time, and measures how many the server creates per second (the
+/// sessions are made before the clock starts). Bounded by `count` and by `limit` in time.
 pub async fn connection_rate(
     rest: &OpenViduRest,
     count: usize,
     concurrency: usize,
     limit: Duration,
 ) -> anyhow::Result<RestRate> {
-    let session = rest.create_session().await?;
+    let mut sessions = Vec::new();
+    for _ in 0..count.div_ceil(RATE_CONNECTIONS_PER_SESSION) {
+        sessions.push(rest.create_session().await?);
+    }
+    let sessions = std::sync::Arc::new(sessions);
     let started = std::time::Instant::now();
     let deadline = tokio::time::Instant::now() + limit;
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let (rest, session, next) = (rest.clone(), session.clone(), next.clone());
+        let (rest, sessions, next) = (rest.clone(), sessions.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             let (mut ok, mut failed) = (0usize, 0usize);
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
-                match tokio::time::timeout_at(deadline, rest.create_token(&session, "PUBLISHER"))
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let session = &sessions[i / RATE_CONNECTIONS_PER_SESSION];
+                match tokio::time::timeout_at(deadline, rest.create_token(session, "PUBLISHER"))
                     .await
                 {
                     Ok(Ok(_)) => ok += 1,

@@ -53,3 +53,16 @@ async fn a_wrong_secret_is_a_clear_error_and_nothing_runs() {
     );
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_rest_rate_creates_every_connection_it_counts() {
+    // More connections than one session may hold: the rate must be of connections created, never of
+    // the server's refusals past its per-session quota.
+    let (handle, secret) = server().await;
+    let rest = OpenViduRest::new(handle.http_addr(), &secret);
+    let rate = loadtest::http::connection_rate(&rest, 130, 4, Duration::from_secs(60))
+        .await
+        .expect("the rate run completes");
+    assert_eq!((rate.connections, rate.failed), (130, 0), "{rate:?}");
+    handle.shutdown().await;
+}
