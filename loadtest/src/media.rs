@@ -64,6 +64,58 @@ pub fn read_trailer(frame: &[u8]) -> Option<(u32, u64)> {
     Some((number, sent))
 }
 
+/// The end of the VP8 frame being received, packet by packet (RTP payloads as they come, no
+/// depacketiser): the frame's trailer, read at its last packet, may straddle the last two packets.
+#[derive(Debug, Default)]
+pub struct FrameTail {
+    timestamp: Option<u32>,
+    bytes: [u8; TRAILER_LEN],
+    len: usize,
+}
+
+impl FrameTail {
+    /// Adds the payload of one packet of the frame with RTP time `timestamp` (a VP8 payload
+    /// descriptor, then frame data); at the frame's `last` packet, returns its trailer.
+    pub fn push(&mut self, timestamp: u32, payload: &[u8], last: bool) -> Option<(u32, u64)> {
+        if self.timestamp != Some(timestamp) {
+            self.timestamp = Some(timestamp);
+            self.len = 0;
+        }
+        if let Some(data) = vp8_descriptor_len(payload).and_then(|n| payload.get(n..)) {
+            let take = data.len().min(TRAILER_LEN);
+            let keep = (TRAILER_LEN - take).min(self.len);
+            self.bytes.copy_within(self.len - keep..self.len, 0);
+            self.bytes[keep..keep + take].copy_from_slice(&data[data.len() - take..]);
+            self.len = keep + take;
+        }
+        if !last {
+            return None;
+        }
+        self.timestamp = None;
+        read_trailer(&self.bytes[..self.len])
+    }
+}
+
+/// The length of a VP8 RTP payload descriptor (RFC 7741 4.2).
+fn vp8_descriptor_len(payload: &[u8]) -> Option<usize> {
+    let first = *payload.first()?;
+    if first & 0x80 == 0 {
+        return Some(1);
+    }
+    let extension = *payload.get(1)?;
+    let mut len = 2;
+    if extension & 0x80 != 0 {
+        len += if *payload.get(2)? & 0x80 != 0 { 2 } else { 1 };
+    }
+    if extension & 0x40 != 0 {
+        len += 1;
+    }
+    if extension & 0x30 != 0 {
+        len += 1;
+    }
+    (len <= payload.len()).then_some(len)
+}
+
 /// Whether a VP8 frame is a keyframe (P bit of the frame tag clear).
 pub fn vp8_is_keyframe(frame: &[u8]) -> bool {
     frame.first().is_some_and(|b| b & 1 == 0)
@@ -109,6 +161,28 @@ mod tests {
         assert_eq!(read_trailer(&delta), Some((8, 5)));
         assert_eq!(read_trailer(b"short"), None);
         assert_eq!(read_trailer(&[0u8; 64]), None, "no magic, no trailer");
+    }
+
+    #[test]
+    fn the_trailer_is_read_from_the_last_packets_even_when_it_straddles_two() {
+        let frame = vp8_frame(false, 42, 1_000, 777);
+        // Packets with a 4-byte descriptor (X, I with a 15-bit picture id), the last one holding
+        // only 5 bytes of the 16-byte trailer.
+        let cuts = [0, 600, 995, 1_000];
+        let mut tail = FrameTail::default();
+        let mut got = None;
+        for w in cuts.windows(2) {
+            let mut payload = vec![0x90, 0x80, 0x81, 0x23];
+            payload.extend_from_slice(&frame[w[0]..w[1]]);
+            got = tail.push(9_000, &payload, w[1] == frame.len());
+        }
+        assert_eq!(got, Some((42, 777)));
+        // A one-byte descriptor and the whole frame in one packet.
+        let mut payload = vec![0x10];
+        payload.extend_from_slice(&frame);
+        assert_eq!(tail.push(12_000, &payload, true), Some((42, 777)));
+        // A frame whose first packets were lost: what is left is no trailer.
+        assert_eq!(tail.push(15_000, &[0x00, 1, 2, 3], true), None);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! One synthetic peer connection: a str0m [`Rtc`] with its own UDP socket on loopback, driven by a
 //! tokio task (many of them share a few runtime threads). A publisher writes VP8 and Opus at a set rate;
-//! a subscriber measures what arrives.
+//! a subscriber measures what arrives. Subscribers run in str0m's RTP mode: they read each packet as
+//! it comes (no depacketising, no jitter buffer), which is all the measurement needs, so that the
+//! client costs less per stream than the servers it loads.
 //!
 //! Why a socket per peer connection rather than one per task: both servers tell peers apart by the
 //! client's address (ours learns it from the first STUN check, Janus by ICE pair), so two peer
@@ -14,9 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::crypto::dtls::DtlsCert;
-use str0m::format::Codec;
+use str0m::format::{Codec, detect_vp8_keyframe};
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpPacket;
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 
@@ -104,13 +107,15 @@ pub struct Peer {
 
 impl Peer {
     /// A peer on a new UDP socket of `ip`, with Opus and VP8 only and the run's one DTLS certificate
-    /// (a key per peer would cost the client a key generation per subscription).
-    pub async fn new(ip: IpAddr, cert: Option<&DtlsCert>) -> anyhow::Result<Peer> {
+    /// (a key per peer would cost the client a key generation per subscription). `rtp_mode` for a
+    /// subscriber: packets as events, not frames.
+    pub async fn new(ip: IpAddr, cert: Option<&DtlsCert>, rtp_mode: bool) -> anyhow::Result<Peer> {
         let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
             .await
             .context("binding a UDP socket")?;
         let local = socket.local_addr()?;
         let mut builder = Rtc::builder()
+            .set_rtp_mode(rtp_mode)
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true);
@@ -197,6 +202,8 @@ impl Peer {
             audio_mids: Vec::new(),
             last_seq: None,
             last_frame: None,
+            keyframe_at: None,
+            tail: media::FrameTail::default(),
             report: SubscriberReport::default(),
         };
         drive(self, &shared, deadline, &mut state).await;
@@ -230,6 +237,25 @@ fn receive(rtc: &mut Rtc, data: &[u8], source: SocketAddr, local: SocketAddr, sh
     );
     if rtc.handle_input(input).is_err() {
         shared.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Hands str0m's events to the role and sends what it has to send, until it asks for a timeout.
+fn take_events(rtc: &mut Rtc, socket: &UdpSocket, role: &mut impl Role, shared: &Shared) {
+    let now = Instant::now();
+    loop {
+        match rtc.poll_output() {
+            Ok(Output::Timeout(_)) => return,
+            Ok(Output::Transmit(t)) => {
+                let _ = socket.try_send_to(&t.contents, t.destination);
+            }
+            Ok(Output::Event(e)) => role.on(rtc, now, e, shared),
+            Err(_) => {
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+                rtc.disconnect();
+                return;
+            }
+        }
     }
 }
 
@@ -282,9 +308,11 @@ async fn drive(peer: Peer, shared: &Shared, deadline: Instant, role: &mut impl R
             received = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = received else { continue };
                 receive(&mut rtc, &buf[..n], source, local, shared);
-                // Whatever else is queued, in the same wake-up.
+                // Whatever else is queued, in the same wake-up. In RTP mode str0m holds one packet
+                // per datagram for the next poll: its events are taken before the next datagram.
                 for _ in 1..RECEIVE_BATCH {
                     let Ok((n, source)) = socket.try_recv_from(&mut buf) else { break };
+                    take_events(&mut rtc, &socket, role, shared);
                     receive(&mut rtc, &buf[..n], source, local, shared);
                 }
             }
@@ -391,7 +419,7 @@ impl Publisher {
                     (now.saturating_duration_since(started).as_micros() as u64) * fps / 1_000_000;
             }
             let interval = self.settings.keyframe_interval_frames.max(1) as u64;
-            let key = self.force_keyframe || self.frames % interval == 0;
+            let key = self.force_keyframe || self.frames.is_multiple_of(interval);
             let size = if key { self.key_size } else { self.delta_size };
             let frame = media::vp8_frame(key, self.sent as u32, size, media::now_micros());
             let rtp_time = MediaTime::new(self.frames * 90_000 / fps, Frequency::NINETY_KHZ);
@@ -438,11 +466,10 @@ impl Publisher {
 /// The payload type the negotiation gave `codec` on `mid`.
 fn payload_type(rtc: &mut Rtc, mid: Mid, codec: Codec) -> Option<Pt> {
     let writer = rtc.writer(mid)?;
-    let pt = writer
+    writer
         .payload_params()
         .find(|p| p.spec().codec == codec)
-        .map(|p| p.pt());
-    pt
+        .map(|p| p.pt())
 }
 
 struct Subscriber {
@@ -452,12 +479,30 @@ struct Subscriber {
     /// Last RTP sequence number seen on video, to find gaps.
     last_seq: Option<u64>,
     last_frame: Option<u32>,
+    /// The RTP time of the first keyframe while its packets arrive, until its last one.
+    keyframe_at: Option<u32>,
+    /// The end of the frame being received, for its trailer.
+    tail: media::FrameTail,
     report: SubscriberReport,
 }
 
 impl Role for Subscriber {
-    fn on(&mut self, _rtc: &mut Rtc, now: Instant, event: Event, shared: &Shared) {
-        self.on_event(now, event, shared)
+    fn on(&mut self, rtc: &mut Rtc, now: Instant, event: Event, shared: &Shared) {
+        if let Event::RtpPacket(packet) = event {
+            let mid = rtc
+                .direct_api()
+                .stream_rx(&packet.header.ssrc)
+                .map(|s| s.mid());
+            match mid {
+                Some(mid) if self.video_mids.contains(&mid) => self.on_video(now, &packet, shared),
+                Some(mid) if self.audio_mids.contains(&mid) && shared.phase() == Phase::Window => {
+                    self.report.audio_packets += 1
+                }
+                _ => {}
+            }
+            return;
+        }
+        self.on_event(event)
     }
     fn tick(&mut self, _rtc: &mut Rtc, now: Instant) -> Instant {
         now + Duration::from_secs(3600)
@@ -465,55 +510,69 @@ impl Role for Subscriber {
 }
 
 impl Subscriber {
-    fn on_event(&mut self, now: Instant, event: Event, shared: &Shared) {
+    /// One video packet. A frame ends with the packet that has the marker bit; its trailer is the
+    /// last bytes of the frame.
+    fn on_video(&mut self, now: Instant, packet: &RtpPacket, shared: &Shared) {
+        let seq = *packet.seq_no;
+        let timestamp = packet.header.timestamp;
+        let in_window = shared.phase() == Phase::Window;
+        if self.report.first_keyframe_ms.is_none()
+            && self.keyframe_at.is_none()
+            && detect_vp8_keyframe(&packet.payload)
+        {
+            self.keyframe_at = Some(timestamp);
+        }
+        if in_window {
+            self.report.video_packets += 1;
+            match self.last_seq {
+                Some(prev) if seq > prev + 1 => self.report.lost_packets += seq - prev - 1,
+                // A retransmission fills a gap counted before.
+                Some(prev) if seq < prev => {
+                    self.report.lost_packets = self.report.lost_packets.saturating_sub(1)
+                }
+                _ => {}
+            }
+        }
+        self.last_seq = Some(self.last_seq.map_or(seq, |p| p.max(seq)));
+        let trailer = self
+            .tail
+            .push(timestamp, &packet.payload, packet.header.marker);
+        if !packet.header.marker {
+            return;
+        }
+        shared.video_frames.fetch_add(1, Ordering::Relaxed);
+        if self.keyframe_at == Some(timestamp) {
+            self.keyframe_at = None;
+            self.report.first_keyframe_ms =
+                Some(now.saturating_duration_since(self.requested).as_secs_f64() * 1000.0);
+            shared.first_keyframes.fetch_add(1, Ordering::Relaxed);
+        }
+        if in_window {
+            self.report.video_frames += 1;
+            if let (Some(prev), Some((number, _))) = (self.last_frame, trailer)
+                && number > prev + 1
+            {
+                self.report.lost_frames += u64::from(number - prev - 1);
+            }
+            if let Some((_, sent)) = trailer {
+                let delay = media::now_micros().saturating_sub(sent);
+                self.report
+                    .delays_us
+                    .push(delay.min(u64::from(u32::MAX)) as u32);
+            }
+        }
+        if let Some((number, _)) = trailer {
+            self.last_frame = Some(self.last_frame.map_or(number, |p| p.max(number)));
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
         match event {
             Event::Connected => self.report.connected = true,
             Event::MediaAdded(added) => match added.kind {
                 MediaKind::Video => self.video_mids.push(added.mid),
                 MediaKind::Audio => self.audio_mids.push(added.mid),
             },
-            Event::MediaData(data) if self.video_mids.contains(&data.mid) => {
-                shared.video_frames.fetch_add(1, Ordering::Relaxed);
-                if self.report.first_keyframe_ms.is_none()
-                    && (data.is_keyframe() || media::vp8_is_keyframe(&data.data))
-                {
-                    self.report.first_keyframe_ms =
-                        Some(now.saturating_duration_since(self.requested).as_secs_f64() * 1000.0);
-                    shared.first_keyframes.fetch_add(1, Ordering::Relaxed);
-                }
-                let (first, last) = (**data.seq_range.start(), **data.seq_range.end());
-                let in_window = shared.phase() == Phase::Window;
-                let trailer = media::read_trailer(&data.data);
-                if in_window {
-                    self.report.video_frames += 1;
-                    self.report.video_packets += last.saturating_sub(first) + 1;
-                    if let Some(prev) = self.last_seq
-                        && first > prev + 1
-                    {
-                        self.report.lost_packets += first - prev - 1;
-                    }
-                    if let (Some(prev), Some((number, _))) = (self.last_frame, trailer)
-                        && number > prev + 1
-                    {
-                        self.report.lost_frames += u64::from(number - prev - 1);
-                    }
-                    if let Some((_, sent)) = trailer {
-                        let delay = media::now_micros().saturating_sub(sent);
-                        self.report
-                            .delays_us
-                            .push(delay.min(u64::from(u32::MAX)) as u32);
-                    }
-                }
-                self.last_seq = Some(self.last_seq.map_or(last, |p| p.max(last)));
-                if let Some((number, _)) = trailer {
-                    self.last_frame = Some(self.last_frame.map_or(number, |p| p.max(number)));
-                }
-            }
-            Event::MediaData(data) if self.audio_mids.contains(&data.mid) => {
-                if shared.phase() == Phase::Window {
-                    self.report.audio_packets += 1;
-                }
-            }
             _ => {}
         }
     }

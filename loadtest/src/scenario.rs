@@ -439,7 +439,7 @@ async fn start_publishing(
     shared: &Arc<Shared>,
     deadline: Instant,
 ) -> anyhow::Result<tokio::task::JoinHandle<PublisherReport>> {
-    let mut peer = Peer::new(ip, cert).await?;
+    let mut peer = Peer::new(ip, cert, false).await?;
     let (offer, pending, audio_mid, video_mid) =
         peer.publish_offer(settings.audio_packet_bytes > 0)?;
     let answer = signal.publish(&offer).await?;
@@ -463,7 +463,7 @@ async fn subscribe(
 ) -> anyhow::Result<tokio::task::JoinHandle<SubscriberReport>> {
     let requested = Instant::now();
     let offer = signal.subscribe_offer(stream).await?;
-    let mut peer = Peer::new(ip, cert).await?;
+    let mut peer = Peer::new(ip, cert, true).await?;
     let answer = peer
         .answer_offer(&offer)
         .context("answering the server's offer")?;
