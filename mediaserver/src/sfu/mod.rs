@@ -289,6 +289,10 @@ impl Peer {
     }
 }
 
+/// The largest RTP payload forwarded, in bytes: what fits a 1,500-byte network packet, well within
+/// str0m's 2,000-byte datagrams whatever the subscriber's header.
+const MAX_FORWARDED_PAYLOAD: usize = 1_400;
+
 /// A browser trickles a handful of candidates per peer; past this many, they are dropped, since each
 /// one costs str0m a scan of the others.
 const MAX_REMOTE_CANDIDATES: usize = 32;
@@ -304,7 +308,8 @@ pub struct SfuStats {
     pub peers: usize,
     /// Remote addresses mapped to peers.
     pub addresses: usize,
-    /// Datagrams dropped because no peer could make sense of them.
+    /// Datagrams dropped because no peer could make sense of them, or their payload was too large to
+    /// forward.
     pub dropped_datagrams: u64,
     /// Trickled ICE candidates that signaling passed on, since start (signaling drops a peer's
     /// candidates past what any browser sends before they get here).
@@ -1000,6 +1005,13 @@ impl Sfu {
         else {
             return;
         };
+        // A packet goes out under the subscriber's own RTP header, which may be larger than the
+        // publisher's (and a retransmission adds two bytes): a payload that filled the publisher's
+        // datagram would not fit in str0m's, which panics. Browsers stay far below this.
+        if packet.payload.len() > MAX_FORWARDED_PAYLOAD {
+            self.dropped_datagrams += 1;
+            return;
+        }
         let ssrc = packet.header.ssrc;
         let Some((mid, rid)) = rtc
             .direct_api()

@@ -11,8 +11,13 @@
 
 use std::time::Instant;
 
-use str0m::format::{Codec, detect_h264_keyframe, detect_vp8_keyframe, detect_vp9_keyframe};
+use str0m::format::{
+    Codec, detect_h264_keyframe, detect_h264_nalu, detect_vp8_keyframe, detect_vp9_keyframe,
+};
 use str0m::rtp::{Ssrc, Vp8Descriptor, Vp8Patch};
+
+/// The H.264 NAL unit type of a sequence parameter set.
+const H264_SPS: u8 = 7;
 
 /// Whether an RTP payload starts a keyframe of `codec`. Only the first packet of a keyframe
 /// answers yes, which is where a subscriber can start decoding.
@@ -20,7 +25,9 @@ pub fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
     match codec {
         Codec::Vp8 => detect_vp8_keyframe(payload),
         Codec::Vp9 => detect_vp9_keyframe(payload),
-        Codec::H264 => detect_h264_keyframe(payload),
+        // Browsers send the parameter sets (SPS, PPS) in their own packet just before the IDR
+        // slice: a switch starts there, or the subscriber gets an IDR it cannot decode.
+        Codec::H264 => detect_h264_nalu(payload, H264_SPS) || detect_h264_keyframe(payload),
         _ => false,
     }
 }
@@ -154,6 +161,9 @@ impl Vp8Shift {
     }
 }
 
+/// The largest forward jump a subscriber's sequence numbers make; past it they follow on instead.
+const MAX_JUMP: u64 = 1 << 14;
+
 /// A subscriber's numbering of one forwarded stream: from below 65,536 at its first packet, and
 /// carrying on without a gap when its source changes (a publisher that renegotiated).
 #[derive(Debug, Default, Clone)]
@@ -172,10 +182,19 @@ impl SubscriberSeq {
             Some(last) => last.wrapping_add(1).wrapping_sub(seq),
             None => (seq & !0xffff).wrapping_neg(),
         });
-        let out = seq.wrapping_add(shift);
+        let mut out = seq.wrapping_add(shift);
         // A packet older than the start wraps around to a huge number: dropped.
         if out >= 1 << 48 {
             return None;
+        }
+        // A jump of half the 16-bit space or more would make the browser guess the SRTP rollover
+        // counter wrong and refuse everything after it (a publisher back after a very long cut, or
+        // one numbering at random): the stream carries on from the last packet instead.
+        if let Some(last) = self.last
+            && out > last + MAX_JUMP
+        {
+            self.shift = Some(last.wrapping_add(1).wrapping_sub(seq));
+            out = last + 1;
         }
         if self.last.is_none_or(|last| out > last) {
             self.last = Some(out);
@@ -281,6 +300,11 @@ mod tests {
         n.rebase();
         assert_eq!(n.number(17), Some(1_236));
         assert_eq!(n.number(18), Some(1_237));
+        // A gap of a few hundred packets (a loss) stays a gap; one past half the 16-bit space
+        // would break the browser's rollover counter, and carries on instead.
+        assert_eq!(n.number(318), Some(1_537));
+        assert_eq!(n.number(318 + 40_000), Some(1_538));
+        assert_eq!(n.number(318 + 40_001), Some(1_539));
     }
 
     #[test]
@@ -292,6 +316,11 @@ mod tests {
         // H.264: an IDR slice.
         assert!(starts_keyframe(Codec::H264, &[0x65, 0x88]));
         assert!(!starts_keyframe(Codec::H264, &[0x41, 0x88]));
+        // H.264: a STAP-A (type 24) carrying an SPS (type 7, 2 bytes) and a PPS (type 8, 2 bytes).
+        assert!(starts_keyframe(
+            Codec::H264,
+            &[0x18, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce]
+        ));
         assert!(!starts_keyframe(Codec::Opus, &[0x10, 0x00]));
         assert!(!starts_keyframe(Codec::Vp8, &[]));
     }
