@@ -70,4 +70,20 @@ test.describe.serial('a call link', () => {
     await expect(b.getByTestId('rejoin-offer')).toHaveCount(0);
     await a.getByTestId('leave').click();
   });
+
+  test('leaving right after "Copy link" leaves the page working, with no error', async () => {
+    const errors: string[] = [];
+    a.on('pageerror', (e) => errors.push(e.message));
+    await expect(a).toHaveURL(`${server.url}/`);
+    await join(a, call, 'Ada');
+    // Playwright's clock, so that the 4 s "Link copied" stays pass at once once the call is left.
+    await a.clock.install();
+    await a.getByRole('button', { name: 'Copy link' }).click();
+    await expect(a.getByRole('status').filter({ hasText: 'Link copied' })).toBeVisible();
+    await a.getByTestId('leave').click();
+    await expect(a).toHaveURL(`${server.url}/`);
+    await a.clock.runFor(5000);
+    await join(a, call, 'Ada');
+    expect(errors).toEqual([]);
+  });
 });

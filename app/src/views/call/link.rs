@@ -16,20 +16,24 @@ enum Copied {
 pub fn CopyLink(call: String) -> impl IntoView {
     let copied = RwSignal::new(Copied::Not);
     let url = StoredValue::new(format!("{}/call/{call}", browser::origin()));
+    // The copy and the note's timer can outlive the call view (the call left meanwhile): the
+    // signal is then gone, and neither touches it.
     let copy = move |_| {
+        let link = url.get_value();
         leptos::task::spawn_local(async move {
-            let ok = browser::copy_text(url.get_value()).await;
-            copied.set(if ok { Copied::Yes } else { Copied::Refused });
-            if ok {
-                set_timeout(
-                    move || {
-                        if copied.get_untracked() == Copied::Yes {
-                            copied.set(Copied::Not)
-                        }
-                    },
-                    Duration::from_secs(4),
-                );
+            let ok = browser::copy_text(link).await;
+            let shown = if ok { Copied::Yes } else { Copied::Refused };
+            if copied.try_set(shown).is_some() || !ok {
+                return;
             }
+            set_timeout(
+                move || {
+                    if copied.try_get_untracked() == Some(Copied::Yes) {
+                        copied.try_set(Copied::Not);
+                    }
+                },
+                Duration::from_secs(4),
+            );
         });
     };
     view! {
