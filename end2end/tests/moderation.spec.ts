@@ -47,28 +47,33 @@ test.describe.serial('moderation', () => {
     await openPanel(mod, 'Participants');
     await person(mod, 'publisher2').getByRole('button', { name: /^Stop camera/ }).click();
     const confirm = mod.getByTestId('confirm');
-    await expect(confirm).toContainText('Stop Bob (publisher2)\'s camera');
+    await expect(confirm).toContainText('Stop Bob (publisher2)\'s camera and microphone?');
     // Cancelling does nothing.
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await expect(confirm).toHaveCount(0);
     await expect(tileOf(mod, 'publisher2')).toHaveCount(1);
     await person(mod, 'publisher2').getByRole('button', { name: /^Stop camera/ }).click();
-    await mod.getByTestId('confirm').getByRole('button', { name: 'Stop camera' }).click();
-    await expect(b.getByTestId('call-notice')).toContainText('A moderator stopped your camera');
+    await mod.getByTestId('confirm').getByRole('button', { name: 'Stop camera and microphone' }).click();
+    await expect(b.getByTestId('call-notice')).toContainText('A moderator stopped your camera and microphone');
     await expect(tileOf(mod, 'publisher2')).toHaveCount(0);
     await expect(person(mod, 'publisher2').getByTestId('person-media')).toHaveText('Not sending camera or microphone');
     await expect(b.getByRole('button', { name: 'Camera' })).toHaveCount(0);
   });
 
   test('the moderator removes B: B is told, and the list no longer has B', async () => {
+    await openPanel(b, 'Chat');
     await person(mod, 'publisher2').getByRole('button', { name: /^Remove/ }).click();
     await expect(mod.getByTestId('confirm')).toContainText('Remove Bob (publisher2) from the call?');
     await mod.getByTestId('confirm').getByRole('button', { name: 'Remove' }).click();
     await expect(b.getByTestId('call-error')).toContainText('A moderator removed you from the call');
     await expect(person(mod, 'publisher2')).toHaveCount(0);
     await expect(mod.getByRole('heading', { name: 'Participants (1)' })).toBeVisible();
-    // B can go back and join again.
-    await b.getByTestId('leave').click();
+    // What was said before (the stopped camera) is gone; B cannot write in a call it is not in.
+    await expect(b.getByTestId('call-notice')).toHaveCount(0);
+    await expect(b.getByLabel('Message')).toBeDisabled();
+    await expect(b.getByTestId('chat-limit')).toHaveText('You are no longer in this call: messages can no longer be sent.');
+    // The way on is said where the reason is: back to the start, and B can join again.
+    await b.getByTestId('call-error').getByRole('button', { name: 'Back to the start page' }).click();
     await expect(b.getByRole('button', { name: 'Join', exact: true })).toBeVisible();
   });
 

@@ -264,7 +264,7 @@ pub fn CallView(
             </header>
             <div class="call-body">
                 <div class="stage">
-                    <Messages state relogin rejoin/>
+                    <Messages state relogin rejoin leave/>
                     <stage::Stage state/>
                 </div>
                 <Show when=move || state.panel.get() == Panel::Chat>
@@ -285,7 +285,12 @@ pub fn CallView(
 
 /// Progress, errors, what happened to us, and the subscriber's notice, above the videos.
 #[component]
-fn Messages(state: CallState, relogin: Callback<()>, rejoin: Callback<()>) -> impl IntoView {
+fn Messages(
+    state: CallState,
+    relogin: Callback<()>,
+    rejoin: Callback<()>,
+    leave: Callback<()>,
+) -> impl IntoView {
     view! {
         {move || {
             state
@@ -308,6 +313,11 @@ fn Messages(state: CallState, relogin: Callback<()>, rejoin: Callback<()>) -> im
                 </Show>
                 <Show when=move || state.rejoin.get().is_some()>
                     <button on:click=move |_| rejoin.run(())>{move || state.rejoin.get().unwrap_or_default()}</button>
+                </Show>
+                <Show when=move || state.status.get() == Status::Ended>
+                    <button class="secondary" data-testid="back-to-start" on:click=move |_| leave.run(())>
+                        "Back to the start page"
+                    </button>
                 </Show>
             </div>
         </Show>

@@ -3,7 +3,7 @@
 //! length limit said before sending.
 
 use super::controls::PanelHead;
-use super::{CallState, media};
+use super::{CallState, Status, media};
 use leptos::html::Ol;
 use leptos::prelude::*;
 
@@ -41,10 +41,15 @@ pub fn ChatPanel(state: CallState) -> impl IntoView {
         }
     });
     let problem = move || chat_problem(&draft.get());
+    // Once the call is over for this page, what was said stays readable; nothing more can be sent.
+    let over = move || state.status.get() == Status::Ended;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = draft.get_untracked().trim().to_owned();
-        if text.is_empty() || sending.get_untracked() {
+        if text.is_empty()
+            || sending.get_untracked()
+            || state.status.get_untracked() == Status::Ended
+        {
             return;
         }
         if let Some(p) = chat_problem(&text) {
@@ -85,14 +90,15 @@ pub fn ChatPanel(state: CallState) -> impl IntoView {
             </Show>
             <form class="chat-form" on:submit=submit>
                 <label for="chat-input" class="sr-only">"Message"</label>
-                <input id="chat-input" name="message" autocomplete="off" placeholder="Write a message" bind:value=draft
+                <input id="chat-input" name="message" autocomplete="off" placeholder="Write a message" bind:value=draft disabled=over
                     aria-invalid=move || problem().is_some().to_string() aria-describedby="chat-limit"/>
-                <button type="submit" disabled=move || sending.get() || problem().is_some() || draft.with(|d| d.trim().is_empty())>
+                <button type="submit" disabled=move || over() || sending.get() || problem().is_some() || draft.with(|d| d.trim().is_empty())>
                     {move || if sending.get() { "Sending…" } else { "Send" }}
                 </button>
             </form>
             <p id="chat-limit" class="hint" class:error=move || problem().is_some() data-testid="chat-limit" aria-live="polite">
-                {move || problem().or_else(|| error.get()).unwrap_or_else(|| {
+                {move || over().then(|| "You are no longer in this call: messages can no longer be sent.".to_string())
+                    .or_else(problem).or_else(|| error.get()).unwrap_or_else(|| {
                     let n = draft.with(|d| d.chars().count());
                     if n > MAX_CHAT * 8 / 10 { format!("{n} of {MAX_CHAT} characters") } else { String::new() }
                 })}

@@ -1,5 +1,5 @@
 //! The participants panel: everyone in the call with role, microphone and camera state.
-//! A MODERATOR also gets "Stop camera" and "Remove" for the others, each after a confirmation; the
+//! A MODERATOR also gets "Stop camera and microphone" and "Remove" for the others, each after a confirmation; the
 //! server refuses them to anyone else, and acting on someone who already left does nothing.
 
 use super::controls::PanelHead;
@@ -24,7 +24,7 @@ impl Pending {
     fn verb(&self) -> &'static str {
         match self {
             Pending::Remove { .. } => "Remove",
-            Pending::StopCamera { .. } => "Stop camera",
+            Pending::StopCamera { .. } => "Stop camera and microphone",
         }
     }
 }
@@ -127,7 +127,10 @@ fn PersonRow(
         let (camera, name) = (camera.clone(), name.clone());
         move || {
             let t = camera()?;
-            let (label, name) = (format!("Stop camera of {name}"), name.clone());
+            let (label, name) = (
+                format!("Stop camera and microphone of {name}"),
+                name.clone(),
+            );
             let ask = move |_: leptos::ev::MouseEvent| {
                 pending.set(Some(Pending::StopCamera {
                     stream_id: t.id.clone(),
@@ -135,7 +138,7 @@ fn PersonRow(
                 }))
             };
             Some(
-                view! { <button class="secondary" aria-label=label on:click=ask>"Stop camera"</button> },
+                view! { <button class="secondary" aria-label=label on:click=ask>"Stop camera and microphone"</button> },
             )
         }
     };

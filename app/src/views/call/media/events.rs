@@ -103,8 +103,8 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
             remove_tile(generation, state, LOCAL);
             if reason.starts_with("forceUnpublish") {
                 state.notice.set(Some(
-                    "A moderator stopped your camera. The others no longer see or hear you; leave and join \
-                     again to send them."
+                    "A moderator stopped your camera and microphone. The others no longer see or hear you; \
+                     leave and join again to send them."
                         .into(),
                 ));
             }
@@ -204,6 +204,8 @@ fn give_up_later(generation: u64, state: CallState) {
 /// The call is over for this page: say why, and whether joining again may help.
 fn ended(state: CallState, message: &str, rejoin: bool) {
     state.error.set(Some(message.into()));
+    // What was said about the call before no longer applies.
+    state.notice.set(None);
     state.rejoin.set(rejoin.then_some("Rejoin"));
     state.tiles.set(Vec::new());
     state.people.set(Vec::new());
