@@ -12,6 +12,6 @@ fi
 [ -x /usr/bin/chromium ] || scripts/setup-browser.sh
 scripts/build-app.sh --release
 mkdir -p target/bench
-export APP_SERVER=$PWD/target/release/server BENCH_OUT=$PWD/target/bench/join.json JOINS=${JOINS:-20}
+export APP_SERVER=$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/server BENCH_OUT=$PWD/target/bench/join.json JOINS=${JOINS:-20}
 unshare -n bash -c 'ip link set lo up && cd end2end && npx playwright test --config bench.config.ts'
 echo "bench-join: figures in target/bench/join.json"

@@ -65,7 +65,8 @@ fi
 # Each synthetic peer connection has its own UDP socket; the biggest steps need a few thousand.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
-BIN=$ROOT/target/release
+# Cargo's binaries; the reports stay in target/bench.
+BIN=$(realpath -m "${CARGO_TARGET_DIR:-target}")/release
 LOADTEST=$BIN/loadtest
 if ((QUICK)); then
     WINDOW=8 WARMUP=2 RAMP=20 BUDGET=80 STEPS=(2 4 8 12 16) BROADCAST=16 REST_COUNT=300

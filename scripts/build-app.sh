@@ -54,4 +54,4 @@ fi
 
 echo "build-app: server ($profile)"
 cargo build -p server "${cargo_profile[@]}"
-echo "build-app: done; the site is in $site, the server is target/$profile/server"
+echo "build-app: done; the site is in $site, the server is ${CARGO_TARGET_DIR:-target}/$profile/server"

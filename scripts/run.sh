@@ -5,5 +5,10 @@
 # --public-url https://192.168.1.20:5000 --media-public-ip 192.168.1.20 --media-udp 0.0.0.0:0`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+server=${CARGO_TARGET_DIR:-target}/release/server
+# The server's own help needs no fresh build when there is one already.
+for arg in "$@"; do
+  if [[ $arg == -h || $arg == --help ]] && [ -x "$server" ]; then exec "$server" --help; fi
+done
 scripts/build-app.sh --release
-exec target/release/server --site-root target/site "$@"
+exec "$server" --site-root target/site "$@"

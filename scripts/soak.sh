@@ -44,7 +44,7 @@ fi
 # ---- inside the namespace -------------------------------------------------------------------------
 [[ $(ip -o link show | wc -l) == 1 ]] || { echo "soak.sh: the namespace must have only lo" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
-BIN=${SOAK_BIN:-$ROOT/target/release}
+BIN=${SOAK_BIN:-$(realpath -m "${CARGO_TARGET_DIR:-target}")/release}
 LOG=$OUT/soak-server.log
 SECRET="soak-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 OPENVIDU_SECRET=$SECRET RUST_LOG=info "$BIN/mediaserver" --listen 127.0.0.1:4443 --udp 127.0.0.1:0 >"$LOG" 2>&1 &

@@ -1,16 +1,17 @@
 # Sourced by scripts/build-app.sh and scripts/wasm-budget.sh: the browser build, as both need it.
 #   build_wasm debug|release <stage dir>
 # builds the frontend crate for wasm32, runs wasm-bindgen into <stage dir> (app.js, app_bg.wasm) and, for
-# release, wasm-opt. Needs what scripts/setup-leptos.sh installs.
+# release, wasm-opt. Needs what scripts/setup-leptos.sh installs. Cargo's output is read from
+# $CARGO_TARGET_DIR when it is set.
 build_wasm() {
   local profile=$1 stage=$2 wasm
   if [ "$profile" = release ]; then
     # The wasm-release profile (Cargo.toml): optimised for size, the server's release build is not.
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
-    wasm=target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+    wasm=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/frontend.wasm
   else
     cargo build -p frontend --lib --target wasm32-unknown-unknown
-    wasm=target/wasm32-unknown-unknown/debug/frontend.wasm
+    wasm=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/debug/frontend.wasm
   fi
   rm -rf "$stage"
   mkdir -p "$stage"

@@ -25,7 +25,7 @@ export class AppServer {
   }
 
   async start(): Promise<void> {
-    const bin = process.env.APP_SERVER ?? join(root, 'target', 'debug', 'server');
+    const bin = process.env.APP_SERVER ?? join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug', 'server');
     this.child = spawn(
       bin,
       ['--listen', `127.0.0.1:${this.port}`, '--media-api-listen', `127.0.0.1:${this.port + 1}`, '--data-dir', this.dataDir, '--site-root', join(root, 'target', 'site'), '--demo']
