@@ -21,6 +21,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
+    pub data: DataDir,
+    #[command(flatten)]
     pub serve: ServeArgs,
 }
 
@@ -40,21 +42,12 @@ pub enum UserCommand {
         /// PUBLISHER, SUBSCRIBER or MODERATOR.
         #[arg(long, default_value = "PUBLISHER")]
         role: String,
-        #[command(flatten)]
-        data: DataDir,
     },
     /// List users and their roles.
-    List {
-        #[command(flatten)]
-        data: DataDir,
-    },
+    List,
     /// Remove a user: their login sessions end at once, their calls within a few seconds (when the
     /// server runs on the same data dir).
-    Remove {
-        name: String,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Remove { name: String },
     /// Change a user's role: their connections end within a few seconds (when the server runs on the
     /// same data dir), and their next join has the new role.
     SetRole {
@@ -62,15 +55,13 @@ pub enum UserCommand {
         /// PUBLISHER, SUBSCRIBER or MODERATOR.
         #[arg(long)]
         role: String,
-        #[command(flatten)]
-        data: DataDir,
     },
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DataDir {
-    /// Where the SQLite database (users, login sessions) lives.
-    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    /// Where the SQLite database (users, login sessions) lives. With `user …`, after it.
+    #[arg(long, env = "DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
 }
 
@@ -129,8 +120,6 @@ pub struct ServeArgs {
     /// The URL browsers use to reach this server [default: from --listen].
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
-    #[command(flatten)]
-    pub data: DataDir,
     /// Create the demo accounts (publisher1, publisher2, subscriber, moderator; password "pass") [default: on with
     /// the embedded media server on a loopback listen address, off otherwise]. Without demo mode, demo
     /// accounts left from an earlier run are removed at start-up.
@@ -313,7 +302,14 @@ pub fn in_clear_to_another_machine(url: &PublicUrl) -> bool {
 }
 
 impl ServeArgs {
-    pub fn check(self) -> anyhow::Result<Settings> {
+    /// The settings to serve with, the data dir given apart (it is the `user` commands' too).
+    pub fn check(self, data: DataDir) -> anyhow::Result<Settings> {
+        // With a flag before it, clap reads `user` as the seed's positional OpenVidu URL.
+        anyhow::ensure!(
+            self.url_arg.as_deref() != Some("user"),
+            "`user` must come before the options: write `server user list --data-dir DIR` \
+             (nothing was changed)"
+        );
         let url = self.url_arg.or(self.openvidu_url).filter(|u| !u.is_empty());
         let secret = self
             .secret_arg
@@ -420,7 +416,7 @@ impl ServeArgs {
             listen,
             tls,
             public_url,
-            data_dir: self.data.data_dir,
+            data_dir: data.data_dir,
             // Demo accounts by default only where nobody else can reach them.
             demo: self.demo || (embedded && !self.no_demo && listen.ip().is_loopback()),
             media,
@@ -489,7 +485,7 @@ mod tests {
 
     fn parse(args: &[&str]) -> anyhow::Result<Settings> {
         let cli = Cli::try_parse_from(std::iter::once("server").chain(args.iter().copied()))?;
-        cli.serve.check()
+        cli.serve.check(cli.data)
     }
 
     #[test]
@@ -694,5 +690,33 @@ mod tests {
             cli.command,
             Some(Command::User(UserCommand::Add { .. }))
         ));
+    }
+
+    #[test]
+    fn the_data_dir_goes_after_the_user_command() {
+        for args in [
+            &["server", "user", "list", "--data-dir", "/srv/calls"][..],
+            &["server", "user", "--data-dir", "/srv/calls", "list"][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert!(
+                matches!(cli.command, Some(Command::User(UserCommand::List))),
+                "{args:?}"
+            );
+            assert_eq!(cli.data.data_dir, PathBuf::from("/srv/calls"), "{args:?}");
+        }
+        // Before `user`, clap takes `user list` for the seed's positional URL and secret: refused
+        // with a sentence that says the order, not started as a server on the URL "user".
+        let cli =
+            Cli::try_parse_from(["server", "--data-dir", "/srv/calls", "user", "list"]).unwrap();
+        let Err(error) = cli.serve.check(cli.data) else {
+            panic!("`server --data-dir DIR user list` was taken for a server start")
+        };
+        let error = error.to_string();
+        assert!(error.contains("`user` must come before"), "{error}");
+        // And serving takes it too.
+        let cli = Cli::try_parse_from(["server", "--data-dir", "/srv/calls"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.data.data_dir, PathBuf::from("/srv/calls"));
     }
 }

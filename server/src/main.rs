@@ -17,9 +17,9 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     if let Some(Command::User(command)) = cli.command {
-        return server::users_cli::run(command).await;
+        return server::users_cli::run(command, cli.data).await;
     }
-    let settings = cli.serve.check()?;
+    let settings = cli.serve.check(cli.data)?;
     let running = server::start(settings, ThrottlePolicy::default()).await?;
     println!("Open {} in a browser.", running.public_url());
     tokio::signal::ctrl_c().await?;

@@ -2,33 +2,32 @@
 //! uses. Each change is recorded there, and a server running on that database ends the user's
 //! connections within its `--user-watch-interval`, even when this command runs as another process.
 
-use crate::config::UserCommand;
+use crate::config::{DataDir, UserCommand};
 use anyhow::Context;
 use app::backend::open_db;
 use app::backend::users::Users;
 use app::model::Role;
 use std::io::{BufRead, IsTerminal};
 
-pub async fn run(command: UserCommand) -> anyhow::Result<()> {
-    let data = match &command {
-        UserCommand::Add { data, .. }
-        | UserCommand::List { data }
-        | UserCommand::Remove { data, .. }
-        | UserCommand::SetRole { data, .. } => data.clone(),
-    };
+/// The shortest password `user add` takes (the demo accounts' "pass" is the server's own, for loopback
+/// only).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+pub async fn run(command: UserCommand, data: DataDir) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data.data_dir)?;
     let users = Users::open(open_db(&data.data_dir.join("app.db")).await?).await?;
     match command {
         UserCommand::Add { name, role, .. } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let password = read_password()?;
+            check_password(&password)?;
             users.upsert(&name, &password, role).await?;
             println!(
                 "user {} saved with role {role}",
                 app::backend::users::normalize_name(&name)
             );
         }
-        UserCommand::List { .. } => {
+        UserCommand::List => {
             for user in users.list().await? {
                 println!("{}\t{}", user.name, user.role);
             }
@@ -52,6 +51,16 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a password too short to stand a guess; says how long it must be, never what it was.
+fn check_password(password: &str) -> anyhow::Result<()> {
+    let chars = password.chars().count();
+    anyhow::ensure!(
+        chars >= MIN_PASSWORD_CHARS,
+        "the password must have at least {MIN_PASSWORD_CHARS} characters (it has {chars}); nothing was changed"
+    );
+    Ok(())
+}
+
 fn read_password() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ")?;
@@ -65,5 +74,20 @@ fn read_password() -> anyhow::Result<String> {
             .read_line(&mut line)
             .context("reading the password from standard input")?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_password_is_refused_without_being_echoed() {
+        let e = check_password("1234567").unwrap_err().to_string();
+        assert!(e.contains("at least 8 characters"), "{e}");
+        assert!(!e.contains("1234567"), "{e}");
+        // Characters, not bytes: eight accented letters will do.
+        assert!(check_password("éééééééé").is_ok());
+        assert!(check_password("correct horse").is_ok());
     }
 }
