@@ -386,7 +386,9 @@ fn site_router(
     let routes = generate_route_list(app::App);
     let shell_options = options.clone();
     let links = assets.links.clone();
-    let files = Compression::new(ServeDir::new(&settings.site_root));
+    let files = Compression::new(
+        ServeDir::new(&settings.site_root).not_found_service(axum::routing::any(not_found)),
+    );
     Ok(Router::new()
         .leptos_routes_with_context(
             &options,
@@ -401,6 +403,19 @@ fn site_router(
         .with_state(options)
         .layer(from_fn_with_state(assets.hashed, assets::cache_control)))
 }
+
+/// What a URL that is neither a page nor a file gets: a sentence and the way back, not an empty body.
+async fn not_found() -> (axum::http::StatusCode, axum::response::Html<&'static str>) {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::response::Html(NOT_FOUND_PAGE),
+    )
+}
+
+const NOT_FOUND_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Not found — Video calls</title></head>\
+<body><main><h1>There is no such page</h1><p>Nothing is at this address. A call's link looks like \
+<code>/call/name-of-the-call</code>.</p><p><a href=\"/\">Go to the start page</a></p></main></body></html>\n";
 
 /// Headers every answer carries: no framing, no MIME sniffing, no referrer to other sites; under HTTPS,
 /// HSTS (a year), so that a browser that came once never tries plain HTTP again.

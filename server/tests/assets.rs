@@ -113,6 +113,22 @@ async fn the_page_links_hashed_files_that_come_compressed_and_cached_for_good() 
     let res = get(&app, "/pkg/app.ffffffffffffffff.css", Some("gzip")).await;
     assert_eq!(res.status(), 404);
     assert_eq!(header(&res, "cache-control"), Some("no-cache"));
+
+    // An address that is neither a page nor a file says so, with the way back.
+    for path in ["/call/Room/", "/no-such-page"] {
+        let res = get(&app, path, None).await;
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(
+            header(&res, "content-type").is_some_and(|t| t.starts_with("text/html")),
+            "{path}"
+        );
+        let page = res.text().await.unwrap();
+        assert!(page.contains("There is no such page"), "{path}: {page}");
+        assert!(
+            page.contains(r#"<a href="/">Go to the start page</a>"#),
+            "{path}"
+        );
+    }
     app.running.shutdown().await;
 }
 
