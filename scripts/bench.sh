@@ -46,8 +46,8 @@ if [[ "${BENCH_IN_NAMESPACE:-}" != 1 ]]; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi
-    echo "== building (release): mediaserver, loadtest"
-    cargo build --release -p mediaserver -p loadtest
+    echo "== building (release): mediaserver, loadtest, server (the app, for its get-token rate)"
+    cargo build --release -p mediaserver -p loadtest -p server
     mkdir -p "$OUT"
     cc -shared -fPIC -O2 -Wall -o "$OUT/noloopback.so" scripts/bench-noloopback.c -ldl
     echo "== entering a loopback-only network namespace"
@@ -69,9 +69,9 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 BIN=$(realpath -m "${CARGO_TARGET_DIR:-target}")/release
 LOADTEST=$BIN/loadtest
 if ((QUICK)); then
-    WINDOW=8 WARMUP=2 RAMP=20 BUDGET=80 STEPS=(2 4 8 12 16) BROADCAST=16 REST_COUNT=300
+    WINDOW=8 WARMUP=2 RAMP=20 BUDGET=80 STEPS=(2 4 8 12 16) BROADCAST=16 REST_COUNT=300 TOKEN_COUNT=300
 else
-    WINDOW=30 WARMUP=3 RAMP=60 BUDGET=700 STEPS=(1 2 4 8 12 16 24 32 48 64) BROADCAST=50 REST_COUNT=2000
+    WINDOW=30 WARMUP=3 RAMP=60 BUDGET=700 STEPS=(1 2 4 8 12 16 24 32 48 64) BROADCAST=50 REST_COUNT=2000 TOKEN_COUNT=2000
 fi
 rm -f "$OUT"/ours-*.json "$OUT"/janus-*.json "$OUT/report.json"
 TMP=$(mktemp -d)
@@ -167,6 +167,26 @@ start_janus() {
     wait_port 127.0.0.1 8188 20
 }
 
+# The app's get-token rate: the app server (embedded media server, its own SQLite file in $TMP) with
+# APP_USERS users of one password, a quota high enough not to be what is measured, and no site (the
+# server functions need none).
+APP_USERS=8
+APP_PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+bench_app_tokens() {
+    local users=() i
+    for ((i = 1; i <= APP_USERS; i++)); do
+        users+=("bench$i")
+        printf '%s\n' "$APP_PASSWORD" | "$BIN/server" user add "bench$i" --data-dir "$TMP/app" >/dev/null
+    done
+    RUST_LOG=warn "$BIN/server" --data-dir "$TMP/app" --site-root "$TMP/no-site" --no-demo \
+        --listen 127.0.0.1:5000 --tokens-per-minute 10000 >"$OUT/app-server.log" 2>&1 &
+    SERVER_PID=$!
+    wait_port 127.0.0.1 5000 20
+    APP_PASSWORD=$APP_PASSWORD "$LOADTEST" --app-token-rate "$TOKEN_COUNT" --app-url 127.0.0.1:5000 \
+        --app-users "$(IFS=,; echo "${users[*]}")" --json "$OUT/ours-app-tokens.json" || true
+    stop_server
+}
+
 target_args() { # server
     case "$1" in
         ours) echo "--server ours --url 127.0.0.1:4443" ;;
@@ -194,6 +214,8 @@ bench_server() { # server
         OPENVIDU_SECRET=$SECRET "$LOADTEST" --server ours --url 127.0.0.1:4443 --rest-rate "$REST_COUNT" \
             --json "$OUT/ours-rest.json" || true
         stop_server
+        echo "== the app: get-token ($APP_USERS users at once)"
+        bench_app_tokens
     fi
     local failures=0
     for m in "${STEPS[@]}"; do
@@ -232,19 +254,20 @@ summary() { # server -> JSON object of its figures
     best=$(cat "$OUT/$server-best" 2>/dev/null || true)
     step=$OUT/$server-step-${best:-1}.json
     [[ -f $step ]] || { echo '{"streams_per_core":null,"first_frame_p50_ms":null,"passed":false}'; return; }
-    local rest=null steps broadcast=null
+    local rest=null tokens=null steps broadcast=null
     [[ -f $OUT/$server-rest.json ]] && rest=$(jq .per_second "$OUT/$server-rest.json")
+    [[ -f $OUT/$server-app-tokens.json ]] && tokens=$(jq .per_second "$OUT/$server-app-tokens.json")
     [[ -f $OUT/$server-broadcast.json ]] && broadcast=$(cat "$OUT/$server-broadcast.json")
     steps=$(jq -s '[.[] | {scenario, expected_streams, receiving_streams, pass, verdict, streams_per_core,
         server_cpu_cores, loss_pct, delay_p95_ms, first_frame_p50_ms, client_cpu_cores}]' \
         $(ls "$OUT/$server"-step-*.json | sort -V))
-    jq --argjson passed "$([[ -n $best ]] && echo true || echo false)" --argjson rest "$rest" \
+    jq --argjson passed "$([[ -n $best ]] && echo true || echo false)" --argjson rest "$rest" --argjson tokens "$tokens" \
         --argjson steps "$steps" --argjson broadcast "$broadcast" '{
         best_step: .scenario, passed: $passed, streams: .receiving_streams,
         streams_per_core, server_cpu_cores, server_cpu_pct_per_stream,
         first_frame_p50_ms, first_frame_p95_ms, rss_kb_per_participant, server_rss_kb,
         loss_pct, packet_loss_pct, delay_p50_ms, delay_p95_ms, client_cpu_cores, client_cpu_pct_per_stream,
-        rest_connections_per_s: $rest,
+        rest_connections_per_s: $rest, app_get_token_per_s: $tokens,
         broadcast: ($broadcast | if . == null then null else {scenario, pass, verdict, first_frame_p50_ms,
             first_frame_p95_ms, delay_p95_ms, loss_pct, streams_per_core} end),
         steps: $steps }' "$step"
@@ -267,7 +290,7 @@ jq -r '
     ["figure", "ours", "janus", "ours/janus"],
     (["streams_per_core", "first_frame_p50_ms", "first_frame_p95_ms", "rss_kb_per_participant",
       "loss_pct", "delay_p50_ms", "delay_p95_ms", "server_cpu_pct_per_stream", "client_cpu_pct_per_stream",
-      "rest_connections_per_s"][] as $k
+      "rest_connections_per_s", "app_get_token_per_s"][] as $k
      | [$k, (.ours[$k] | f), (.janus[$k] | f), ratio(.ours[$k]; .janus[$k])]),
     ["best_step", (.ours.best_step | f), (.janus.best_step | f), ""],
     ["best_step_passed", (.ours.passed | f), (.janus.passed | f), ""]

@@ -77,59 +77,101 @@ impl OpenViduRest {
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
         let body = body.map(Value::to_string).unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        let reply = exchange(
             self.addr,
-            self.authorization,
-            body.len()
-        );
-        let exchange = async {
-            let mut stream = TcpStream::connect(self.addr).await?;
-            stream.write_all(head.as_bytes()).await?;
-            stream.write_all(body.as_bytes()).await?;
-            let mut raw = Vec::new();
-            (&mut stream)
-                .take(MAX_REPLY as u64)
-                .read_to_end(&mut raw)
-                .await?;
-            std::io::Result::Ok(raw)
-        };
-        let raw = tokio::time::timeout(REST_TIMEOUT, exchange)
-            .await
-            .with_context(|| format!("{method} {path}: no reply within {REST_TIMEOUT:?}"))?
-            .with_context(|| format!("{method} {path}"))?;
-        let (status, body) =
-            parse_response(&raw).with_context(|| format!("{method} {path}: unparseable reply"))?;
-        if status == 204 {
+            method,
+            path,
+            &[("Authorization", self.authorization.as_str())],
+            &body,
+        )
+        .await?;
+        if reply.status == 204 {
             return Ok(Value::Null);
         }
-        if status != 200 {
+        if reply.status != 200 {
             // The body of an error reply names no secret; it is short and says what went wrong.
-            bail!(
-                "{method} {path} answered {status}: {}",
-                String::from_utf8_lossy(&body)
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
-            );
+            bail!("{method} {path} answered {}", reply.summary());
         }
-        serde_json::from_slice(&body)
+        serde_json::from_slice(&reply.body)
             .with_context(|| format!("{method} {path}: the reply is not JSON"))
     }
 }
 
-/// Status and body of an HTTP/1.1 response (plain or chunked).
-fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
+/// An HTTP/1.1 reply: status, header lines and body (de-chunked).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The values of header `name` (case-insensitive), in order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The status and the start of the body, for an error message.
+    pub fn summary(&self) -> String {
+        let text: String = String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(200)
+            .collect();
+        format!("{}: {text}", self.status)
+    }
+}
+
+/// One request on its own TCP connection (`Connection: close`), JSON body, within [`REST_TIMEOUT`].
+/// `headers` go out as given; none of them shows in an error.
+pub(crate) async fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<Reply> {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        let mut raw = Vec::new();
+        (&mut stream)
+            .take(MAX_REPLY as u64)
+            .read_to_end(&mut raw)
+            .await?;
+        std::io::Result::Ok(raw)
+    };
+    let raw = tokio::time::timeout(REST_TIMEOUT, exchange)
+        .await
+        .with_context(|| format!("{method} {path}: no reply within {REST_TIMEOUT:?}"))?
+        .with_context(|| format!("{method} {path}"))?;
+    parse_response(&raw).with_context(|| format!("{method} {path}: unparseable reply"))
+}
+
+/// An HTTP/1.1 response (plain or chunked).
+fn parse_response(raw: &[u8]) -> Option<Reply> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let chunked = lines.any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("transfer-encoding")
-                && v.trim().eq_ignore_ascii_case("chunked")
-        })
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
     });
     let body = &raw[split + 4..];
     let body = if chunked {
@@ -137,7 +179,11 @@ fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
     } else {
         body.to_vec()
     };
-    Some((status, body))
+    Some(Reply {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
@@ -230,11 +276,23 @@ pub async fn connection_rate(
 mod tests {
     #[test]
     fn plain_and_chunked_replies_parse() {
-        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-        assert_eq!(super::parse_response(plain), Some((200, b"{}".to_vec())));
+        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: id=1; Path=/\r\n\r\n{}";
+        let reply = super::parse_response(plain).unwrap();
+        assert_eq!(
+            (reply.status, reply.body.as_slice()),
+            (200, b"{}".as_slice())
+        );
+        assert_eq!(
+            reply.header_values("set-cookie").collect::<Vec<_>>(),
+            ["id=1; Path=/"]
+        );
         let chunked =
             b"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
-        assert_eq!(super::parse_response(chunked), Some((409, b"{}".to_vec())));
+        let reply = super::parse_response(chunked).unwrap();
+        assert_eq!(
+            (reply.status, reply.body.as_slice()),
+            (409, b"{}".as_slice())
+        );
         assert_eq!(super::parse_response(b"garbage"), None);
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! It does not own the servers: `scripts/bench.sh` starts them; the smoke test starts ours in-process.
 
+pub mod app;
 pub mod http;
 pub mod janus;
 pub mod media;

@@ -78,6 +78,21 @@ struct Args {
     /// Concurrent requests for --rest-rate.
     #[arg(long, default_value_t = 8)]
     rest_concurrency: usize,
+    /// Instead of a scenario: have the video-call app (at --app-url) hand out this many tokens through
+    /// its `get-token` server function, to the --app-users at once, and report the rate.
+    #[arg(long)]
+    app_token_rate: Option<usize>,
+    /// The app's address (host:port, plain HTTP) for --app-token-rate.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    app_url: String,
+    /// The app's users for --app-token-rate, comma-separated; each logs in and asks for tokens one at a
+    /// time, all of them at once.
+    #[arg(long, value_delimiter = ',')]
+    app_users: Vec<String>,
+    /// The --app-users' password (all the same). A flag would show in the process list: only the
+    /// variable.
+    #[arg(skip = std::env::var("APP_PASSWORD").unwrap_or_default())]
+    app_password: String,
     /// No progress line.
     #[arg(long)]
     quiet: bool,
@@ -118,6 +133,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(count) = args.app_token_rate {
+        return app_token_rate(&args, count).await;
+    }
     let target = match args.server {
         Server::Ours => {
             anyhow::ensure!(
@@ -181,6 +199,53 @@ async fn run(args: Args) -> anyhow::Result<()> {
     print!("{}", report.table());
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `--app-token-rate`: the app's get-token rate, printed and written as JSON.
+async fn app_token_rate(args: &Args, count: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=100_000).contains(&count),
+        "--app-token-rate must be 1 to 100000"
+    );
+    anyhow::ensure!(
+        (1..=256).contains(&args.app_users.len()),
+        "--app-token-rate needs 1 to 256 --app-users"
+    );
+    anyhow::ensure!(
+        !args.app_password.is_empty(),
+        "--app-token-rate needs the users' password in APP_PASSWORD"
+    );
+    let addr: SocketAddr = args
+        .app_url
+        .trim_start_matches("http://")
+        .parse()
+        .context("--app-url must be host:port")?;
+    let rate = loadtest::app::token_rate(
+        addr,
+        &args.app_users,
+        &args.app_password,
+        "bench-tokens",
+        count,
+        Duration::from_secs(120),
+    )
+    .await?;
+    println!(
+        "app get-token: {} tokens in {:.2} s = {:.0}/s, {} users at once ({} failed{})",
+        rate.tokens,
+        rate.seconds,
+        rate.per_second,
+        rate.users,
+        rate.failed,
+        rate.first_error
+            .as_deref()
+            .map(|e| format!("; first: {e}"))
+            .unwrap_or_default()
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&rate)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())

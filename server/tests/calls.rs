@@ -298,3 +298,54 @@ async fn under_https_tokens_point_at_the_same_origin_over_wss() {
     );
     running.shutdown().await;
 }
+
+/// `scripts/bench.sh` measures the app's get-token rate with the load client's
+/// [`loadtest::app::token_rate`]; every token it counts must be one the app handed out, and the load it
+/// makes must be a steady one (each user's unused tokens trimmed to the pending limit), not a pile-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmarks_token_rate_counts_tokens_the_app_handed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start(dir.path()).await;
+    let users = ["publisher1", "subscriber"].map(String::from);
+    let rate = loadtest::app::token_rate(
+        app.running.addr(),
+        &users,
+        "pass",
+        "RateCall",
+        20,
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .expect("the rate run completes");
+    assert_eq!(
+        (rate.tokens, rate.failed, rate.users),
+        (20, 0, 2),
+        "{rate:?}"
+    );
+    let connections = app.connections("RateCall").await;
+    for user in &users {
+        let pending = connections
+            .iter()
+            .filter(|c| c.is_pending() && c.owner().as_deref() == Some(user.as_str()))
+            .count();
+        assert_eq!(
+            pending, 3,
+            "{user}'s unused tokens past the newest three are withdrawn"
+        );
+    }
+
+    // A wrong password is a clear error that does not repeat it.
+    let err = loadtest::app::token_rate(
+        app.running.addr(),
+        &users,
+        "not-the-password",
+        "RateCall",
+        1,
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .expect_err("the login is refused");
+    let text = format!("{err:#}");
+    assert!(text.contains("401"), "{text}");
+    assert!(!text.contains("not-the-password"), "{text}");
+}
