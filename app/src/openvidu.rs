@@ -36,10 +36,17 @@ mod js {
             properties: &JsValue,
         ) -> Promise;
 
+        /// What `Session` and `StreamManager` extend: `on` and `off`.
         #[derive(Clone)]
-        pub type Session;
+        pub type EventDispatcher;
         #[wasm_bindgen(method)]
-        pub fn on(this: &Session, event: &str, handler: &Function);
+        pub fn on(this: &EventDispatcher, event: &str, handler: &Function);
+        #[wasm_bindgen(method)]
+        pub fn off(this: &EventDispatcher, event: &str, handler: &Function);
+
+        #[derive(Clone)]
+        #[wasm_bindgen(extends = EventDispatcher)]
+        pub type Session;
         #[wasm_bindgen(method)]
         pub fn connect(this: &Session, token: &str, metadata: &JsValue) -> Promise;
         #[wasm_bindgen(method)]
@@ -85,13 +92,12 @@ mod js {
 
         /// `Publisher` or `Subscriber`.
         #[derive(Clone)]
+        #[wasm_bindgen(extends = EventDispatcher)]
         pub type StreamManager;
         #[wasm_bindgen(method, js_name = addVideoElement)]
         pub fn add_video_element(this: &StreamManager, video: &HtmlVideoElement) -> i32;
         #[wasm_bindgen(method, getter)]
         pub fn stream(this: &StreamManager) -> Stream;
-        #[wasm_bindgen(method)]
-        pub fn on(this: &StreamManager, event: &str, handler: &Function);
         /// `Publisher.publishAudio(enabled)` (a Publisher only).
         #[wasm_bindgen(method, js_name = publishAudio)]
         pub fn publish_audio(this: &StreamManager, enabled: bool);
@@ -267,10 +273,42 @@ pub enum Source {
     Off,
 }
 
+/// A handler registered on an openvidu-browser object; dropping it unregisters it (`off`), so that an
+/// event after the page let go of the call (a reconnection that succeeds once the user has left, say)
+/// finds no handler rather than a dropped closure.
+struct Handler {
+    target: js::EventDispatcher,
+    event: &'static str,
+    closure: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Handler {
+    fn on(
+        target: &js::EventDispatcher,
+        event: &'static str,
+        f: Box<dyn FnMut(JsValue)>,
+    ) -> Handler {
+        let closure = Closure::wrap(f);
+        target.on(event, closure.as_ref().unchecked_ref());
+        Handler {
+            target: target.clone(),
+            event,
+            closure,
+        }
+    }
+}
+
+impl Drop for Handler {
+    fn drop(&mut self) {
+        self.target
+            .off(self.event, self.closure.as_ref().unchecked_ref());
+    }
+}
+
 /// One's own published camera and microphone.
 pub struct Publisher {
     manager: js::StreamManager,
-    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    _handlers: Vec<Handler>,
 }
 
 impl Publisher {
@@ -367,7 +405,17 @@ impl Publisher {
 pub struct ScreenShare {
     session: js::Session,
     manager: js::StreamManager,
-    _on_ended: Closure<dyn FnMut(JsValue)>,
+    /// The shared track's `ended` listener, removed on drop (as [`Handler`] does for openvidu-browser).
+    on_ended: Option<(web_sys::EventTarget, Closure<dyn FnMut(JsValue)>)>,
+}
+
+impl Drop for ScreenShare {
+    fn drop(&mut self) {
+        if let Some((track, closure)) = &self.on_ended {
+            let _ = track
+                .remove_event_listener_with_callback("ended", closure.as_ref().unchecked_ref());
+        }
+    }
 }
 
 impl ScreenShare {
@@ -400,7 +448,7 @@ pub struct Call {
     /// The connections and streams seen, for moderator actions on them by id.
     connections: Rc<RefCell<HashMap<String, js::Connection>>>,
     streams: Rc<RefCell<HashMap<String, js::Stream>>>,
-    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    _handlers: Vec<Handler>,
 }
 
 fn get(value: &JsValue, key: &str) -> JsValue {
@@ -443,10 +491,8 @@ impl Call {
         let connections: Rc<RefCell<HashMap<String, js::Connection>>> = Default::default();
         let streams: Rc<RefCell<HashMap<String, js::Stream>>> = Default::default();
         let mut handlers = Vec::new();
-        let mut on = |name: &str, f: Box<dyn FnMut(JsValue)>| {
-            let closure = Closure::wrap(f);
-            session.on(name, closure.as_ref().unchecked_ref());
-            handlers.push(closure);
+        let mut on = |name: &'static str, f: Box<dyn FnMut(JsValue)>| {
+            handlers.push(Handler::on(&session, name, f));
         };
         let own_id = {
             let session = session.clone();
@@ -673,12 +719,15 @@ impl Call {
             .map_err(OvError::from_js)?;
         let manager: js::StreamManager = manager.unchecked_into();
         let e = self.emit.clone();
-        let destroyed = Closure::wrap(Box::new(move |event: JsValue| {
-            e(CallEvent::OwnStreamDestroyed {
-                reason: get_string(&event, "reason"),
-            })
-        }) as Box<dyn FnMut(JsValue)>);
-        manager.on("streamDestroyed", destroyed.as_ref().unchecked_ref());
+        let destroyed = Handler::on(
+            &manager,
+            "streamDestroyed",
+            Box::new(move |event: JsValue| {
+                e(CallEvent::OwnStreamDestroyed {
+                    reason: get_string(&event, "reason"),
+                })
+            }),
+        );
         JsFuture::from(self.session.publish(&manager))
             .await
             .map_err(OvError::from_js)?;
@@ -713,19 +762,22 @@ impl Call {
         let session = self.ov.init_session();
         let on_ended =
             Closure::wrap(Box::new(move |_: JsValue| on_ended()) as Box<dyn FnMut(JsValue)>);
-        if let Some(track) = manager.stream().get_media_stream().and_then(|m| {
+        let track = manager.stream().get_media_stream().and_then(|m| {
             m.get_video_tracks()
                 .get(0)
                 .dyn_into::<web_sys::EventTarget>()
                 .ok()
-        }) {
-            let _ =
-                track.add_event_listener_with_callback("ended", on_ended.as_ref().unchecked_ref());
-        }
+        });
+        let on_ended = track.and_then(|track| {
+            track
+                .add_event_listener_with_callback("ended", on_ended.as_ref().unchecked_ref())
+                .ok()
+                .map(|()| (track, on_ended))
+        });
         let share = ScreenShare {
             session,
             manager,
-            _on_ended: on_ended,
+            on_ended,
         };
         let metadata = js_sys::Object::new();
         Reflect::set(
