@@ -48,6 +48,8 @@ test.describe.serial('chat', () => {
     await expect(a.getByTestId('unread')).toHaveCount(0);
 
     await openPanel(b, 'Chat');
+    // The cursor is in the message box, ready to answer.
+    await expect(b.getByLabel('Message')).toBeFocused();
     await expect(b.getByTestId('unread')).toHaveCount(0);
     await expect(messages(b)).toHaveCount(2);
     const first = messages(b).first();

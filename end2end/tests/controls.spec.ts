@@ -62,14 +62,20 @@ test.describe.serial('microphone and camera', () => {
     await expectPlaying(aAtB);
   });
 
-  test('the shortcuts are listed in a dialog that Escape closes', async () => {
+  test('the shortcuts are listed in a dialog that keeps the focus and that Escape closes', async () => {
     const button = a.getByRole('button', { name: 'Shortcuts' });
     await button.click();
     const dialog = a.getByRole('dialog', { name: 'Keyboard shortcuts' });
     await expect(dialog).toBeVisible();
     await expect(dialog).toContainText('Ctrl + D');
     await expect(dialog).toContainText('Ctrl + E');
-    await expect(dialog.getByRole('button', { name: 'Close' })).toBeFocused();
+    const close = dialog.getByRole('button', { name: 'Close' });
+    await expect(close).toBeFocused();
+    // Tab and Shift+Tab stay in the dialog.
+    await a.keyboard.press('Tab');
+    await expect(close).toBeFocused();
+    await a.keyboard.press('Shift+Tab');
+    await expect(close).toBeFocused();
     await a.keyboard.press('Escape');
     await expect(dialog).toHaveCount(0);
     await expect(button).toBeFocused();

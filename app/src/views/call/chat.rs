@@ -6,6 +6,7 @@ use super::controls::PanelHead;
 use super::{CallState, Status, media};
 use leptos::html::Ol;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 
 /// The longest chat message, in characters. Longer ones are refused when written and ignored when
 /// received (a modified client could send them).
@@ -33,11 +34,19 @@ pub fn ChatPanel(state: CallState) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let sending = RwSignal::new(false);
     let list = NodeRef::<Ol>::new();
-    // Keep the newest message in view.
+    // Keep the newest message in view; opening the chat puts the cursor in the message box, as in Meet
+    // (once, when the list first shows).
+    let mut focused = false;
     Effect::new(move |_| {
         state.chat.track();
         if let Some(ol) = list.get() {
             ol.set_scroll_top(ol.scroll_height());
+            if !focused && let Some(input) = document().get_element_by_id("chat-input") {
+                focused = true;
+                let _ = input
+                    .unchecked_into::<leptos::web_sys::HtmlElement>()
+                    .focus();
+            }
         }
     });
     let problem = move || chat_problem(&draft.get());

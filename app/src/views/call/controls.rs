@@ -23,12 +23,22 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
     let help_open = RwSignal::new(false);
     let help_button = NodeRef::<Button>::new();
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" && help_open.get_untracked() {
-            help_open.set(false);
-            if let Some(b) = help_button.get_untracked() {
-                let _ = b.focus();
+        if help_open.get_untracked() {
+            match ev.key().as_str() {
+                "Escape" => {
+                    help_open.set(false);
+                    if let Some(b) = help_button.get_untracked() {
+                        let _ = b.focus();
+                    }
+                    return;
+                }
+                // The dialog is modal: the focus stays on its Close button, all there is to reach in it.
+                "Tab" => {
+                    ev.prevent_default();
+                    return;
+                }
+                _ => {}
             }
-            return;
         }
         if !ev.ctrl_key() || ev.alt_key() || ev.meta_key() {
             return;
