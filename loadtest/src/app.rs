@@ -25,7 +25,9 @@ impl AppClient {
     /// Logs `user` in; the error says what the app answered, never the password.
     pub async fn login(addr: SocketAddr, user: &str, password: &str) -> anyhow::Result<AppClient> {
         let body = json!({ "username": user, "password": password }).to_string();
-        let reply = exchange(addr, "POST", "/api/login", &[], &body).await?;
+        let reply = exchange(addr, "POST", "/api/login", &[], &body)
+            .await
+            .with_context(|| format!("logging in as {user} at the app on {addr}"))?;
         if reply.status != 200 {
             bail!("logging in as {user}: the app answered {}", reply.summary());
         }

@@ -142,11 +142,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 !args.secret.is_empty(),
                 "ours needs the OpenVidu secret (OPENVIDU_SECRET)"
             );
-            let addr: SocketAddr = args
-                .url
-                .trim_start_matches("http://")
-                .parse()
-                .context("--url must be host:port for ours")?;
+            let addr = host_port(&args.url, "--url must be host:port for ours")?;
             Target::OpenVidu(OpenViduRest::new(addr, &args.secret))
         }
         Server::Janus => Target::Janus(args.url.clone()),
@@ -204,6 +200,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `host:port`, or `http://host:port`.
+fn host_port(url: &str, problem: &'static str) -> anyhow::Result<SocketAddr> {
+    url.trim_start_matches("http://").parse().context(problem)
+}
+
 /// `--app-token-rate`: the app's get-token rate, printed and written as JSON.
 async fn app_token_rate(args: &Args, count: usize) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -218,11 +219,7 @@ async fn app_token_rate(args: &Args, count: usize) -> anyhow::Result<()> {
         !args.app_password.is_empty(),
         "--app-token-rate needs the users' password in APP_PASSWORD"
     );
-    let addr: SocketAddr = args
-        .app_url
-        .trim_start_matches("http://")
-        .parse()
-        .context("--app-url must be host:port")?;
+    let addr = host_port(&args.app_url, "--app-url must be host:port")?;
     let rate = loadtest::app::token_rate(
         addr,
         &args.app_users,
