@@ -1,6 +1,7 @@
 // The product as a person sees it: logging in, calls between two publishers and a subscriber, names as
 // text, leaving, logging out, and a restart of the app.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, login, tileOf } from './helpers';
 

@@ -2,7 +2,8 @@
 // data, as plain text, with an unread count, a length limit said in words; signals from a modified client
 // (too long, of an unknown type, claiming other names) change nothing else. Also writes screenshots of a
 // call with the chat open, desktop and phone, under test-results/.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, openPanel, tileOf } from './helpers';
 

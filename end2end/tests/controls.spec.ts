@@ -1,6 +1,7 @@
 // The control bar: microphone and camera on and off (by button and by Ctrl+D / Ctrl+E), what the
 // others then see and hear, the shortcuts dialog, and no such buttons for a subscriber.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectHearing, expectPlaying, expectSilence, holdsCamera, join, loggedInPage, tileOf } from './helpers';
 

@@ -1,9 +1,9 @@
 // A publisher whose browser refuses the camera and microphone is told so in words, and still sees the
 // others.
-import { test, expect, Browser } from '@playwright/test';
+import { expect, Browser, BrowserType } from '@playwright/test';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
-import config from '../playwright.config';
+import { launchChromium, launchOptionsWith, test } from './browser';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 11000);
 
@@ -18,11 +18,14 @@ test.afterAll(async ({ browser }) => {
 // The same Chromium, but permission prompts are refused instead of accepted. Without a granted camera or
 // microphone, Chromium hides its host addresses behind mDNS (`.local`) candidates; `exposeHost` turns that
 // off.
-async function denyingBrowser(playwright: { chromium: { launch: Function } }, exposeHost: boolean): Promise<Browser> {
-  const args = (config.use!.launchOptions!.args ?? []).filter((a) => a !== '--use-fake-ui-for-media-stream');
-  args.push('--deny-permission-prompts');
-  if (exposeHost) args.push('--disable-features=WebRtcHideLocalIpsWithMdns');
-  return playwright.chromium.launch({ ...config.use!.launchOptions, args });
+async function denyingBrowser(playwright: { chromium: BrowserType }, exposeHost: boolean): Promise<Browser> {
+  const options = launchOptionsWith((args) => {
+    args = args.filter((a) => a !== '--use-fake-ui-for-media-stream');
+    args.push('--deny-permission-prompts');
+    if (exposeHost) args.push('--disable-features=WebRtcHideLocalIpsWithMdns');
+    return args;
+  });
+  return launchChromium(playwright.chromium, options);
 }
 
 async function deniedPublisherSeesTheOther(browser: Browser, denying: Browser, call: string) {
@@ -62,8 +65,8 @@ test.fixme('a browser that offers only mDNS candidates still receives media', as
 // sends no checks either. The main tests run Chromium with --use-fake-ui-for-media-stream, which lets it
 // expose its loopback candidate.
 test.fixme('a subscriber whose browser was never granted a camera receives media', async ({ browser, playwright }) => {
-  const args = (config.use!.launchOptions!.args ?? []).filter((a) => a !== '--use-fake-ui-for-media-stream');
-  const plain = await playwright.chromium.launch({ ...config.use!.launchOptions, args });
+  const options = launchOptionsWith((args) => args.filter((a) => a !== '--use-fake-ui-for-media-stream'));
+  const plain = await launchChromium(playwright.chromium, options);
   try {
     const other = await loggedInPage(browser, server.url, 'publisher1');
     await join(other, 'SubMdns', 'HasCamera');

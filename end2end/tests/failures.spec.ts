@@ -1,7 +1,8 @@
 // Failures a person understands: joining while the server is down says so in words, with a way on; when
 // the server dies mid-call the page says the connection is lost and the videos are frozen; once it is
 // back, Rejoin gets a fresh token and both see each other again.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 

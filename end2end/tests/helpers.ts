@@ -1,6 +1,6 @@
 // What a person does and sees, in Playwright terms.
-import { Browser, Page, expect } from '@playwright/test';
-import config from '../playwright.config';
+import { Browser, BrowserType, Page, expect } from '@playwright/test';
+import { launchChromium, launchOptionsWith } from './browser';
 
 export async function loggedInPage(browser: Browser, url: string, user: string, password = 'pass'): Promise<Page> {
   const context = await browser.newContext();
@@ -149,7 +149,7 @@ export async function openPanel(page: Page, name: 'Chat' | 'Participants') {
   await expect(button).toHaveAttribute('aria-pressed', 'true');
 }
 
-type Playwright = { chromium: { launch: Function } };
+type Playwright = { chromium: BrowserType };
 
 /**
  * The test Chromium with three fake cameras and microphones. Use `fake_device_0` or `fake_device_2`:
@@ -157,8 +157,8 @@ type Playwright = { chromium: { launch: Function } };
  * but never reach a WebRTC encoder (checked here: a sender given its track encodes nothing).
  */
 export function threeCameras(playwright: Playwright): Promise<Browser> {
-  const args = (config.use!.launchOptions!.args ?? []).map((a) =>
-    a === '--use-fake-device-for-media-stream' ? '--use-fake-device-for-media-stream=device-count=3' : a,
+  const options = launchOptionsWith((args) =>
+    args.map((a) => (a === '--use-fake-device-for-media-stream' ? '--use-fake-device-for-media-stream=device-count=3' : a)),
   );
-  return playwright.chromium.launch({ ...config.use!.launchOptions, args });
+  return launchChromium(playwright.chromium, options);
 }

@@ -1,6 +1,7 @@
 // Over HTTPS (the generated self-signed certificate, accepted once as a person would): the media
 // server's WebSocket is on the app's own origin, so the call works with no second certificate.
-import { test, expect } from '@playwright/test';
+import { expect } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, login, tileOf } from './helpers';
 

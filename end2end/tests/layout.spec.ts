@@ -2,7 +2,8 @@
 // tile pinned large and unpinned by keyboard and by click, one's own camera mirrored; the grid view (equal
 // tiles, remembered, in pages of nine past that); a tile full screen; the whole call on one screen
 // without scrolling, desktop and phone.
-import { test, expect, Page, Locator } from '@playwright/test';
+import { expect, Page, Locator } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 

@@ -1,6 +1,7 @@
 // A call is a place you can link to: its own URL, a "Copy link" button, a link that leads a logged-out
 // browser through login into that call, a reload that offers to rejoin it, the last nickname offered again.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, login, tileOf } from './helpers';
 

@@ -1,10 +1,10 @@
 // The lobby before joining: a live preview of one's camera, the microphone's level, the choice of
 // camera and microphone (remembered, and used by the call); a browser that refuses them is told why,
 // with a way on.
-import { test, expect, Browser, Locator } from '@playwright/test';
+import { expect, Browser, Locator } from '@playwright/test';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, threeCameras, tileOf } from './helpers';
-import config from '../playwright.config';
+import { launchChromium, launchOptionsWith, test } from './browser';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 24000);
 
@@ -100,10 +100,13 @@ test('a subscriber gets no lobby and is never asked for a camera', async ({ brow
 });
 
 test('camera and microphone refused: the lobby says why, and "Join without" joins to see and hear the others', async ({ browser, playwright }) => {
-  const args = (config.use!.launchOptions!.args ?? []).filter((a) => a !== '--use-fake-ui-for-media-stream');
   // Refused prompts; host addresses not hidden behind mDNS (see devices.spec.ts).
-  args.push('--deny-permission-prompts', '--disable-features=WebRtcHideLocalIpsWithMdns');
-  const denying: Browser = await playwright.chromium.launch({ ...config.use!.launchOptions, args });
+  const options = launchOptionsWith((args) => [
+    ...args.filter((a) => a !== '--use-fake-ui-for-media-stream'),
+    '--deny-permission-prompts',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ]);
+  const denying: Browser = await launchChromium(playwright.chromium, options);
   try {
     const other = await loggedInPage(browser, server.url, 'publisher2');
     await join(other, 'LobbyDenied', 'HasCamera');

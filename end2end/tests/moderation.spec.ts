@@ -1,7 +1,8 @@
 // The participants panel and moderation: everyone listed with role, microphone and camera state; a MODERATOR
 // (and only one) stops a participant's camera or removes them, each after a confirmation; the person
 // affected is told in words; acting on someone who already left is harmless.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, openPanel, tileOf } from './helpers';
 

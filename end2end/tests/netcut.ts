@@ -7,6 +7,7 @@
 // own network namespace; anything else fails loudly rather than skipping.
 import { Browser, LaunchOptions, chromium } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { launchChromium } from './browser';
 import { resolve } from 'node:path';
 
 /** The user the cuttable browser runs as; nothing else in the namespace runs as it. */
@@ -46,7 +47,7 @@ export function checkCanCut() {
 
 /** A Chromium whose network `cut()` can take away: the configured launch options, run as `USER`. */
 export async function launchCuttable(launchOptions: LaunchOptions): Promise<Browser> {
-  return chromium.launch({
+  return launchChromium(chromium, {
     ...launchOptions,
     executablePath: WRAPPER,
     env: { ...process.env, ...launchOptions.env, NETCUT_USER: USER, CHROMIUM: launchOptions.executablePath ?? '/usr/bin/chromium' },

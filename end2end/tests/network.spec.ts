@@ -3,7 +3,8 @@
 // the videos read "Video frozen"; once her network is back the banner goes and both see each other's
 // video decoding new frames again. A cut past the server's reconnection grace ends her call with
 // "You were disconnected" and a Rejoin that brings both back.
-import { test, expect, Browser, Page } from '@playwright/test';
+import { expect, Browser, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 import { checkCanCut, cut, launchCuttable, restore } from './netcut';

@@ -1,7 +1,8 @@
 // The "Poor connection" badge: when a quarter of the media packets are lost on the way (netfilter drops
 // them at random, in the test's own loopback-only namespace), B's tile of A says so; once the network is
 // good again the badge goes and A's video plays on.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { execFileSync } from 'node:child_process';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';

@@ -1,6 +1,7 @@
 // Screen sharing: a second stream from A with typeOfVideo SCREEN (headless Chromium's fake screen),
 // shown large at B beside A's camera, gone when A stops, by the button or by the browser's own stop.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
 

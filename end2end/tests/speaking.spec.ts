@@ -2,12 +2,12 @@
 // layout, while nobody is pinned, is the one shown large. Chromium's fake microphone only beeps briefly,
 // which openvidu-browser's detection does not count as speaking, so the speaker's browser captures a WAV
 // file of a steady voice-loud tone instead (--use-file-for-fake-audio-capture).
-import { test, expect, Browser, Page } from '@playwright/test';
+import { expect, Browser, Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppServer } from './server';
 import { closeContexts, expectPlaying, join, loggedInPage, tileOf } from './helpers';
-import config from '../playwright.config';
+import { launchChromium, launchOptionsWith, test } from './browser';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 27000);
 
@@ -53,8 +53,8 @@ test('the one who speaks is ringed and shown large at the others', async ({ brow
   test.setTimeout(240_000);
   const wav = test.info().outputPath('voice.wav');
   tone(wav, 4);
-  const args = [...(config.use!.launchOptions!.args ?? []), `--use-file-for-fake-audio-capture=${wav}`];
-  speakingBrowser = await playwright.chromium.launch({ ...config.use!.launchOptions, args });
+  const options = launchOptionsWith((args) => [...args, `--use-file-for-fake-audio-capture=${wav}`]);
+  speakingBrowser = await launchChromium(playwright.chromium, options);
 
   const call = 'Speaking';
   // C joins first, so that B, joining last, first shows C large.

@@ -1,9 +1,9 @@
 // Switching devices during a call (the Devices panel): the camera or microphone chosen is the one sent
 // from then on, without leaving or renegotiating, the others keep seeing and hearing, and the choice is
 // remembered for the next call. With the camera off, the choice waits until it is turned on.
-import { test, expect, Page } from '@playwright/test';
+import { expect, Browser, Page } from '@playwright/test';
+import { test } from './browser';
 import { AppServer } from './server';
-import { Browser } from '@playwright/test';
 import { closeContexts, expectHearing, expectPlaying, join, loggedInPage, threeCameras, tileOf } from './helpers';
 
 const server = new AppServer(5000 + Math.floor(Math.random() * 1000) + 26000);

@@ -47,10 +47,25 @@ export function startPageServer() {
   });
 }
 
+const LAUNCH_ATTEMPTS = 3;
+
+/**
+ * Starts Chromium, again if it dies while starting: Debian's Chromium has crashed (SIGSEGV) during its
+ * own start, before opening any page, in one CI run. That says nothing about the media server, so the
+ * launch is tried up to LAUNCH_ATTEMPTS times, each retry said on stderr; nothing after it is retried.
+ */
 export async function launchBrowser({ ignoreCertificateErrors = false } = {}) {
   const args = [...CHROMIUM_ARGS];
   if (ignoreCertificateErrors) args.push('--ignore-certificate-errors');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+    } catch (e) {
+      if (attempt >= LAUNCH_ATTEMPTS) throw e;
+      const reason = String(e?.message ?? e).split('\n')[0];
+      console.error(`Chromium did not start (attempt ${attempt} of ${LAUNCH_ATTEMPTS}): ${reason}; starting it again`);
+    }
+  }
 }
 
 /**
