@@ -79,13 +79,6 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
                 state.main.set(Some(stream.stream_id));
             } else if state.main.get_untracked().is_none_or(|m| m == LOCAL) {
                 state.main.set(Some(stream.stream_id));
-            } else if state
-                .speaking
-                .with_untracked(|s| s.contains(&stream.connection_id))
-            {
-                // Speaking before its tile was there (its stream published again, say): the start of the
-                // speech was already told and will not be again.
-                show_speaker(state, &stream.connection_id);
             }
         }
         CallEvent::StreamDestroyed { stream_id } => remove_tile(generation, state, &stream_id),
