@@ -22,6 +22,7 @@ fn toggle_panel(state: CallState, panel: Panel) {
 pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>) -> impl IntoView {
     let help_open = RwSignal::new(false);
     let help_button = NodeRef::<Button>::new();
+    let help_close = NodeRef::<Button>::new();
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         if help_open.get_untracked() {
             match ev.key().as_str() {
@@ -32,9 +33,13 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
                     }
                     return;
                 }
-                // The dialog is modal: the focus stays on its Close button, all there is to reach in it.
+                // The dialog is modal: Tab brings the focus back to its Close button, all there is to reach
+                // in it (a click on the dialog's text had taken the focus off it).
                 "Tab" => {
                     ev.prevent_default();
+                    if let Some(b) = help_close.get_untracked() {
+                        let _ = b.focus();
+                    }
                     return;
                 }
                 _ => {}
@@ -98,7 +103,7 @@ pub fn ControlBar(state: CallState, leave: Callback<()>, leaving: RwSignal<bool>
             </button>
         </footer>
         <Show when=move || help_open.get()>
-            <HelpDialog on_close=move || {
+            <HelpDialog close=help_close on_close=move || {
                 help_open.set(false);
                 if let Some(b) = help_button.get_untracked() {
                     let _ = b.focus();
@@ -223,8 +228,10 @@ fn DeviceToggle(device: Device, state: CallState) -> impl IntoView {
 }
 
 #[component]
-fn HelpDialog(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let close = NodeRef::<Button>::new();
+fn HelpDialog(
+    close: NodeRef<Button>,
+    on_close: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(b) = close.get() {
             let _ = b.focus();
