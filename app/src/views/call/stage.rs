@@ -1,15 +1,16 @@
 //! Where the videos go. Every stream has exactly one tile, and the layout only arranges the tiles, so a
 //! video never plays twice and never restarts when it moves:
-//! - **speaker**: one tile large (the pinned one, else a screen share, else the last one who spoke), the
-//!   others in a strip below it, which scrolls when they do not fit;
+//! - **speaker**: one tile large (the pinned one, else a screen share, else the one speaking, else the
+//!   last one who spoke), the others in a strip below it, which scrolls when they do not fit;
 //! - **grid**: all tiles the same size, filling the stage for 1 to 9 of them, in pages of 9 past that.
 //!
 //! The speaker layout is the default; the control bar's "Grid view" switches (remembered in this browser).
 //! A pin shows its tile large in either. Alone in a call, one's tile fills the stage either way.
 
-use super::{CallState, tile};
+use super::{CallState, Tile, tile};
 use crate::views::browser;
 use leptos::prelude::*;
+use std::collections::HashSet;
 
 /// The most tiles a grid page holds (3 × 3).
 pub const PAGE_SIZE: usize = 9;
@@ -152,9 +153,86 @@ pub fn Stage(state: CallState) -> impl IntoView {
     .into_any()
 }
 
+/// The camera to show large now that `quiet` (a connection) has stopped speaking: if `quiet`'s camera
+/// is the one shown large (`main`) and somebody else is still `speaking`, theirs. Otherwise `None`: the
+/// large tile stays as it is, the last one who spoke. Neither a screen nor one's own tile is chosen.
+pub fn speaker_after(
+    tiles: &[Tile],
+    main: Option<&str>,
+    quiet: &str,
+    speaking: &HashSet<String>,
+) -> Option<String> {
+    let mut cameras = tiles.iter().filter(|t| !t.screen && !t.local);
+    if !cameras
+        .clone()
+        .any(|t| t.connection_id == quiet && main == Some(t.id.as_str()))
+    {
+        return None;
+    }
+    cameras
+        .find(|t| t.connection_id != quiet && speaking.contains(&t.connection_id))
+        .map(|t| t.id.clone())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{PAGE_SIZE, page_range, pages};
+    use super::{PAGE_SIZE, Tile, page_range, pages, speaker_after};
+    use leptos::prelude::{Owner, RwSignal};
+    use std::collections::HashSet;
+
+    fn tile(id: &str, connection: &str, local: bool, screen: bool) -> Tile {
+        Tile {
+            id: id.into(),
+            connection_id: connection.into(),
+            nickname: connection.into(),
+            user: connection.into(),
+            local,
+            screen,
+            audio: RwSignal::new(true),
+            video: RwSignal::new(true),
+        }
+    }
+
+    fn set(connections: &[&str]) -> HashSet<String> {
+        connections.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn when_the_one_shown_large_falls_quiet_whoever_still_speaks_is_shown() {
+        // A tile's signals need a reactive owner (its arena, with the server's features).
+        Owner::new().with(the_one_shown_large_falls_quiet);
+    }
+
+    fn the_one_shown_large_falls_quiet() {
+        let tiles = [
+            tile("local", "me", true, false),
+            tile("cam-a", "a", false, false),
+            tile("cam-c", "c", false, false),
+            tile("screen-d", "d", false, true),
+        ];
+        // C spoke over A, then fell quiet while A goes on: A is shown again.
+        assert_eq!(
+            speaker_after(&tiles, Some("cam-c"), "c", &set(&["a"])),
+            Some("cam-a".into())
+        );
+        // Nobody else speaks: the last one who spoke stays.
+        assert_eq!(speaker_after(&tiles, Some("cam-c"), "c", &set(&[])), None);
+        // Someone not shown large fell quiet: nothing changes.
+        assert_eq!(
+            speaker_after(&tiles, Some("cam-a"), "c", &set(&["a"])),
+            None
+        );
+        // A shared screen shown large stays.
+        assert_eq!(
+            speaker_after(&tiles, Some("screen-d"), "d", &set(&["a"])),
+            None
+        );
+        // One's own voice never takes one's own tile large, nor does a sharer's screen.
+        assert_eq!(
+            speaker_after(&tiles, Some("cam-c"), "c", &set(&["me", "d"])),
+            None
+        );
+    }
 
     #[test]
     fn grid_pages_of_nine() {

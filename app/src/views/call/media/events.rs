@@ -1,7 +1,7 @@
 //! What the call's events do to [`CallState`]: tiles for streams, the people list, mute and camera
 //! state, chat lines, the speaking ring, and the words a person reads when something happens to them.
 
-use super::super::{CallState, ChatLine, LOCAL, Panel, Person, Status, Tile, chat};
+use super::super::{CallState, ChatLine, LOCAL, Panel, Person, Status, Tile, chat, stage};
 use super::with_active;
 use crate::openvidu::CallEvent;
 use leptos::prelude::*;
@@ -133,16 +133,28 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
             connection_id,
             speaking,
         } => {
-            if speaking {
-                show_speaker(state, &connection_id);
-            }
             state.speaking.update(|s| {
                 if speaking {
-                    s.insert(connection_id);
+                    s.insert(connection_id.clone());
                 } else {
                     s.remove(&connection_id);
                 }
-            })
+            });
+            if speaking {
+                show_speaker(state, &connection_id);
+            } else if let Some(next) = state.tiles.with_untracked(|t| {
+                state.speaking.with_untracked(|s| {
+                    stage::speaker_after(
+                        t,
+                        state.main.get_untracked().as_deref(),
+                        &connection_id,
+                        s,
+                    )
+                })
+            }) {
+                // The one shown large fell quiet while another still speaks (who began first).
+                state.main.set(Some(next));
+            }
         }
         CallEvent::Disconnected { reason } => {
             if reason == "disconnect" {
