@@ -169,21 +169,27 @@ start_janus() {
 
 # The app's get-token rate: the app server (embedded media server, its own SQLite file in $TMP) with
 # APP_USERS users of one password, a quota high enough not to be what is measured, and no site (the
-# server functions need none).
+# server functions need none). A failure here is reported and the run goes on without this figure.
 APP_USERS=8
 APP_PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 bench_app_tokens() {
     local users=() i
     for ((i = 1; i <= APP_USERS; i++)); do
         users+=("bench$i")
-        printf '%s\n' "$APP_PASSWORD" | "$BIN/server" user add "bench$i" --data-dir "$TMP/app" >/dev/null
+        if ! printf '%s\n' "$APP_PASSWORD" | "$BIN/server" user add "bench$i" --data-dir "$TMP/app" >/dev/null; then
+            echo "== the app: could not add the user bench$i; no get-token figure" >&2
+            return
+        fi
     done
     RUST_LOG=warn "$BIN/server" --data-dir "$TMP/app" --site-root "$TMP/no-site" --no-demo \
         --listen 127.0.0.1:5000 --tokens-per-minute 10000 >"$OUT/app-server.log" 2>&1 &
     SERVER_PID=$!
-    wait_port 127.0.0.1 5000 20
-    APP_PASSWORD=$APP_PASSWORD "$LOADTEST" --app-token-rate "$TOKEN_COUNT" --app-url 127.0.0.1:5000 \
-        --app-users "$(IFS=,; echo "${users[*]}")" --json "$OUT/ours-app-tokens.json" || true
+    if wait_port 127.0.0.1 5000 20; then
+        APP_PASSWORD=$APP_PASSWORD "$LOADTEST" --app-token-rate "$TOKEN_COUNT" --app-url 127.0.0.1:5000 \
+            --app-users "$(IFS=,; echo "${users[*]}")" --json "$OUT/ours-app-tokens.json" || true
+    else
+        echo "== the app did not start; see $OUT/app-server.log; no get-token figure" >&2
+    fi
     stop_server
 }
 
@@ -249,14 +255,23 @@ else
 fi
 
 # ---- the report -------------------------------------------------------------------------------------
+# A rate counts only if none of its requests failed and all it asked for were made (a time limit can cut
+# it short): its `per_second`, else null, which the table shows as n/a (the JSON file keeps the details).
+complete_rate() { # file count-field count
+    if [[ -f $1 ]]; then
+        jq --argjson n "$3" "if .failed == 0 and .$2 >= \$n then .per_second else null end" "$1"
+    else
+        echo null
+    fi
+}
 summary() { # server -> JSON object of its figures
     local server=$1 best step
     best=$(cat "$OUT/$server-best" 2>/dev/null || true)
     step=$OUT/$server-step-${best:-1}.json
     [[ -f $step ]] || { echo '{"streams_per_core":null,"first_frame_p50_ms":null,"passed":false}'; return; }
-    local rest=null tokens=null steps broadcast=null
-    [[ -f $OUT/$server-rest.json ]] && rest=$(jq .per_second "$OUT/$server-rest.json")
-    [[ -f $OUT/$server-app-tokens.json ]] && tokens=$(jq .per_second "$OUT/$server-app-tokens.json")
+    local rest tokens steps broadcast=null
+    rest=$(complete_rate "$OUT/$server-rest.json" connections "$REST_COUNT")
+    tokens=$(complete_rate "$OUT/$server-app-tokens.json" tokens "$TOKEN_COUNT")
     [[ -f $OUT/$server-broadcast.json ]] && broadcast=$(cat "$OUT/$server-broadcast.json")
     steps=$(jq -s '[.[] | {scenario, expected_streams, receiving_streams, pass, verdict, streams_per_core,
         server_cpu_cores, loss_pct, delay_p95_ms, first_frame_p50_ms, client_cpu_cores}]' \
