@@ -406,6 +406,7 @@ pub struct ScreenShare {
     session: js::Session,
     manager: js::StreamManager,
     /// The shared track's `ended` listener, removed on drop (as [`Handler`] does for openvidu-browser).
+    /// Dropping the share ends it.
     on_ended: Option<(web_sys::EventTarget, Closure<dyn FnMut(JsValue)>)>,
 }
 
@@ -415,17 +416,14 @@ impl Drop for ScreenShare {
             let _ = track
                 .remove_event_listener_with_callback("ended", closure.as_ref().unchecked_ref());
         }
+        // Letting go of a share ends it, also one whose call was left while it was starting.
+        self.session.disconnect();
     }
 }
 
 impl ScreenShare {
     pub fn view(&self) -> StreamView {
         StreamView(self.manager.clone())
-    }
-
-    /// Ends the share (idempotent).
-    pub fn stop(&self) {
-        self.session.disconnect();
     }
 }
 
@@ -791,7 +789,7 @@ impl Call {
             JsFuture::from(share.session.publish(&share.manager)).await
         };
         if let Err(e) = joined.await {
-            share.stop();
+            drop(share); // ends it
             return Err(OvError::from_js(e));
         }
         Ok(share)

@@ -464,9 +464,7 @@ fn stop_screen(state: CallState) {
     state.sharing.set(false);
     events::remove_tile(generation, state, LOCAL_SCREEN);
     if let (share, Some(cid)) = taken {
-        if let Some(share) = share {
-            share.stop();
-        }
+        drop(share); // ends it
         leptos::task::spawn_local(async move {
             let _ = remove_user(call_name, cid).await;
         });
@@ -545,14 +543,12 @@ fn pagehide_handler(
 
 fn take_active() -> Option<Active> {
     GENERATION.with(|g| *g.borrow_mut() += 1);
-    let active = ACTIVE.with(|a| a.borrow_mut().take())?;
+    let mut active = ACTIVE.with(|a| a.borrow_mut().take())?;
     if let (Some(window), Some(handler)) = (web_sys::window(), &active.on_pagehide) {
         let _ = window
             .remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
     }
-    if let Some(share) = &active.screen {
-        share.stop();
-    }
+    drop(active.screen.take()); // ends the share, before the call
     active.call.disconnect();
     Some(active)
 }
