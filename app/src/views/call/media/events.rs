@@ -152,7 +152,7 @@ pub fn on_event(generation: u64, state: CallState, event: CallEvent) {
                     )
                 })
             }) {
-                // The one shown large fell quiet while another still speaks (who began first).
+                // The one shown large fell quiet while another still speaks: that one is shown.
                 state.main.set(Some(next));
             }
         }
